@@ -1,0 +1,1 @@
+"""Ingest adapters: trace files in, canonical span tables out. Pure; no Streamlit."""

@@ -1,0 +1,3 @@
+"""Imports every built-in adapter so each registers itself with the registry."""
+
+from ingest import messages, span_jsonl  # noqa: F401

@@ -1,0 +1,260 @@
+"""Messages JSONL: one trajectory per record as OpenAI-style chat messages.
+
+Each assistant message is one LLM turn; each of its tool calls becomes a tool span joined
+to its result by `tool_call_id`. tau-bench's historical trajectories are this shape (a JSON
+array with `traj`, `task_id`, `reward`). Times and tokens that the record does not carry stay
+NULL: an LLM turn's start is the previous message's timestamp only when both are recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ingest import registry
+from ingest.canonical import (
+    as_float,
+    as_int,
+    as_text,
+    canonical_json,
+    parse_time_ns,
+    stable_id,
+    to_table,
+)
+from ingest.errors import DecodeError
+from ingest.jsonutil import first_char, iter_records, parse_json_text
+from ingest.source import Source
+
+NAME = "messages_jsonl"
+MESSAGE_KEYS = ("messages", "traj", "trajectory", "conversation")
+ID_KEYS = ("trajectory_id", "trace_id", "id")
+ERROR_PREFIXES = ("error:", "error -", "exception:", "traceback (most recent call last)")
+
+
+def sniff(head: bytes, source: Source) -> bool:
+    if first_char(head) not in ("[", "{"):
+        return False
+    text = head[:16384].decode("utf-8", "replace")
+    has_messages = any(f'"{key}"' in text for key in MESSAGE_KEYS)
+    return has_messages and '"role"' in text and '"resourceSpans"' not in text
+
+
+def decode(source: Source) -> registry.Decoded:
+    rows: list[dict] = []
+    skipped: list[registry.Skipped] = []
+    for position, record in iter_records(source):
+        rows.extend(_trajectory_rows(record, position, source, skipped))
+    return registry.Decoded(format=NAME, spans=to_table(rows), skipped=skipped)
+
+
+def _trajectory_rows(record: Any, position: str, source: Source, skipped: list) -> list[dict]:
+    messages = _messages(record, position, source)
+    trace_id = _trace_id(record)
+    model = record.get("model")
+    root = _root_row(record, trace_id, messages, position, source)
+    rows, pending_calls, previous_ns, context = [root], {}, None, []
+    for index, message in enumerate(messages):
+        where = f"{position}, message {index + 1}"
+        if not isinstance(message, dict) or "role" not in message:
+            raise DecodeError(
+                source.display_name, "expected a message object with a 'role'", where
+            )
+        stamp = _time(message.get("timestamp"), where, source)
+        role = message["role"]
+        if role == "assistant":
+            llm = _llm_row(message, trace_id, root, index, model, previous_ns, stamp, where, source)
+            llm["input"] = json.dumps(context, ensure_ascii=False) if context else None
+            context = []
+            rows.append(llm)
+            for call in message.get("tool_calls") or []:
+                tool = _tool_row(call, trace_id, root, index, stamp, where, source)
+                rows.append(tool)
+                pending_calls[tool["tool_call_id"]] = tool
+        else:
+            context.append(message)
+        if role in ("tool", "function"):
+            _attach_result(message, pending_calls, stamp, where, skipped)
+        previous_ns = stamp if stamp is not None else previous_ns
+    _close_root(root, rows)
+    return rows
+
+
+def _messages(record: Any, position: str, source: Source) -> list:
+    if not isinstance(record, dict):
+        raise DecodeError(source.display_name, "expected a trajectory object", position)
+    for key in MESSAGE_KEYS:
+        if isinstance(record.get(key), list):
+            return record[key]
+    raise DecodeError(
+        source.display_name,
+        f"expected a list of chat messages under one of {', '.join(MESSAGE_KEYS)}",
+        position,
+    )
+
+
+def _trace_id(record: dict) -> str:
+    for key in ID_KEYS:
+        if record.get(key) not in (None, ""):
+            return str(record[key])
+    return stable_id(record)
+
+
+def _root_row(record: dict, trace_id: str, messages: list, position, source) -> dict:
+    first_user = next(
+        (m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"),
+        None,
+    )
+    score = as_float(_first(record, "reward", "score"))
+    task_id = _first(record, "task_id", "task")
+    attributes = {k: v for k, v in record.items() if k not in MESSAGE_KEYS}
+    return {
+        "trace_id": trace_id,
+        "span_id": stable_id(trace_id, "root", length=16),
+        "parent_id": None,
+        "source": "jsonl",
+        "convention": "openai_messages",
+        "name": str(_first(record, "agent_name", "agent") or "trajectory"),
+        "kind": "agent",
+        "start_ns": _time(_first(record, "start_time", "timestamp"), position, source),
+        "end_ns": _time(record.get("end_time"), position, source),
+        "status": "unset",
+        "agent_name": _first(record, "agent_name", "agent"),
+        "session_id": _first(record, "session_id", "conversation_id", "thread_id"),
+        "task_id": None if task_id is None or isinstance(task_id, dict) else str(task_id),
+        "model": record.get("model"),
+        "input": as_text(first_user),
+        "score": score,
+        "seq": 0,
+        "attributes": canonical_json(attributes),
+    }
+
+
+def _llm_row(message, trace_id, root, index, model, previous_ns, stamp, where, source) -> dict:
+    usage = message.get("usage") or {}
+    start = _time(message.get("start_time"), where, source)
+    end = _time(message.get("end_time"), where, source) or stamp
+    if start is None and end is not None and previous_ns is not None and previous_ns <= end:
+        start = previous_ns
+    message_model = message.get("model") or model
+    output = {k: message.get(k) for k in ("content", "tool_calls") if message.get(k) is not None}
+    return {
+        "trace_id": trace_id,
+        "span_id": stable_id(trace_id, "msg", index, length=16),
+        "parent_id": root["span_id"],
+        "source": "jsonl",
+        "convention": "openai_messages",
+        "name": f"chat {message_model}" if message_model else "chat",
+        "kind": "llm",
+        "start_ns": start if end is not None else None,
+        "end_ns": end if start is not None else None,
+        "status": "error" if message.get("error") else "ok",
+        "error_message": as_text(message.get("error")),
+        "model": message_model,
+        "request_model": message_model,
+        "input_tokens": as_int(_first(usage, "prompt_tokens", "input_tokens")),
+        "output_tokens": as_int(_first(usage, "completion_tokens", "output_tokens")),
+        "reasoning_tokens": as_int(
+            _detail(usage, "completion_tokens_details", "reasoning_tokens")
+            or usage.get("reasoning_tokens")
+        ),
+        "cache_read_tokens": as_int(
+            _detail(usage, "prompt_tokens_details", "cached_tokens")
+            or _first(usage, "cache_read_tokens", "cached_tokens")
+        ),
+        "cache_write_tokens": as_int(_first(usage, "cache_write_tokens", "cache_creation_tokens")),
+        "cost_usd": as_float(_first(message, "cost", "cost_usd")),
+        "output": json.dumps(output, ensure_ascii=False),
+        "agent_name": root["agent_name"],
+        "session_id": root["session_id"],
+        "seq": index + 1,
+        "attributes": canonical_json({"usage": usage} if usage else {}),
+    }
+
+
+def _tool_row(call, trace_id, root, index, stamp, where, source) -> dict:
+    if not isinstance(call, dict):
+        raise DecodeError(source.display_name, "expected tool_calls entries to be objects", where)
+    function = call.get("function") or {}
+    name = function.get("name") or call.get("name")
+    arguments = parse_json_text(function.get("arguments", call.get("arguments")))
+    call_id = str(call.get("id") or stable_id(trace_id, index, name, length=16))
+    return {
+        "trace_id": trace_id,
+        "span_id": stable_id(trace_id, "tool", index, call_id, length=16),
+        "parent_id": root["span_id"],
+        "source": "jsonl",
+        "convention": "openai_messages",
+        "name": f"execute_tool {name}" if name else "execute_tool",
+        "kind": "tool",
+        "start_ns": stamp,
+        "end_ns": None,
+        "status": "unset",
+        "tool_name": name,
+        "tool_call_id": call_id,
+        "tool_args": canonical_json(arguments) if arguments is not None else None,
+        "agent_name": root["agent_name"],
+        "session_id": root["session_id"],
+        "seq": index + 1,
+        "attributes": canonical_json({"tool_call": call}),
+    }
+
+
+def _attach_result(message, pending_calls, stamp, where, skipped) -> None:
+    call_id = message.get("tool_call_id")
+    tool = pending_calls.get(str(call_id)) if call_id is not None else None
+    if tool is None:
+        skipped.append(
+            registry.Skipped(where, f"tool result for unknown tool_call_id {call_id!r}")
+        )
+        return
+    content = message.get("content")
+    tool["output"] = as_text(content)
+    tool["end_ns"] = stamp if tool["start_ns"] is not None and stamp is not None else None
+    if tool["end_ns"] is None:
+        tool["start_ns"] = None
+    failed = message.get("is_error") or message.get("error") or _looks_like_error(content)
+    tool["status"] = "error" if failed else "ok"
+    if failed:
+        tool["error_message"] = as_text(content)[:2000] if content is not None else None
+
+
+def _looks_like_error(content: Any) -> bool:
+    return isinstance(content, str) and content.strip().lower().startswith(ERROR_PREFIXES)
+
+
+def _close_root(root: dict, rows: list[dict]) -> None:
+    starts = [r["start_ns"] for r in rows if r.get("start_ns") is not None]
+    ends = [r["end_ns"] for r in rows if r.get("end_ns") is not None]
+    if root["start_ns"] is None and starts:
+        root["start_ns"] = min(starts)
+    if root["end_ns"] is None and ends:
+        root["end_ns"] = max(ends)
+    if root["start_ns"] is None or root["end_ns"] is None:
+        root["start_ns"] = root["end_ns"] = None
+    last = next((r for r in reversed(rows) if r["kind"] == "llm"), None)
+    root["output"] = last.get("output") if last else None
+    root["status"] = "error" if last is not None and last["status"] == "error" else "ok"
+
+
+def _time(value, where: str, source: Source) -> int | None:
+    try:
+        return parse_time_ns(value)
+    except ValueError as exc:
+        raise DecodeError(
+            source.display_name, f"{exc}; expected ISO-8601 text or epoch time", where
+        ) from exc
+
+
+def _first(mapping: dict, *keys: str):
+    for key in keys:
+        if mapping.get(key) is not None:
+            return mapping[key]
+    return None
+
+
+def _detail(usage: dict, group: str, key: str):
+    details = usage.get(group)
+    return details.get(key) if isinstance(details, dict) else None
+
+
+registry.register(NAME, 60, sniff, decode)

@@ -1,0 +1,110 @@
+"""Reading an input file once, whatever its wrapping (gzip), within the configured limits.
+
+Adapters get a `Source`: the file name for messages, the first bytes for sniffing, and the
+whole decompressed content on demand. A gzip bomb is stopped at the decompressed limit
+rather than after it has filled memory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.errors import DecodeError, LimitExceeded
+
+GZIP_MAGIC = b"\x1f\x8b"
+SNIFF_BYTES = 64 * 1024
+DEFAULT_MAX_BYTES = int(os.environ.get("AGENTTIME_MAX_INGEST_BYTES", 2 * 1024**3))
+
+
+@dataclass
+class Source:
+    path: Path
+    display_name: str
+    max_bytes: int = DEFAULT_MAX_BYTES
+    compressed: bool = False
+    _data: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, path: str | Path, display_name: str | None = None, max_bytes: int | None = None):
+        path = Path(path)
+        with path.open("rb") as handle:
+            compressed = handle.read(2) == GZIP_MAGIC
+        return cls(
+            path=path,
+            display_name=display_name or path.name,
+            max_bytes=max_bytes or DEFAULT_MAX_BYTES,
+            compressed=compressed,
+        )
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    def head(self, n: int = SNIFF_BYTES) -> bytes:
+        if self._data is not None:
+            return self._data[:n]
+        if not self.compressed:
+            with self.path.open("rb") as handle:
+                return handle.read(n)
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        with self.path.open("rb") as handle:
+            out = b""
+            while len(out) < n:
+                chunk = handle.read(64 * 1024)
+                if not chunk:
+                    break
+                try:
+                    out += decompressor.decompress(chunk, n - len(out))
+                except zlib.error as exc:
+                    raise DecodeError(self.display_name, f"corrupt gzip stream ({exc})") from exc
+            return out
+
+    def read(self) -> bytes:
+        """The whole (decompressed) content, refused past `max_bytes`."""
+        if self._data is None:
+            self._data = self._read_plain() if not self.compressed else self._read_gzip()
+        return self._data
+
+    def _read_plain(self) -> bytes:
+        if self.size > self.max_bytes:
+            raise LimitExceeded(
+                self.display_name,
+                f"file is {self.size:,} bytes; the limit is {self.max_bytes:,} "
+                "(set AGENTTIME_MAX_INGEST_BYTES to raise it)",
+            )
+        return self.path.read_bytes()
+
+    def _read_gzip(self) -> bytes:
+        parts, total = [], 0
+        try:
+            with gzip.open(self.path, "rb") as handle:
+                while chunk := handle.read(1024 * 1024):
+                    total += len(chunk)
+                    if total > self.max_bytes:
+                        raise LimitExceeded(
+                            self.display_name,
+                            f"decompresses to more than {self.max_bytes:,} bytes "
+                            "(set AGENTTIME_MAX_INGEST_BYTES to raise it)",
+                        )
+                    parts.append(chunk)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DecodeError(
+                self.display_name, f"gzip stream broken after {total:,} bytes: {exc}"
+            ) from exc
+        return b"".join(parts)
+
+    def text(self) -> str:
+        data = self.read()
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise DecodeError(
+                self.display_name,
+                f"invalid UTF-8 byte 0x{data[exc.start]:02x}; expected UTF-8 text",
+                f"line {line} (byte offset {exc.start})",
+            ) from exc

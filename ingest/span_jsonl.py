@@ -1,0 +1,115 @@
+"""Span JSONL: one canonical span per line — the format anyone can emit from their own logs.
+
+Only trace_id, span_id, name and start/end are required; every other canonical column is
+optional, and keys that are not canonical columns are kept in `attributes`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ingest import registry
+from ingest.canonical import (
+    KINDS,
+    SPAN_COLUMNS,
+    TOKEN_COLUMNS,
+    as_float,
+    as_int,
+    canonical_json,
+    parse_time_ns,
+    to_table,
+)
+from ingest.errors import DecodeError
+from ingest.jsonutil import first_line_object, iter_lines
+from ingest.source import Source
+
+NAME = "span_jsonl"
+REQUIRED = ("trace_id", "span_id", "name")
+_DERIVED = {"start_time", "end_time", "duration_ms", "upload_id", "attributes", "source"}
+_KIND_ALIASES = {"retriever": "retrieval", "generation": "llm", "tool_call": "tool"}
+
+
+def sniff(head: bytes, source: Source) -> bool:
+    record = first_line_object(head)
+    if record is not None:
+        return all(key in record for key in REQUIRED) and not _looks_like_run(record)
+    first_line = head.lstrip().split(b"\n", 1)[0]
+    return all(f'"{key}"'.encode() in first_line for key in REQUIRED) and b'"run_type"' not in first_line
+
+
+def _looks_like_run(record: dict) -> bool:
+    return "run_type" in record or "dotted_order" in record
+
+
+def decode(source: Source) -> registry.Decoded:
+    rows = [_span_row(record, number, source) for number, record in iter_lines(source)]
+    return registry.Decoded(format=NAME, spans=to_table(rows))
+
+
+def _span_row(record, number: int, source: Source) -> dict:
+    position = f"line {number}"
+    if not isinstance(record, dict):
+        raise DecodeError(source.display_name, "expected a JSON object (one span)", position)
+    for key in REQUIRED:
+        if record.get(key) in (None, ""):
+            raise DecodeError(source.display_name, f"missing required field {key!r}", position)
+    row = {key: record[key] for key in SPAN_COLUMNS if key in record and key not in _DERIVED}
+    row.update(_times(record, position, source))
+    row["trace_id"], row["span_id"] = str(record["trace_id"]), str(record["span_id"])
+    row["source"] = "jsonl"
+    row["convention"] = record.get("convention") or "span_jsonl"
+    row["kind"] = _kind(record.get("kind"))
+    row["status"] = _status(record.get("status"))
+    for key in TOKEN_COLUMNS:
+        row[key] = as_int(record.get(key))
+    row["cost_usd"] = as_float(record.get("cost_usd"))
+    row["score"] = as_float(record.get("score"))
+    row["seq"] = as_int(record.get("seq"))
+    for key in ("input", "output", "tool_args"):
+        if key in record and not isinstance(record[key], str) and record[key] is not None:
+            row[key] = canonical_json(record[key]) if key == "tool_args" else json.dumps(record[key])
+    row["attributes"] = _attributes(record)
+    return row
+
+
+def _times(record: dict, position: str, source: Source) -> dict:
+    try:
+        start = parse_time_ns(record.get("start_time", record.get("start_ns")))
+        end = parse_time_ns(record.get("end_time", record.get("end_ns")))
+    except ValueError as exc:
+        raise DecodeError(
+            source.display_name,
+            f"{exc}; expected ISO-8601 text or epoch nanoseconds for start_time/end_time",
+            position,
+        ) from exc
+    if start is None or end is None:
+        raise DecodeError(
+            source.display_name, "missing required field 'start_time' or 'end_time'", position
+        )
+    if end < start:
+        raise DecodeError(source.display_name, "end_time is before start_time", position)
+    return {"start_ns": start, "end_ns": end}
+
+
+def _kind(value) -> str:
+    kind = str(value or "other").lower()
+    kind = _KIND_ALIASES.get(kind, kind)
+    return kind if kind in KINDS else "other"
+
+
+def _status(value) -> str:
+    status = str(value or "unset").lower()
+    return {"success": "ok", "failed": "error", "failure": "error"}.get(status, status) if status in (
+        "ok", "error", "unset", "success", "failed", "failure"
+    ) else "unset"
+
+
+def _attributes(record: dict) -> str:
+    extra = {k: v for k, v in record.items() if k not in SPAN_COLUMNS and k not in ("start_ns", "end_ns")}
+    given = record.get("attributes")
+    if isinstance(given, dict):
+        extra = {**given, **extra}
+    return canonical_json(extra)
+
+
+registry.register(NAME, 50, sniff, decode)

@@ -1,0 +1,66 @@
+"""Connection rules: one DuckDB connection per process, a cursor per unit of work.
+
+DuckDB 2.x refuses (rather than serialises) concurrent calls on one connection, so every
+reader and writer takes its own `cursor()`. Writes go through one lock so ingests never
+race each other for the same rows.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from store.schema import SCHEMA_SQL
+
+DEFAULT_DB_PATH = "data/agenttime.duckdb"
+_connections: dict[str, duckdb.DuckDBPyConnection] = {}
+_open_lock = threading.Lock()
+WRITE_LOCK = threading.RLock()
+
+
+def db_path(path: str | Path | None = None) -> str:
+    return str(path or os.environ.get("AGENTTIME_DB") or DEFAULT_DB_PATH)
+
+
+def connect(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+    """The process-wide connection for `path`, created with the schema on first use."""
+    key = db_path(path)
+    with _open_lock:
+        if key not in _connections:
+            if key != ":memory:":
+                Path(key).parent.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(key)
+            con.execute(SCHEMA_SQL)
+            _seed_models(con)
+            _connections[key] = con
+        return _connections[key]
+
+
+def close(path: str | Path | None = None) -> None:
+    with _open_lock:
+        con = _connections.pop(db_path(path), None)
+    if con is not None:
+        con.close()
+
+
+@contextmanager
+def transaction(cur: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN … COMMIT, rolled back on any exception (DuckDB's `with` closes, not commits)."""
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        yield cur
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    cur.execute("COMMIT")
+
+
+def _seed_models(con: duckdb.DuckDBPyConnection) -> None:
+    from store.prices import seed_default_prices
+
+    seed_default_prices(con)

@@ -1,0 +1,109 @@
+"""The one write path: a file's spans land atomically and idempotently, or not at all.
+
+Everything a write touches — spans, the upload record, and the rollups refreshed for the
+affected trajectories — happens in one transaction, under one process-wide write lock.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import duckdb
+import pyarrow as pa
+
+from store.db import WRITE_LOCK, transaction
+
+Refresh = Callable[[duckdb.DuckDBPyConnection, Sequence[str]], None]
+
+SPAN_INSERT_COLUMNS = (
+    "trace_id, span_id, parent_id, source, convention, upload_id, name, kind, start_time, "
+    "end_time, duration_ms, status, error_type, error_message, model, request_model, provider, "
+    "input_tokens, output_tokens, reasoning_tokens, cache_read_tokens, cache_write_tokens, "
+    "cost_usd, tool_name, tool_call_id, tool_args, agent_name, session_id, task_id, input, "
+    "output, attributes, seq, score"
+)
+FIND_UPLOAD_SQL = "SELECT upload_id FROM uploads WHERE sha256 = ?"
+INSERT_SPANS_SQL = f"""
+INSERT INTO spans ({SPAN_INSERT_COLUMNS})
+SELECT {SPAN_INSERT_COLUMNS} FROM (
+    SELECT DISTINCT ON (trace_id, span_id) * FROM incoming_spans
+)
+ON CONFLICT DO NOTHING
+"""
+INSERT_UPLOAD_SQL = """
+INSERT INTO uploads (upload_id, filename, sha256, format, bytes, span_count, trace_count,
+                     skipped_count, warnings, who)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+@dataclass
+class WriteResult:
+    upload_id: str
+    spans_inserted: int
+    trace_ids: list[str]
+    already_ingested: bool = False
+    duplicates: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UploadMeta:
+    filename: str
+    sha256: str
+    format: str
+    nbytes: int
+    skipped_count: int = 0
+    warnings: list[str] = field(default_factory=list)
+    who: str | None = None
+
+    @property
+    def upload_id(self) -> str:
+        return f"up_{self.sha256[:16]}"
+
+
+def write_spans(
+    con: duckdb.DuckDBPyConnection,
+    spans: pa.Table,
+    meta: UploadMeta,
+    refresh: Refresh | None = None,
+) -> WriteResult:
+    """Insert one file's spans; a file already ingested (same sha256) adds nothing."""
+    spans = spans.set_column(
+        spans.schema.get_field_index("upload_id"),
+        "upload_id",
+        pa.array([meta.upload_id] * spans.num_rows, pa.string()),
+    )
+    with WRITE_LOCK, con.cursor() as cur:
+        existing = cur.execute(FIND_UPLOAD_SQL, [meta.sha256]).fetchone()
+        if existing:
+            return WriteResult(existing[0], 0, [], already_ingested=True)
+        with transaction(cur):
+            cur.register("incoming_spans", spans)
+            (inserted,) = cur.execute(INSERT_SPANS_SQL).fetchone()
+            trace_ids = sorted(set(spans.column("trace_id").to_pylist()))
+            if refresh is not None and trace_ids:
+                refresh(cur, trace_ids)
+            warnings = list(meta.warnings)
+            duplicates = spans.num_rows - inserted
+            if duplicates:
+                warnings.append(f"{duplicates} spans were already stored (same trace_id, span_id)")
+            cur.execute(
+                INSERT_UPLOAD_SQL,
+                [
+                    meta.upload_id,
+                    meta.filename,
+                    meta.sha256,
+                    meta.format,
+                    meta.nbytes,
+                    inserted,
+                    len(trace_ids),
+                    meta.skipped_count,
+                    json.dumps(warnings),
+                    meta.who,
+                ],
+            )
+            cur.unregister("incoming_spans")
+    return WriteResult(meta.upload_id, inserted, trace_ids, duplicates=duplicates, warnings=warnings)

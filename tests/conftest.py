@@ -1,0 +1,32 @@
+"""Shared fixtures: a real DuckDB file per test, and the real trace files in ../shared/traces."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_TRACES = Path(os.environ.get("AGENTTIME_SHARED_TRACES", ROOT.parent / "shared" / "traces"))
+
+
+@pytest.fixture
+def shared_traces() -> Path:
+    if not SHARED_TRACES.is_dir():
+        pytest.skip(f"real trace files not present at {SHARED_TRACES} (the shared/ folder is absent)")
+    return SHARED_TRACES
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "agenttime.duckdb"
+
+
+@pytest.fixture
+def con(db_path):
+    from store import db
+
+    connection = db.connect(db_path)
+    yield connection
+    db.close(db_path)
