@@ -30,3 +30,12 @@ def con(db_path):
     connection = db.connect(db_path)
     yield connection
     db.close(db_path)
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """Base URL of a real `streamlit run server.py` on a fresh DuckDB file."""
+    from tests.live_server import running_server
+
+    with running_server(tmp_path / "server.duckdb") as base:
+        yield base

@@ -1,0 +1,17 @@
+"""The AgentTime server: the Streamlit UI of app.py plus its HTTP routes, in one process.
+
+One process owns the DuckDB file, so the UI, OTLP exporters and `POST /api/ingest` all
+write through the same connection instead of fighting over the file lock.
+Run with `streamlit run server.py`.
+"""
+
+from starlette.routing import Route
+
+import streamlit as st
+from api.health import healthz
+
+ROUTES = [
+    Route("/healthz", healthz, methods=["GET"]),
+]
+
+app = st.App("app.py", routes=ROUTES)

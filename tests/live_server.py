@@ -1,0 +1,59 @@
+"""Start the real server the way `make run` does, on a free port, against a given DB file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_server(db_file: Path, extra_env: dict | None = None, timeout: float = 60) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "AGENTTIME_DB": str(db_file), **(extra_env or {})}
+    command = [
+        sys.executable, "-m", "streamlit", "run", "server.py",
+        "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
+        "--server.fileWatcherType=none", "--browser.gatherUsageStats=false",
+    ]
+    log = open(db_file.parent / f"server-{port}.log", "wb")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, process, timeout)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _wait_healthy(base: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"server at {base} did not become healthy in {timeout}s")
