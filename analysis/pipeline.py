@@ -15,6 +15,7 @@ import duckdb
 from analysis.refresh import refresh_for_traces
 from ingest.errors import IngestError
 from ingest.registry import Skipped, decode_file
+from ingest.source import content_files
 from store.writes import UploadMeta, write_spans
 
 
@@ -47,10 +48,14 @@ class IngestReport:
 
 
 def file_sha256(path: Path) -> str:
+    """Content hash of a file, or of a folder's files together with their relative paths."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
+    for part in content_files(path):
+        if part != path:
+            digest.update(part.relative_to(path).as_posix().encode() + b"\0")
+        with part.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -69,7 +74,7 @@ def ingest_path(
             filename=name,
             sha256=file_sha256(path),
             format=decoded.format,
-            nbytes=path.stat().st_size,
+            nbytes=sum(part.stat().st_size for part in content_files(path)),
             skipped_count=len(decoded.skipped),
             warnings=decoded.warnings,
             who=who,

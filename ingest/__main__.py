@@ -22,6 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("files", nargs="+", metavar="FILE", help="trace files to ingest")
     parser.add_argument("--db", help="DuckDB file (default: $AGENTTIME_DB or data/agenttime.duckdb)")
     parser.add_argument("--json", action="store_true", help="print one JSON report per file")
+    parser.add_argument(
+        "--if-empty",
+        action="store_true",
+        help="do nothing when the store already holds spans (used by `make run` for the samples)",
+    )
     return parser
 
 
@@ -37,9 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
     from analysis.pipeline import ingest_path
-    from store.db import connect
+    from store.db import connect, db_path
 
     con = connect(args.db)
+    if args.if_empty and store_has_spans(con):
+        print(f"{db_path(args.db)} already holds traces; not loading {len(args.files)} file(s)")
+        return EXIT_OK
     reports = [ingest_path(con, path, display_name=path) for path in args.files]
     for report in reports:
         if args.json:
@@ -47,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(describe(report), file=sys.stdout if report.ok else sys.stderr)
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
+
+
+def store_has_spans(con) -> bool:
+    with con.cursor() as cur:
+        return cur.execute("SELECT EXISTS (SELECT 1 FROM spans)").fetchone()[0]
 
 
 def describe(report) -> str:

@@ -154,12 +154,16 @@ def _llm_row(message, trace_id, root, index, model, previous_ns, stamp, where, s
         "input_tokens": as_int(_first(usage, "prompt_tokens", "input_tokens")),
         "output_tokens": as_int(_first(usage, "completion_tokens", "output_tokens")),
         "reasoning_tokens": as_int(
-            _detail(usage, "completion_tokens_details", "reasoning_tokens")
-            or usage.get("reasoning_tokens")
+            _coalesce(
+                _detail(usage, "completion_tokens_details", "reasoning_tokens"),
+                usage.get("reasoning_tokens"),
+            )
         ),
         "cache_read_tokens": as_int(
-            _detail(usage, "prompt_tokens_details", "cached_tokens")
-            or _first(usage, "cache_read_tokens", "cached_tokens")
+            _coalesce(
+                _detail(usage, "prompt_tokens_details", "cached_tokens"),
+                _first(usage, "cache_read_tokens", "cached_tokens"),
+            )
         ),
         "cache_write_tokens": as_int(_first(usage, "cache_write_tokens", "cache_creation_tokens")),
         "cost_usd": as_float(_first(message, "cost", "cost_usd")),
@@ -250,6 +254,10 @@ def _first(mapping: dict, *keys: str):
         if mapping.get(key) is not None:
             return mapping[key]
     return None
+
+
+def _coalesce(*values):
+    return next((v for v in values if v is not None), None)
 
 
 def _detail(usage: dict, group: str, key: str):

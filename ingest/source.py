@@ -31,8 +31,10 @@ class Source:
     @classmethod
     def open(cls, path: str | Path, display_name: str | None = None, max_bytes: int | None = None):
         path = Path(path)
-        with path.open("rb") as handle:
-            compressed = handle.read(2) == GZIP_MAGIC
+        compressed = False
+        if not path.is_dir():
+            with path.open("rb") as handle:
+                compressed = handle.read(2) == GZIP_MAGIC
         return cls(
             path=path,
             display_name=display_name or path.name,
@@ -41,10 +43,16 @@ class Source:
         )
 
     @property
+    def is_dir(self) -> bool:
+        return self.path.is_dir()
+
+    @property
     def size(self) -> int:
-        return self.path.stat().st_size
+        return sum(part.stat().st_size for part in content_files(self.path))
 
     def head(self, n: int = SNIFF_BYTES) -> bytes:
+        if self.is_dir:
+            return b""  # a folder has no first bytes: adapters that take folders look inside
         if self._data is not None:
             return self._data[:n]
         if not self.compressed:
@@ -65,6 +73,8 @@ class Source:
 
     def read(self) -> bytes:
         """The whole (decompressed) content, refused past `max_bytes`."""
+        if self.is_dir:
+            raise DecodeError(self.display_name, "is a folder; expected a single file")
         if self._data is None:
             self._data = self._read_plain() if not self.compressed else self._read_gzip()
         return self._data
@@ -108,3 +118,10 @@ class Source:
                 f"invalid UTF-8 byte 0x{data[exc.start]:02x}; expected UTF-8 text",
                 f"line {line} (byte offset {exc.start})",
             ) from exc
+
+
+def content_files(path: Path) -> list[Path]:
+    """The file itself, or every file under a folder in a stable order (a folder upload's content)."""
+    if not path.is_dir():
+        return [path]
+    return sorted(part for part in path.rglob("*") if part.is_file())

@@ -1,3 +1,75 @@
+"""Overview: is the fleet of agent runs healthy, and where are the outliers?"""
+
+from __future__ import annotations
+
+import polars as pl
 import streamlit as st
 
+from store import queries
+from ui import format as fmt
+from ui.db import connection, data_version
+from ui.empty import show_empty_store
+
+SORT_LABELS = {
+    "start_time": "Newest first",
+    "wall_ms": "Longest wall time",
+    "turns": "Most turns",
+    "cost_usd": "Highest cost",
+    "tokens": "Most tokens",
+}
+
+
+@st.cache_data(max_entries=32)
+def load_kpis(version: str) -> queries.Kpis:
+    return queries.kpis(connection())
+
+
+@st.cache_data(max_entries=32)
+def load_trajectories(version: str, sort: str) -> pl.DataFrame:
+    return queries.trajectory_list(connection(), sort=sort, limit=500)
+
+
+def show_kpis(k: queries.Kpis) -> None:
+    cols = st.columns(6)
+    cols[0].metric("Trajectories", fmt.count(k.trajectories))
+    cols[1].metric("Success rate", fmt.percent(k.success_rate))
+    cols[2].metric("Median wall time", fmt.duration(k.median_wall_ms))
+    cols[3].metric("Median turns", fmt.count(k.median_turns))
+    cols[4].metric("Total tokens", fmt.tokens(k.total_tokens) if k.with_tokens else fmt.NOT_RECORDED)
+    cols[5].metric("Cost", fmt.usd(k.cost_usd) if k.with_cost else fmt.NOT_RECORDED)
+    if k.with_cost and k.with_cost < k.trajectories:
+        st.caption(f"Cost known for {k.with_cost} of {k.trajectories} trajectories.")
+
+
+def show_table(frame: pl.DataFrame) -> None:
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "trace_id": st.column_config.TextColumn("Trace"),
+            "wall_ms": st.column_config.NumberColumn("Wall (ms)", format="%.0f"),
+            "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
+            "input_tokens": st.column_config.NumberColumn("Input tokens"),
+            "output_tokens": st.column_config.NumberColumn("Output tokens"),
+            "start_time": st.column_config.DatetimeColumn("Started (UTC)"),
+        },
+    )
+
+
 st.title("Overview")
+version = data_version()
+k = load_kpis(version)
+if k.trajectories == 0:
+    show_empty_store()
+    st.stop()
+show_kpis(k)
+st.subheader("Trajectories")
+sort = st.selectbox(
+    "Sort by",
+    list(SORT_LABELS),
+    format_func=SORT_LABELS.get,
+    key="sort",
+    bind="query-params",
+)
+show_table(load_trajectories(version, sort))

@@ -1,3 +1,72 @@
+"""Upload: drop trace files, see per file what was read, skipped or refused."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
 import streamlit as st
 
-st.title("Upload")
+from analysis.pipeline import IngestReport, ingest_path
+from store import db
+from ui.db import connection
+
+UPLOAD_DIR = Path(db.db_path()).parent / "uploads"
+
+
+def safe_name(name: str) -> str:
+    """A display name that cannot steer a path: the base name, tame characters only."""
+    base = Path(name.replace("\\", "/")).name
+    return re.sub(r"[^A-Za-z0-9._-]", "_", base)[:120] or "upload"
+
+
+def ingest_upload(uploaded) -> IngestReport:
+    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=UPLOAD_DIR, suffix=f"-{safe_name(uploaded.name)}", delete=False) as tmp:
+        for chunk in iter(lambda: uploaded.read(8 << 20), b""):
+            tmp.write(chunk)
+        path = Path(tmp.name)
+    try:
+        return ingest_path(connection(), path, display_name=safe_name(uploaded.name))
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def show_report(report: IngestReport) -> None:
+    if not report.ok:
+        st.error(report.error, icon="⛔")
+        return
+    if report.already_ingested:
+        st.info(f"**{report.filename}** was already ingested ({report.upload_id}); nothing added.")
+        return
+    st.success(
+        f"**{report.filename}** — {report.format}: {report.spans:,} spans, "
+        f"{report.trajectories:,} trajectories, {len(report.skipped):,} skipped records."
+    )
+    for warning in report.warnings:
+        st.warning(warning)
+    if report.skipped:
+        st.dataframe(
+            [{"position": s.position, "reason": s.reason} for s in report.skipped],
+            hide_index=True,
+            width="stretch",
+        )
+
+
+st.title("Upload traces")
+st.write(
+    "OpenTelemetry (OTLP JSON, JSON Lines, protobuf), LangSmith exports and JSONL — gzip is fine. "
+    "Each file is ingested atomically: it lands whole or not at all."
+)
+files = st.file_uploader("Trace files", accept_multiple_files=True, key="files")
+if files and st.button("Ingest", type="primary"):
+    reports = []
+    progress = st.progress(0.0, text="Ingesting…")
+    for index, uploaded in enumerate(files):
+        progress.progress(index / len(files), text=f"Ingesting {safe_name(uploaded.name)}…")
+        reports.append(ingest_upload(uploaded))
+    progress.progress(1.0, text="Done")
+    st.session_state["upload_reports"] = reports
+for report in st.session_state.get("upload_reports", []):
+    show_report(report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -57,3 +58,26 @@ def _wait_healthy(base: str, process: subprocess.Popen, timeout: float) -> None:
         except OSError:
             time.sleep(0.3)
     raise RuntimeError(f"server at {base} did not become healthy in {timeout}s")
+
+
+@contextmanager
+def running_make_run(db_file: Path, timeout: float = 180) -> Iterator[str]:
+    """`make run` itself (samples loaded into an empty DB, server started), on a free port."""
+    port = free_port()
+    env = {**os.environ, "AGENTTIME_DB": str(db_file), "PORT": str(port)}
+    log = open(db_file.parent / f"make-run-{port}.log", "wb")
+    process = subprocess.Popen(
+        ["make", "run", f"PORT={port}"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, process, timeout)
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()

@@ -1,0 +1,90 @@
+"""`python -m ingest`: what it prints and its exit codes, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import duckdb
+
+from tests.conftest import ROOT
+
+SPAN = {"trace_id": "t1", "span_id": "s1", "name": "chat", "kind": "llm",
+        "start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T00:00:01Z"}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ingest", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def span_count(db_file) -> int:
+    with duckdb.connect(str(db_file)) as con:
+        return con.execute("SELECT count(*) FROM spans").fetchone()[0]
+
+
+def test_ingests_and_reports_per_file(tmp_path, db_path):
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(SPAN) + "\n")
+    result = run_cli(str(good), "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert f"{good}: span_jsonl, 1 spans, 1 trajectories, 0 skipped" in result.stdout
+    again = run_cli(str(good), "--db", str(db_path))
+    assert again.returncode == 0
+    assert "already ingested" in again.stdout and "nothing added" in again.stdout
+    assert span_count(db_path) == 1
+
+
+def test_one_bad_file_exits_1_and_the_others_still_land(tmp_path, db_path):
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(SPAN) + "\n")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(SPAN | {"span_id": "s2"}) + "\n{not json\n")
+    result = run_cli(str(bad), str(good), "--db", str(db_path))
+    assert result.returncode == 1
+    assert f"FAILED {bad}, line 2 column 2: invalid JSON" in result.stderr
+    assert span_count(db_path) == 1
+
+
+def test_json_output_is_one_object_per_file(tmp_path, db_path):
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(SPAN) + "\n")
+    result = run_cli(str(good), "--db", str(db_path), "--json")
+    report = json.loads(result.stdout)
+    assert (report["ok"], report["format"], report["spans"], report["trajectories"]) == (
+        True, "span_jsonl", 1, 1)
+
+
+def test_usage_errors_exit_2(tmp_path, db_path):
+    assert run_cli("--db", str(db_path)).returncode == 2
+    missing = run_cli(str(tmp_path / "nope.jsonl"), "--db", str(db_path))
+    assert missing.returncode == 2
+    assert "no such file" in missing.stderr
+
+
+def test_if_empty_loads_only_into_an_empty_store(tmp_path, db_path):
+    first = tmp_path / "first.jsonl"
+    first.write_text(json.dumps(SPAN) + "\n")
+    second = tmp_path / "second.jsonl"
+    second.write_text(json.dumps(SPAN | {"trace_id": "t2"}) + "\n")
+    assert run_cli("--if-empty", str(first), "--db", str(db_path)).returncode == 0
+    skipped = run_cli("--if-empty", str(second), "--db", str(db_path))
+    assert "already holds traces" in skipped.stdout
+    assert span_count(db_path) == 1
+
+
+def test_tau_bench_end_to_end(db_path, shared_traces):
+    path = shared_traces / "other" / "tau-bench_gpt-4o-airline.json"
+    result = run_cli(str(path), "--db", str(db_path))
+    assert result.returncode == 0
+    assert "200 trajectories" in result.stdout
+    with duckdb.connect(str(db_path)) as con:
+        tasks, mean = con.execute(
+            "SELECT count(DISTINCT task_id), round(avg(score), 2) FROM trajectories"
+        ).fetchone()
+    assert (tasks, mean) == (50, 0.42)
+    before = span_count(db_path)
+    assert "already ingested" in run_cli(str(path), "--db", str(db_path)).stdout
+    assert span_count(db_path) == before

@@ -1,0 +1,104 @@
+"""The store's promises: schema idempotent, writes atomic and idempotent per file."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from analysis.pipeline import ingest_path
+from ingest.canonical import to_table
+from store import db
+from store.writes import UploadMeta, write_spans
+
+
+def span(trace: str, span_id: str, **extra) -> dict:
+    row = {
+        "trace_id": trace,
+        "span_id": span_id,
+        "name": "step",
+        "kind": "llm",
+        "source": "jsonl",
+        "status": "ok",
+        "start_ns": 1_700_000_000_000_000_000,
+        "end_ns": 1_700_000_001_500_000_000,
+    }
+    return row | extra
+
+
+def counts(con) -> tuple[int, int, int]:
+    with con.cursor() as cur:
+        return cur.execute(
+            "SELECT (SELECT count(*) FROM spans), (SELECT count(*) FROM uploads),"
+            " (SELECT count(*) FROM trajectories)"
+        ).fetchone()
+
+
+def test_schema_creation_is_idempotent(db_path):
+    first = db.connect(db_path)
+    write_spans(first, to_table([span("t1", "s1")]), UploadMeta("a", "sha-a", "span_jsonl", 10))
+    db.close(db_path)
+    again = db.connect(db_path)
+    assert counts(again)[:2] == (1, 1)
+    db.close(db_path)
+
+
+def test_same_file_twice_is_reported_and_adds_nothing(con):
+    table = to_table([span("t1", "s1"), span("t1", "s2")])
+    first = write_spans(con, table, UploadMeta("a.jsonl", "sha-1", "span_jsonl", 10))
+    second = write_spans(con, table, UploadMeta("a.jsonl", "sha-1", "span_jsonl", 10))
+    assert (first.spans_inserted, first.already_ingested) == (2, False)
+    assert (second.spans_inserted, second.already_ingested) == (0, True)
+    assert second.upload_id == first.upload_id
+    assert counts(con)[:2] == (2, 1)
+
+
+def test_spans_are_unique_on_trace_and_span_id_across_files(con):
+    write_spans(con, to_table([span("t1", "s1")]), UploadMeta("a", "sha-a", "span_jsonl", 1))
+    result = write_spans(
+        con, to_table([span("t1", "s1"), span("t1", "s2")]), UploadMeta("b", "sha-b", "span_jsonl", 1)
+    )
+    assert result.spans_inserted == 1
+    assert result.duplicates == 1
+    assert result.warnings == ["1 spans were already stored (same trace_id, span_id)"]
+    assert counts(con)[0] == 2
+
+
+def test_a_write_that_fails_half_way_leaves_no_rows(con):
+    write_spans(con, to_table([span("t0", "s0")]), UploadMeta("ok", "sha-ok", "span_jsonl", 1))
+    before = counts(con)
+
+    def failing_refresh(cur, trace_ids):
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_spans(
+            con,
+            to_table([span("t1", "s1"), span("t2", "s2")]),
+            UploadMeta("bad", "sha-bad", "span_jsonl", 1),
+            refresh=failing_refresh,
+        )
+    assert counts(con) == before
+
+
+def test_a_broken_row_rolls_back_the_whole_file(con):
+    good = to_table([span("t1", "s1")])
+    broken = pa.concat_tables([good, to_table([span("t1", "s2")])])
+    names = broken.column("name").to_pylist()
+    names[1] = None  # NOT NULL violation on the second row
+    broken = broken.set_column(broken.schema.get_field_index("name"), "name", pa.array(names))
+    with pytest.raises(Exception, match="NOT NULL"):
+        write_spans(con, broken, UploadMeta("b", "sha-b", "span_jsonl", 1))
+    assert counts(con) == (0, 0, 0)
+
+
+def test_truncated_file_leaves_store_unchanged(con, tmp_path, shared_traces):
+    source = shared_traces / "other" / "tau-bench_gpt-4o-airline.json"
+    truncated = tmp_path / "truncated.json"
+    kept = source.read_bytes()[:100_000]
+    truncated.write_bytes(kept)
+    report = ingest_path(con, truncated)
+    assert not report.ok
+    last_line = kept.count(b"\n") + 1
+    assert f"truncated.json, line {last_line} column" in report.error
+    assert "expected one complete JSON document" in report.error
+    assert counts(con) == (0, 0, 0)

@@ -1,0 +1,1 @@
+"""Shared Streamlit pieces: the DB handle, URL-bound state, formatting and figures."""

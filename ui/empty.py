@@ -1,0 +1,22 @@
+"""What an empty store says: which files to bring and the three ways to bring them."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+EMPTY_STORE_TEXT = """
+**No traces yet.** AgentTime reads agent traces from:
+
+- **OpenTelemetry** — OTLP JSON / JSON Lines / protobuf files, or point any OTel SDK at this server:
+  `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://localhost:8501/v1/traces`
+- **LangSmith** exports — `list_runs()` JSONL/JSON, run payloads, bulk-export Parquet
+- **JSONL** — one span per line, or one chat-message trajectory per line (tau-bench style)
+
+Drop files on the **Upload** page, or run `python -m ingest FILE...`. `make run` loads the bundled
+sample traces into an empty store.
+"""
+
+
+def show_empty_store() -> None:
+    st.info(EMPTY_STORE_TEXT)
+    st.page_link("pages/upload.py", label="Upload traces", icon="📤")

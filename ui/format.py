@@ -1,0 +1,52 @@
+"""Numbers as people read them, with units, and "not recorded" for unknowns — never 0."""
+
+from __future__ import annotations
+
+import math
+
+NOT_RECORDED = "not recorded"
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def duration(ms: float | None) -> str:
+    if _missing(ms):
+        return NOT_RECORDED
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    minutes, seconds = divmod(ms / 1000, 60)
+    return f"{minutes:.0f} min {seconds:.0f} s"
+
+
+def tokens(count: float | None) -> str:
+    if _missing(count):
+        return NOT_RECORDED
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.2f}M tokens"
+    if count >= 10_000:
+        return f"{count / 1000:.1f}k tokens"
+    return f"{count:,.0f} tokens"
+
+
+def usd(amount: float | None) -> str:
+    if _missing(amount):
+        return NOT_RECORDED
+    if amount < 0.01:
+        return f"${amount:.4f}"
+    return f"${amount:,.2f}"
+
+
+def percent(fraction: float | None) -> str:
+    if _missing(fraction):
+        return NOT_RECORDED
+    return f"{fraction * 100:.0f}%"
+
+
+def count(value: float | None) -> str:
+    if _missing(value):
+        return NOT_RECORDED
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
