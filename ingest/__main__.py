@@ -23,6 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", help="DuckDB file (default: $AGENTTIME_DB or data/agenttime.duckdb)")
     parser.add_argument("--json", action="store_true", help="print one JSON report per file")
     parser.add_argument(
+        "--url",
+        help="send the files to a running AgentTime server (used automatically when the "
+        "server holds the DB file)",
+    )
+    parser.add_argument(
         "--if-empty",
         action="store_true",
         help="do nothing when the store already holds spans (used by `make run` for the samples)",
@@ -41,20 +46,45 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
 
-    from analysis.pipeline import ingest_path
-    from store.db import connect, db_path
-
-    con = connect(args.db)
-    if args.if_empty and store_has_spans(con):
-        print(f"{db_path(args.db)} already holds traces; not loading {len(args.files)} file(s)")
-        return EXIT_OK
-    reports = [ingest_path(con, path, display_name=path) for path in args.files]
+    if args.url:
+        reports = ingest_through_server(args.url, args.files)
+    else:
+        reports = ingest_locally(args)
+        if reports is None:
+            return EXIT_OK
     for report in reports:
         if args.json:
-            print(json.dumps(report.as_dict()))
+            print(json.dumps(report))
         else:
-            print(describe(report), file=sys.stdout if report.ok else sys.stderr)
-    return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
+            print(describe(report), file=sys.stdout if report["ok"] else sys.stderr)
+    return EXIT_OK if all(r["ok"] for r in reports) else EXIT_FAILED
+
+
+def ingest_locally(args) -> list[dict] | None:
+    """Reports for each file, or None when --if-empty found the store already filled."""
+    import duckdb
+
+    from analysis.pipeline import ingest_path
+    from store.db import connect, db_path, is_lock_conflict, read_server_url
+
+    try:
+        con = connect(args.db)
+    except duckdb.Error as exc:
+        url = read_server_url(args.db) if is_lock_conflict(exc) else None
+        if url is None:
+            raise
+        print(f"{db_path(args.db)} is held by the server at {url}; sending the files there", file=sys.stderr)
+        return ingest_through_server(url, args.files)
+    if args.if_empty and store_has_spans(con):
+        print(f"{db_path(args.db)} already holds traces; not loading {len(args.files)} file(s)")
+        return None
+    return [ingest_path(con, path, display_name=path).as_dict() for path in args.files]
+
+
+def ingest_through_server(url: str, files: list[str]) -> list[dict]:
+    from ingest.client import post_file
+
+    return [post_file(url, Path(path), path) for path in files]
 
 
 def store_has_spans(con) -> bool:
@@ -62,19 +92,20 @@ def store_has_spans(con) -> bool:
         return cur.execute("SELECT EXISTS (SELECT 1 FROM spans)").fetchone()[0]
 
 
-def describe(report) -> str:
-    if not report.ok:
-        return f"FAILED {report.error}"
-    if report.already_ingested:
-        return f"{report.filename}: already ingested ({report.upload_id}); nothing added"
+def describe(report: dict) -> str:
+    if not report["ok"]:
+        return f"FAILED {report['error']}"
+    if report["already_ingested"]:
+        return f"{report['file']}: already ingested ({report['upload_id']}); nothing added"
+    skipped = report["skipped"]
     lines = [
-        f"{report.filename}: {report.format}, {report.spans} spans, "
-        f"{report.trajectories} trajectories, {len(report.skipped)} skipped"
+        f"{report['file']}: {report['format']}, {report['spans']} spans, "
+        f"{report['trajectories']} trajectories, {len(skipped)} skipped"
     ]
-    lines += [f"  skipped {s.position}: {s.reason}" for s in report.skipped[:20]]
-    if len(report.skipped) > 20:
-        lines.append(f"  … and {len(report.skipped) - 20} more skipped records")
-    lines += [f"  warning: {w}" for w in report.warnings]
+    lines += [f"  skipped {s['position']}: {s['reason']}" for s in skipped[:20]]
+    if len(skipped) > 20:
+        lines.append(f"  … and {len(skipped) - 20} more skipped records")
+    lines += [f"  warning: {w}" for w in report["warnings"]]
     return "\n".join(lines)
 
 

@@ -20,6 +20,14 @@ SNIFF_BYTES = 64 * 1024
 DEFAULT_MAX_BYTES = int(os.environ.get("AGENTTIME_MAX_INGEST_BYTES", 2 * 1024**3))
 
 
+def safe_filename(name: str | None) -> str:
+    """An uploaded file's name reduced to its base name and tame characters: it can label
+    a file but never steer a path."""
+    base = Path((name or "upload").replace("\\", "/")).name
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in base)[:120]
+    return cleaned.strip(".") or "upload"
+
+
 @dataclass
 class Source:
     path: Path

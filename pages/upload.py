@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 
 import streamlit as st
 
 from analysis.pipeline import IngestReport, ingest_path
-from store import db
+from ingest.source import safe_filename
+from store.db import upload_dir
 from ui.db import connection
-
-UPLOAD_DIR = Path(db.db_path()).parent / "uploads"
-
-
-def safe_name(name: str) -> str:
-    """A display name that cannot steer a path: the base name, tame characters only."""
-    base = Path(name.replace("\\", "/")).name
-    return re.sub(r"[^A-Za-z0-9._-]", "_", base)[:120] or "upload"
 
 
 def ingest_upload(uploaded) -> IngestReport:
-    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=UPLOAD_DIR, suffix=f"-{safe_name(uploaded.name)}", delete=False) as tmp:
+    with tempfile.NamedTemporaryFile(dir=upload_dir(), suffix=".part", delete=False) as tmp:
         for chunk in iter(lambda: uploaded.read(8 << 20), b""):
             tmp.write(chunk)
         path = Path(tmp.name)
     try:
-        return ingest_path(connection(), path, display_name=safe_name(uploaded.name))
+        return ingest_path(connection(), path, display_name=safe_filename(uploaded.name))
     finally:
         path.unlink(missing_ok=True)
 
@@ -64,7 +55,7 @@ if files and st.button("Ingest", type="primary"):
     reports = []
     progress = st.progress(0.0, text="Ingesting…")
     for index, uploaded in enumerate(files):
-        progress.progress(index / len(files), text=f"Ingesting {safe_name(uploaded.name)}…")
+        progress.progress(index / len(files), text=f"Ingesting {safe_filename(uploaded.name)}…")
         reports.append(ingest_upload(uploaded))
     progress.progress(1.0, text="Done")
     st.session_state["upload_reports"] = reports

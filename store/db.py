@@ -7,6 +7,7 @@ race each other for the same rows.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from contextlib import contextmanager
@@ -46,6 +47,29 @@ def close(path: str | Path | None = None) -> None:
         con = _connections.pop(db_path(path), None)
     if con is not None:
         con.close()
+
+
+def upload_dir(path: str | Path | None = None) -> Path:
+    """Where uploaded bodies are spooled before ingest: beside the DuckDB file."""
+    folder = Path(db_path(path)).parent / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def server_note_path(path: str | Path | None = None) -> Path:
+    """The note a running server leaves beside the DuckDB file it holds locked."""
+    return Path(f"{db_path(path)}.server.json")
+
+
+def read_server_url(path: str | Path | None = None) -> str | None:
+    try:
+        return json.loads(server_note_path(path).read_text())["url"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def is_lock_conflict(error: Exception) -> bool:
+    return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
 
 
 @contextmanager

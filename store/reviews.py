@@ -1,0 +1,118 @@
+"""Reviews: human verdicts and comments on trajectories, append-only so edits keep history.
+
+An edit is a new row that `supersedes` the old one; the current state of a review is the
+row nothing supersedes. Two reviewers writing at once each add their own row — nobody
+overwrites anybody.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from store.db import WRITE_LOCK, transaction
+
+VERDICT_LABELS = {
+    "good": "Good",
+    "wasteful": "Wasteful",
+    "needs_bigger_model": "Needs a bigger model",
+    "over_provisioned": "Over-provisioned",
+    "bug": "Bug",
+}
+
+INSERT_REVIEW_SQL = """
+INSERT INTO reviews (review_id, trace_id, span_id, author, verdict, comment, supersedes)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+CURRENT_REVIEWS_SQL = """
+SELECT r.review_id, r.trace_id, r.span_id, r.author, r.verdict, r.comment, r.created_at,
+       r.supersedes IS NOT NULL AS edited
+FROM reviews r
+WHERE r.trace_id = ?
+  AND NOT EXISTS (SELECT 1 FROM reviews newer WHERE newer.supersedes = r.review_id)
+ORDER BY r.created_at, r.review_id
+"""
+HISTORY_SQL = """
+WITH RECURSIVE chain AS (
+    SELECT review_id, supersedes, author, verdict, comment, created_at, 0 AS depth
+    FROM reviews WHERE review_id = ?
+    UNION ALL
+    SELECT r.review_id, r.supersedes, r.author, r.verdict, r.comment, r.created_at, chain.depth + 1
+    FROM reviews r JOIN chain ON r.review_id = chain.supersedes
+)
+SELECT review_id, author, verdict, comment, created_at FROM chain ORDER BY depth
+"""
+FIND_SQL = "SELECT trace_id, span_id FROM reviews WHERE review_id = ?"
+SUPERSEDED_SQL = "SELECT EXISTS (SELECT 1 FROM reviews WHERE supersedes = ?)"
+
+
+@dataclass(frozen=True)
+class ReviewInput:
+    trace_id: str
+    author: str
+    verdict: str | None = None
+    comment: str | None = None
+    span_id: str | None = None
+
+
+class ReviewError(ValueError):
+    """A review that cannot be stored as asked (empty, unknown target, stale edit)."""
+
+
+def add_review(con: duckdb.DuckDBPyConnection, review: ReviewInput) -> str:
+    _check(review)
+    review_id = uuid.uuid4().hex
+    with WRITE_LOCK, con.cursor() as cur, transaction(cur):
+        cur.execute(
+            INSERT_REVIEW_SQL,
+            [review_id, review.trace_id, review.span_id, review.author.strip(),
+             review.verdict, _clean(review.comment), None],
+        )
+    return review_id
+
+
+def edit_review(
+    con: duckdb.DuckDBPyConnection, review_id: str, author: str, verdict: str | None, comment: str | None
+) -> str:
+    """Replace a review's verdict/comment; the old version stays in the history."""
+    new_id = uuid.uuid4().hex
+    with WRITE_LOCK, con.cursor() as cur, transaction(cur):
+        found = cur.execute(FIND_SQL, [review_id]).fetchone()
+        if found is None:
+            raise ReviewError(f"no review {review_id!r}")
+        if cur.execute(SUPERSEDED_SQL, [review_id]).fetchone()[0]:
+            raise ReviewError("this review was edited meanwhile; reload to see the latest version")
+        trace_id, span_id = found
+        _check(ReviewInput(trace_id, author, verdict, comment, span_id))
+        cur.execute(
+            INSERT_REVIEW_SQL,
+            [new_id, trace_id, span_id, author.strip(), verdict, _clean(comment), review_id],
+        )
+    return new_id
+
+
+def current_reviews(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:
+    with con.cursor() as cur:
+        return cur.sql(CURRENT_REVIEWS_SQL, params=[trace_id]).pl()
+
+
+def review_history(con: duckdb.DuckDBPyConnection, review_id: str) -> pl.DataFrame:
+    """The review and every version it replaced, newest first."""
+    with con.cursor() as cur:
+        return cur.sql(HISTORY_SQL, params=[review_id]).pl()
+
+
+def _check(review: ReviewInput) -> None:
+    if not review.author or not review.author.strip():
+        raise ReviewError("a review needs an author name")
+    if not review.verdict and not _clean(review.comment):
+        raise ReviewError("a review needs a verdict or a comment")
+    if review.verdict is not None and not review.verdict.strip():
+        raise ReviewError("an empty custom verdict label")
+
+
+def _clean(comment: str | None) -> str | None:
+    return comment.strip() if comment and comment.strip() else None

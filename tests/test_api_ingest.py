@@ -1,0 +1,65 @@
+"""POST /api/ingest and the CLI falling back to it while the server holds the DuckDB file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import duckdb
+
+from tests.conftest import ROOT
+from tests.live_server import running_server
+
+SPAN = {"trace_id": "t1", "span_id": "s1", "name": "chat", "kind": "llm",
+        "start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T00:00:01Z"}
+
+
+def post(url: str, body: bytes, token: str | None = None) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_cli_sends_files_to_the_server_that_holds_the_db(tmp_path):
+    db_file = tmp_path / "held.duckdb"
+    first = tmp_path / "first.jsonl"
+    first.write_text(json.dumps(SPAN) + "\n")
+    second = tmp_path / "second.jsonl"
+    second.write_text(json.dumps(SPAN | {"trace_id": "t2"}) + "\n")
+    with running_server(db_file):
+        result = subprocess.run(
+            [sys.executable, "-m", "ingest", str(first), str(second), "--db", str(db_file)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )
+    assert result.returncode == 0, result.stderr
+    assert "is held by the server at http://127.0.0.1:" in result.stderr
+    assert f"{first}: span_jsonl, 1 spans, 1 trajectories, 0 skipped" in result.stdout
+    with duckdb.connect(str(db_file), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM trajectories").fetchone()[0] == 2
+    assert not (tmp_path / "held.duckdb.server.json").exists()
+
+
+def test_bearer_token_is_required_when_configured(tmp_path):
+    body = (json.dumps(SPAN) + "\n").encode()
+    env = {"AGENTTIME_INGEST_TOKEN": "s3cret"}
+    with running_server(tmp_path / "token.duckdb", extra_env=env) as base:
+        url = f"{base}/api/ingest?filename=a.jsonl"
+        assert post(url, body)[0] == 401
+        assert post(url, body, token="wrong")[0] == 401
+        status, report = post(url, body, token="s3cret")
+    assert status == 200
+    assert (report["ok"], report["file"], report["spans"]) == (True, "a.jsonl", 1)
+
+
+def test_bad_file_gets_422_with_the_reason(live_server):
+    status, report = post(f"{live_server}/api/ingest?filename=../x.jsonl", b"\x00\x01garbage")
+    assert status == 422
+    assert report["ok"] is False
+    assert report["error"].startswith("x.jsonl, byte 0: not a recognised trace format")

@@ -1,0 +1,65 @@
+"""Reviews are append-only: edits keep history, concurrent reviewers never overwrite."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from store.reviews import (
+    ReviewError,
+    ReviewInput,
+    add_review,
+    current_reviews,
+    edit_review,
+    review_history,
+)
+
+
+def test_add_and_list_current_reviews(con):
+    add_review(con, ReviewInput("t1", "ana", "wasteful", "loops on read_file"))
+    add_review(con, ReviewInput("t1", "bo", None, "agree", span_id="s7"))
+    add_review(con, ReviewInput("t2", "ana", "good"))
+    rows = current_reviews(con, "t1").select("author", "verdict", "comment", "span_id").rows()
+    assert rows == [("ana", "wasteful", "loops on read_file", None), ("bo", None, "agree", "s7")]
+
+
+def test_edit_keeps_the_history(con):
+    first = add_review(con, ReviewInput("t1", "ana", "good"))
+    second = edit_review(con, first, "ana", "needs_bigger_model", "small model stalled at turn 6")
+    current = current_reviews(con, "t1")
+    assert current.select("review_id", "verdict", "edited").rows() == [
+        (second, "needs_bigger_model", True)
+    ]
+    history = review_history(con, second).select("verdict", "comment").rows()
+    assert history == [("needs_bigger_model", "small model stalled at turn 6"), ("good", None)]
+
+
+def test_editing_a_stale_version_is_refused(con):
+    first = add_review(con, ReviewInput("t1", "ana", "good"))
+    edit_review(con, first, "ana", "bug", None)
+    with pytest.raises(ReviewError, match="edited meanwhile"):
+        edit_review(con, first, "bo", "wasteful", None)
+
+
+@pytest.mark.parametrize(
+    "review, message",
+    [
+        (ReviewInput("t1", "  ", "good"), "needs an author"),
+        (ReviewInput("t1", "ana", None, "   "), "verdict or a comment"),
+    ],
+)
+def test_invalid_reviews_are_refused(con, review, message):
+    with pytest.raises(ReviewError, match=message):
+        add_review(con, review)
+    with con.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM reviews").fetchone()[0] == 0
+
+
+def test_concurrent_reviewers_all_persist(con):
+    reviews = [ReviewInput("t1", f"reviewer-{i}", "wasteful", f"note {i}") for i in range(16)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ids = list(pool.map(lambda r: add_review(con, r), reviews))
+    assert len(set(ids)) == 16
+    authors = sorted(current_reviews(con, "t1")["author"].to_list())
+    assert authors == sorted(f"reviewer-{i}" for i in range(16))
