@@ -1,0 +1,71 @@
+"""build_timeline_figure: one bar trace, errors outlined, bounded size for huge trajectories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+
+from ui.timeline import ERROR_OUTLINE, KIND_COLORS, build_timeline_figure
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def spans(n: int, names: int = 3, step_ms: int = 10, width_ms: int = 15) -> pl.DataFrame:
+    rows = []
+    for i in range(n):
+        start = T0 + timedelta(milliseconds=i * step_ms)
+        rows.append({
+            "trace_id": "t", "span_id": f"s{i}", "name": f"tool{i % names}",
+            "kind": "llm" if i % 2 == 0 else "tool", "status": "error" if i == 3 else "ok",
+            "start_time": start, "end_time": start + timedelta(milliseconds=width_ms),
+            "duration_ms": float(width_ms), "seq": i, "model": "gpt-4.1" if i % 2 == 0 else None,
+            "input_tokens": 100 if i % 2 == 0 else None, "output_tokens": 7 if i % 2 == 0 else None,
+            "tool_name": None if i % 2 == 0 else "grep",
+        })
+    return pl.DataFrame(rows)
+
+
+def test_one_bar_per_span_with_offsets_and_kind_colours():
+    figure = build_timeline_figure(spans(4))
+    (bar,) = figure.data
+    assert bar.type == "bar" and bar.orientation == "h"
+    assert list(bar.base) == [0.0, 10.0, 20.0, 30.0]
+    assert list(bar.x) == [15.0, 15.0, 15.0, 15.0]
+    assert list(bar.y) == ["1 · tool0", "2 · tool1", "3 · tool2", "4 · tool0"]
+    assert list(bar.marker.color) == [KIND_COLORS["llm"], KIND_COLORS["tool"]] * 2
+    assert list(bar.marker.line.color).count(ERROR_OUTLINE) == 1
+    assert bar.marker.line.color[3] == ERROR_OUTLINE
+    assert list(bar.customdata) == ["s0", "s1", "s2", "s3"]
+
+
+def test_hover_names_model_tokens_and_duration():
+    hover = build_timeline_figure(spans(2)).data[0].hovertext
+    assert hover[0] == "tool0<br>kind: llm · status: ok<br>duration: 15.0 ms<br>model: gpt-4.1<br>tokens in/out: 100/7"
+    assert hover[1] == "tool1<br>kind: tool · status: ok<br>duration: 15.0 ms<br>tool: grep"
+
+
+def test_many_spans_become_lanes():
+    figure = build_timeline_figure(spans(300, names=3), max_rows=150, max_bars=2000)
+    (bar,) = figure.data
+    assert len(bar.x) == 300
+    assert sorted(set(bar.y)) == ["llm · tool0", "llm · tool1", "llm · tool2",
+                                  "tool · tool0", "tool · tool1", "tool · tool2"]
+
+
+def test_huge_trajectories_are_bucketed_to_a_bounded_figure():
+    big = spans(5000, names=7)
+    (bar,) = build_timeline_figure(big, max_rows=150, max_bars=2000).data
+    assert len(bar.x) <= 2000
+    represented = sum(int(h.split("<br>")[1].split(" spans")[0]) for h in bar.hovertext)
+    assert represented == 5000
+    assert len(build_timeline_figure(big).to_json()) < 2_000_000
+
+
+def test_without_times_the_recorded_order_is_shown():
+    untimed = spans(3).with_columns(
+        start_time=pl.lit(None, pl.Datetime("us", "UTC")), end_time=pl.lit(None, pl.Datetime("us", "UTC"))
+    )
+    figure = build_timeline_figure(untimed)
+    assert list(figure.data[0].base) == [0.0, 1.0, 2.0]
+    assert figure.layout.xaxis.title.text == "step (times not recorded)"
