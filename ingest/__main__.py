@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else EXIT_OK
-    missing = [f for f in args.files if not Path(f).is_file()]
+    missing = [f for f in args.files if not Path(f).exists()]
     if missing:
         print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
@@ -84,7 +84,18 @@ def ingest_locally(args) -> list[dict] | None:
 def ingest_through_server(url: str, files: list[str]) -> list[dict]:
     from ingest.client import post_file
 
-    return [post_file(url, Path(path), path) for path in files]
+    return [
+        post_file(url, Path(path), path) if Path(path).is_file() else folder_refused(path)
+        for path in files
+    ]
+
+
+def folder_refused(path: str) -> dict:
+    return {
+        "file": path,
+        "ok": False,
+        "error": f"{path}: a folder cannot be sent to a running server; zip it and send the zip",
+    }
 
 
 def store_has_spans(con) -> bool:

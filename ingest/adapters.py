@@ -1,3 +1,3 @@
 """Imports every built-in adapter so each registers itself with the registry."""
 
-from ingest import messages, span_jsonl  # noqa: F401
+from ingest import langsmith, messages, span_jsonl  # noqa: F401
