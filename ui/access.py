@@ -1,0 +1,66 @@
+"""Who is looking: sign-in when OIDC is configured, a remembered reviewer name otherwise.
+
+With an `[auth]` section in .streamlit/secrets.toml every page requires `st.login`.
+Without one the app runs in local single-user mode and says so; reviewers then type
+their name once and the browser remembers it in a cookie.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+import streamlit.components.v1 as components
+
+REVIEWER_COOKIE = "agenttime_reviewer"
+
+
+def login_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets.toml at all
+        return False
+
+
+def require_sign_in() -> None:
+    """Stop the page here until the visitor has signed in (only when login is configured)."""
+    if not login_configured() or st.user.get("is_logged_in"):
+        return
+    st.title("AgentTime")
+    st.write("This AgentTime server requires sign-in.")
+    st.button("Sign in", type="primary", on_click=st.login)
+    st.stop()
+
+
+def signed_in_author() -> str | None:
+    if login_configured() and st.user.get("is_logged_in"):
+        return st.user.get("email") or st.user.get("name")
+    return None
+
+
+def reviewer_name() -> str | None:
+    """The author for reviews: the signed-in user, else the name this browser gave."""
+    return (
+        signed_in_author()
+        or st.session_state.get("reviewer_name")
+        or st.context.cookies.get(REVIEWER_COOKIE)
+    )
+
+
+def remember_reviewer(name: str) -> None:
+    st.session_state["reviewer_name"] = name
+    value = json.dumps(name)  # a JS string literal: the name cannot break out of the script
+    components.html(
+        "<script>document.cookie = "
+        f"'{REVIEWER_COOKIE}=' + encodeURIComponent({value}) + "
+        "'; path=/; max-age=31536000; SameSite=Lax';</script>",
+        height=0,
+    )
+
+
+def show_identity_in_sidebar() -> None:
+    if login_configured():
+        st.sidebar.caption(f"Signed in as {signed_in_author()}")
+        st.sidebar.button("Sign out", on_click=st.logout)
+    else:
+        st.sidebar.caption("Local single-user mode: no sign-in configured (see README).")

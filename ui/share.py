@@ -1,0 +1,32 @@
+"""Links that reopen exactly the view on screen, for sending to a colleague.
+
+Every page keeps its state in the URL, so a link is the page path plus the current query
+parameters. Behind a proxy, AGENTTIME_PUBLIC_URL gives the address people actually use.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlencode
+
+import streamlit as st
+
+PUBLIC_URL_ENV = "AGENTTIME_PUBLIC_URL"
+
+
+def share_url(page_path: str, params: dict[str, str | list[str]] | None = None) -> str:
+    base = os.environ.get(PUBLIC_URL_ENV) or st.context.url or "http://localhost:8501"
+    url = f"{base.rstrip('/')}/{page_path.strip('/')}"
+    query = urlencode(params or {}, doseq=True)
+    return f"{url}?{query}" if query else url
+
+
+def current_params() -> dict[str, list[str]]:
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def show_copy_link(page_path: str) -> None:
+    """The link to this exact view, in a code box with a copy button."""
+    with st.popover("🔗 Copy link"):
+        st.caption("Reopens this exact view (filters, trajectory, span):")
+        st.code(share_url(page_path, current_params()), language=None, wrap_lines=True)
