@@ -2,16 +2,19 @@
 
 import streamlit as st
 
-from ui.access import require_sign_in, show_identity_in_sidebar
+from ui.access import needs_sign_in, show_identity_in_sidebar, sign_in_page
 
 st.set_page_config(page_title="AgentTime", page_icon="⏱", layout="wide")
-require_sign_in()
 
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon="📊", url_path="", default=True),
     st.Page("pages/upload.py", title="Upload", icon="📤", url_path="upload"),
 ]
 
-page = st.navigation(PAGES)
-show_identity_in_sidebar()
-page.run()
+if needs_sign_in():
+    # Navigation is always declared, so no URL can reach a page before sign-in.
+    st.navigation([st.Page(sign_in_page, title="Sign in", default=True)], position="hidden").run()
+else:
+    page = st.navigation(PAGES)
+    show_identity_in_sidebar()
+    page.run()

@@ -23,13 +23,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(db_file: Path, extra_env: dict | None = None, timeout: float = 60) -> Iterator[str]:
+def running_server(
+    db_file: Path, extra_env: dict | None = None, timeout: float = 60, extra_args: tuple = ()
+) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "AGENTTIME_DB": str(db_file), **(extra_env or {})}
     command = [
         sys.executable, "-m", "streamlit", "run", "server.py",
         "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
-        "--server.fileWatcherType=none", "--browser.gatherUsageStats=false",
+        "--server.fileWatcherType=none", "--browser.gatherUsageStats=false", *extra_args,
     ]
     log = open(db_file.parent / f"server-{port}.log", "wb")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

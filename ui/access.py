@@ -22,14 +22,14 @@ def login_configured() -> bool:
         return False
 
 
-def require_sign_in() -> None:
-    """Stop the page here until the visitor has signed in (only when login is configured)."""
-    if not login_configured() or st.user.get("is_logged_in"):
-        return
+def needs_sign_in() -> bool:
+    return login_configured() and not st.user.get("is_logged_in")
+
+
+def sign_in_page() -> None:
     st.title("AgentTime")
     st.write("This AgentTime server requires sign-in.")
     st.button("Sign in", type="primary", on_click=st.login)
-    st.stop()
 
 
 def signed_in_author() -> str | None:
