@@ -10,11 +10,13 @@ from starlette.routing import Route
 import streamlit as st
 from api.health import healthz
 from api.ingest import ingest_file
+from api.otlp import receive_traces
 from api.server_info import lifespan
 
 ROUTES = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/api/ingest", ingest_file, methods=["POST"]),
+    Route("/v1/traces", receive_traces, methods=["POST"]),
 ]
 
 app = st.App("app.py", routes=ROUTES, lifespan=lifespan)
