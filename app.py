@@ -4,11 +4,17 @@ import streamlit as st
 
 from ui.access import needs_sign_in, show_identity_in_sidebar, sign_in_page
 
-st.set_page_config(page_title="AgentTime", page_icon="⏱", layout="wide")
+st.set_page_config(page_title="AgentTime", page_icon=":material/timer:", layout="wide")
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon="📊", url_path="", default=True),
-    st.Page("pages/upload.py", title="Upload", icon="📤", url_path="upload"),
+    st.Page(
+        "pages/overview.py",
+        title="Overview",
+        icon=":material/dashboard:",
+        url_path="",
+        default=True,
+    ),
+    st.Page("pages/upload.py", title="Upload", icon=":material/upload:", url_path="upload"),
 ]
 
 if needs_sign_in():

@@ -5,9 +5,9 @@ write through the same connection instead of fighting over the file lock.
 Run with `streamlit run server.py`.
 """
 
+import streamlit as st
 from starlette.routing import Route
 
-import streamlit as st
 from api.health import healthz
 from api.ingest import ingest_file
 from api.otlp import receive_traces

@@ -34,7 +34,10 @@ FROM task_keys k WHERE trajectories.trace_id = k.trace_id
 
 def refresh_task_keys(cur: duckdb.DuckDBPyConnection) -> None:
     rows = cur.execute(FIRST_INPUTS_SQL).fetchall()
-    keys = [task_key(task_id, first_user_message(a) or first_user_message(b)) for _, task_id, a, b in rows]
+    keys = [
+        task_key(task_id, first_user_message(a) or first_user_message(b))
+        for _, task_id, a, b in rows
+    ]
     table = pa.table({"trace_id": [r[0] for r in rows], "task_key": keys})
     cur.register("task_keys", table)
     try:
@@ -60,7 +63,9 @@ def first_user_message(raw: str | None) -> str | None:
         value = json.loads(raw)
     except ValueError:
         return raw
-    return _find_user_text(value) if not isinstance(value, str) else value
+    if isinstance(value, (dict, list)):
+        return _find_user_text(value)
+    return value if isinstance(value, str) else raw
 
 
 def _find_user_text(value: Any) -> str | None:

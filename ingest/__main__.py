@@ -1,7 +1,10 @@
-"""CLI: python -m ingest FILE... [--db PATH] [--json]
+"""CLI: python -m ingest FILE... [--db PATH] [--json] | python -m ingest --export DIR [--db PATH]
 
 Exit 0 when every file ingested, 1 when any failed (the others still land, each
-atomically), 2 on usage errors.
+atomically) or the store cannot be opened, 2 on usage errors.
+`--export DIR` writes the whole store as Parquet (see store/export.py): exit 0 when written,
+1 when the store cannot be read or the folder cannot be written (nothing is left behind),
+2 when there is no store or DIR exists and is not empty.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m ingest",
         description="Load agent trace files into the AgentTime DuckDB store.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="trace files to ingest")
-    parser.add_argument("--db", help="DuckDB file (default: $AGENTTIME_DB or data/agenttime.duckdb)")
+    parser.add_argument("files", nargs="*", metavar="FILE", help="trace files to ingest")
+    parser.add_argument(
+        "--db", help="DuckDB file (default: $AGENTTIME_DB or data/agenttime.duckdb)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON report per file")
     parser.add_argument(
         "--url",
@@ -32,7 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do nothing when the store already holds spans (used by `make run` for the samples)",
     )
+    parser.add_argument(
+        "--export",
+        metavar="DIR",
+        help="write the whole store to DIR (new or empty) as Parquet, after ingesting any FILE",
+    )
     return parser
+
+
+class StoreUnavailable(Exception):
+    """The DuckDB file cannot be opened: a read-only location, permissions, a broken file."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,11 +55,22 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else EXIT_OK
+    if not args.files and not args.export:
+        print("error: give the FILE(s) to ingest, or --export DIR", file=sys.stderr)
+        return EXIT_USAGE
     missing = [f for f in args.files if not Path(f).exists()]
     if missing:
         print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        status = ingest_files(args) if args.files else EXIT_OK
+        return max(status, export_locally(args)) if args.export else status
+    except StoreUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
+
+def ingest_files(args) -> int:
     if args.url:
         reports = ingest_through_server(args.url, args.files)
     else:
@@ -69,16 +94,50 @@ def ingest_locally(args) -> list[dict] | None:
 
     try:
         con = connect(args.db)
-    except duckdb.Error as exc:
+    except (duckdb.Error, OSError) as exc:
         url = read_server_url(args.db) if is_lock_conflict(exc) else None
         if url is None:
-            raise
-        print(f"{db_path(args.db)} is held by the server at {url}; sending the files there", file=sys.stderr)
+            raise StoreUnavailable(f"cannot open the store at {db_path(args.db)}: {exc}") from exc
+        print(
+            f"{db_path(args.db)} is held by the server at {url}; sending the files there",
+            file=sys.stderr,
+        )
         return ingest_through_server(url, args.files)
     if args.if_empty and store_has_spans(con):
         print(f"{db_path(args.db)} already holds traces; not loading {len(args.files)} file(s)")
         return None
     return [ingest_path(con, path, display_name=path).as_dict() for path in args.files]
+
+
+def export_locally(args) -> int:
+    """Write the store to args.export; read-only when nothing was ingested in this run."""
+    import duckdb
+
+    from store.db import connect, db_path, is_lock_conflict, read_server_url
+    from store.export import ExportError, TargetNotEmpty, export_store
+
+    path = db_path(args.db)
+    if not Path(path).is_file():
+        print(f"error: no store at {path}; nothing to export", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        con = connect(args.db) if args.files else duckdb.connect(path, read_only=True)
+    except (duckdb.Error, OSError) as exc:
+        url = read_server_url(args.db) if is_lock_conflict(exc) else None
+        held = f"; the server at {url} holds it: stop it, or export a copy" if url else ""
+        raise StoreUnavailable(f"cannot open the store at {path}: {exc}{held}") from exc
+    try:
+        result = export_store(con, args.export)
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, TargetNotEmpty) else EXIT_FAILED
+    rows = {name: table["rows"] for name, table in result.manifest["tables"].items()}
+    if args.json:
+        print(json.dumps({"export": str(result.folder), "rows": rows}))
+    else:
+        counts = ", ".join(f"{count:,} {name}" for name, count in rows.items())
+        print(f"exported {counts} to {result.folder}")
+    return EXIT_OK
 
 
 def ingest_through_server(url: str, files: list[str]) -> list[dict]:

@@ -34,7 +34,10 @@ def sniff(head: bytes, source: Source) -> bool:
     if record is not None:
         return all(key in record for key in REQUIRED) and not _looks_like_run(record)
     first_line = head.lstrip().split(b"\n", 1)[0]
-    return all(f'"{key}"'.encode() in first_line for key in REQUIRED) and b'"run_type"' not in first_line
+    return (
+        all(f'"{key}"'.encode() in first_line for key in REQUIRED)
+        and b'"run_type"' not in first_line
+    )
 
 
 def _looks_like_run(record: dict) -> bool:
@@ -67,7 +70,9 @@ def _span_row(record, number: int, source: Source) -> dict:
     row["seq"] = as_int(record.get("seq"))
     for key in ("input", "output", "tool_args"):
         if key in record and not isinstance(record[key], str) and record[key] is not None:
-            row[key] = canonical_json(record[key]) if key == "tool_args" else json.dumps(record[key])
+            row[key] = (
+                canonical_json(record[key]) if key == "tool_args" else json.dumps(record[key])
+            )
     row["attributes"] = _attributes(record)
     return row
 
@@ -99,13 +104,17 @@ def _kind(value) -> str:
 
 def _status(value) -> str:
     status = str(value or "unset").lower()
-    return {"success": "ok", "failed": "error", "failure": "error"}.get(status, status) if status in (
-        "ok", "error", "unset", "success", "failed", "failure"
-    ) else "unset"
+    return (
+        {"success": "ok", "failed": "error", "failure": "error"}.get(status, status)
+        if status in ("ok", "error", "unset", "success", "failed", "failure")
+        else "unset"
+    )
 
 
 def _attributes(record: dict) -> str:
-    extra = {k: v for k, v in record.items() if k not in SPAN_COLUMNS and k not in ("start_ns", "end_ns")}
+    extra = {
+        k: v for k, v in record.items() if k not in SPAN_COLUMNS and k not in ("start_ns", "end_ns")
+    }
     given = record.get("attributes")
     if isinstance(given, dict):
         extra = {**given, **extra}

@@ -10,12 +10,13 @@ from ui import format as fmt
 from ui.db import connection, data_version
 from ui.empty import show_empty_store
 
-SORT_LABELS = {
-    "start_time": "Newest first",
-    "wall_ms": "Longest wall time",
-    "turns": "Most turns",
-    "cost_usd": "Highest cost",
-    "tokens": "Most tokens",
+# A bound selectbox keeps its displayed label in the URL, so the labels are the options.
+SORT_BY_LABEL = {
+    "Newest first": "start_time",
+    "Longest wall time": "wall_ms",
+    "Most turns": "turns",
+    "Highest cost": "cost_usd",
+    "Most tokens": "tokens",
 }
 
 
@@ -35,7 +36,9 @@ def show_kpis(k: queries.Kpis) -> None:
     cols[1].metric("Success rate", fmt.percent(k.success_rate))
     cols[2].metric("Median wall time", fmt.duration(k.median_wall_ms))
     cols[3].metric("Median turns", fmt.count(k.median_turns))
-    cols[4].metric("Total tokens", fmt.tokens(k.total_tokens) if k.with_tokens else fmt.NOT_RECORDED)
+    cols[4].metric(
+        "Total tokens", fmt.compact(k.total_tokens) if k.with_tokens else fmt.NOT_RECORDED
+    )
     cols[5].metric("Cost", fmt.usd(k.cost_usd) if k.with_cost else fmt.NOT_RECORDED)
     if k.with_cost and k.with_cost < k.trajectories:
         st.caption(f"Cost known for {k.with_cost} of {k.trajectories} trajectories.")
@@ -65,11 +68,5 @@ if k.trajectories == 0:
     st.stop()
 show_kpis(k)
 st.subheader("Trajectories")
-sort = st.selectbox(
-    "Sort by",
-    list(SORT_LABELS),
-    format_func=SORT_LABELS.get,
-    key="sort",
-    bind="query-params",
-)
-show_table(load_trajectories(version, sort))
+sort = st.selectbox("Sort by", list(SORT_BY_LABEL), key="sort", bind="query-params")
+show_table(load_trajectories(version, SORT_BY_LABEL[sort]))

@@ -1,6 +1,10 @@
 """Default model prices and tiers, shipped so cost works out of the box; users edit them.
 
-Prices are USD per million tokens as listed by each provider on the date in `as_of`.
+Prices are USD per million tokens as listed by each provider on the date in `as_of`;
+`source` names the page they were read from. A NULL cached or cache-write price bills those
+tokens at the input price (no discount assumed). Tiers are a capability judgement; a row
+added without one gets a tier from its listed price (analysis.cost). Self-hosted rows price
+GPU time instead of tokens: gpu_usd_per_hour × model time, and VRAM GB × minutes.
 A pattern matches a model name by SQL LIKE (`%` wildcard); the longest matching pattern
 wins, so `gpt-4o-mini%` beats `gpt-4o%`.
 """
@@ -25,13 +29,20 @@ PRICE_COLUMNS = (
 _OPENAI = "openai.com/api/pricing"
 _ANTHROPIC = "anthropic.com/pricing"
 _GOOGLE = "ai.google.dev/pricing"
-_DEEPSEEK = "api-docs.deepseek.com/quick_start/pricing"
+_DEEPSEEK = "api-docs.deepseek.com/quick_start/pricing (quoted by benchlm.ai)"
 _MISTRAL = "mistral.ai/pricing"
 _QWEN = "alibabacloud.com/help/en/model-studio/models"
 _TOGETHER = "together.ai/pricing"
+# Newer rows were read from secondary pages quoting the provider's own table; the page is named.
+_OPENAI_2026 = "openai.com/api/pricing (quoted by evolink.ai, nicolalazzari.ai)"
+_GOOGLE_2026 = "ai.google.dev/pricing (quoted by verdent.ai; prompts <= 200k tokens)"
+_GOOGLE_FLASH = "ai.google.dev/pricing (quoted by factquire.com)"
 
 # pattern, tier, input, cached input, cache write, output, gpu $/h, vram GB, source, as of
+# fmt: off
 DEFAULT_PRICES: list[tuple] = [
+    ("gpt-5.4%", "large", 2.50, 0.25, None, 15.00, None, None, _OPENAI_2026, "2026-03"),
+    ("gpt-5.2%", "large", 1.75, 0.175, None, 14.00, None, None, _OPENAI_2026, "2026-03"),
     ("gpt-5-nano%", "small", 0.05, 0.005, None, 0.40, None, None, _OPENAI, "2025-08"),
     ("gpt-5-mini%", "small", 0.25, 0.025, None, 2.00, None, None, _OPENAI, "2025-08"),
     ("gpt-5%", "large", 1.25, 0.125, None, 10.00, None, None, _OPENAI, "2025-08"),
@@ -52,12 +63,16 @@ DEFAULT_PRICES: list[tuple] = [
     ("claude-3-5-sonnet%", "medium", 3.00, 0.30, 3.75, 15.00, None, None, _ANTHROPIC, "2024-10"),
     ("claude-haiku-4-5%", "small", 1.00, 0.10, 1.25, 5.00, None, None, _ANTHROPIC, "2025-10"),
     ("claude-3-5-haiku%", "small", 0.80, 0.08, 1.00, 4.00, None, None, _ANTHROPIC, "2024-11"),
+    ("gemini-3.1-pro%", "large", 2.00, None, None, 12.00, None, None, _GOOGLE_2026, "2026-02"),
+    ("gemini-3-pro%", "large", 2.00, None, None, 12.00, None, None, _GOOGLE_2026, "2026-02"),
+    ("gemini-3-flash%", "small", 0.50, 0.05, None, 3.00, None, None, _GOOGLE_FLASH, "2026-07"),
     ("gemini-2.5-pro%", "large", 1.25, 0.31, None, 10.00, None, None, _GOOGLE, "2025-06"),
     ("gemini-2.5-flash-lite%", "small", 0.10, 0.025, None, 0.40, None, None, _GOOGLE, "2025-07"),
     ("gemini-2.5-flash%", "small", 0.30, 0.075, None, 2.50, None, None, _GOOGLE, "2025-06"),
     ("gemini-2.0-flash%", "small", 0.10, 0.025, None, 0.40, None, None, _GOOGLE, "2025-02"),
-    ("deepseek-reasoner%", "medium", 0.55, 0.14, None, 2.19, None, None, _DEEPSEEK, "2025-05"),
-    ("deepseek-chat%", "small", 0.27, 0.07, None, 1.10, None, None, _DEEPSEEK, "2025-05"),
+    # V3.2 behind both endpoints, one price (as quoted from the official page by benchlm.ai)
+    ("deepseek-reasoner%", "medium", 0.28, 0.028, None, 0.42, None, None, _DEEPSEEK, "2026-04"),
+    ("deepseek-chat%", "small", 0.28, 0.028, None, 0.42, None, None, _DEEPSEEK, "2026-04"),
     ("mistral-large%", "large", 2.00, None, None, 6.00, None, None, _MISTRAL, "2024-11"),
     ("mistral-medium%", "medium", 0.40, None, None, 2.00, None, None, _MISTRAL, "2025-05"),
     ("mistral-small%", "small", 0.10, None, None, 0.30, None, None, _MISTRAL, "2025-03"),
@@ -71,6 +86,7 @@ DEFAULT_PRICES: list[tuple] = [
     ("qwen3-8b-local%", "small", None, None, None, None, 0.80, 24, "self-hosted example", "2026-11"),
     ("qwen3-80b-local%", "large", None, None, None, None, 4.00, 192, "self-hosted example", "2026-11"),
 ]
+# fmt: on
 
 INSERT_PRICE_SQL = f"""
 INSERT INTO models ({", ".join(PRICE_COLUMNS)})

@@ -68,14 +68,25 @@ def add_review(con: duckdb.DuckDBPyConnection, review: ReviewInput) -> str:
     with WRITE_LOCK, con.cursor() as cur, transaction(cur):
         cur.execute(
             INSERT_REVIEW_SQL,
-            [review_id, review.trace_id, review.span_id, review.author.strip(),
-             review.verdict, _clean(review.comment), None],
+            [
+                review_id,
+                review.trace_id,
+                review.span_id,
+                review.author.strip(),
+                review.verdict,
+                _clean(review.comment),
+                None,
+            ],
         )
     return review_id
 
 
 def edit_review(
-    con: duckdb.DuckDBPyConnection, review_id: str, author: str, verdict: str | None, comment: str | None
+    con: duckdb.DuckDBPyConnection,
+    review_id: str,
+    author: str,
+    verdict: str | None,
+    comment: str | None,
 ) -> str:
     """Replace a review's verdict/comment; the old version stays in the history."""
     new_id = uuid.uuid4().hex

@@ -1,8 +1,11 @@
 """The public tables (DESIGN §2), created idempotently.
 
-`spans` is a contract users query with SQL. `trajectories` and `findings` are rollups
-maintained at ingest (and when prices change) so pages read small tables, never
-recompute per view.
+`spans` is a contract users query with SQL. `trajectories`, `turns`, `findings` and
+`verdicts` are rollups maintained at ingest (and when prices change) so pages read small
+tables, never recompute per view. Rollup columns added later are applied to older stores
+by idempotent ALTERs, so an existing file keeps working. `turns`, `findings` and `verdicts`
+carry no index: their rows are deleted and rebuilt per trace inside the ingest transaction
+(unique by construction), and index upkeep would dominate that rebuild.
 """
 
 from __future__ import annotations
@@ -44,7 +47,30 @@ SPAN_COLUMNS_DDL = """
     score DOUBLE
 """
 
-SCHEMA_SQL = f"""
+# Columns the analysis engine adds to `trajectories` (beyond DESIGN §2); also applied to
+# stores created before they existed, see MIGRATIONS_SQL.
+TRAJECTORY_ANALYSIS_COLUMNS = (
+    ("upload_ids", "VARCHAR[]"),
+    ("tier", "VARCHAR"),
+    ("token_calls", "BIGINT"),
+    ("ttft_ms", "DOUBLE"),
+    ("ttft_calls", "BIGINT"),
+    ("vram_gb_min", "DOUBLE"),
+    ("waste_turns", "BIGINT"),
+    ("waste_stagnation_tokens", "BIGINT"),
+    ("waste_error_retry_tokens", "BIGINT"),
+    ("waste_repeated_tokens", "BIGINT"),
+    ("waste_uncached_tokens", "BIGINT"),
+    ("cache_hit_rate", "DOUBLE"),
+    ("reasoning_share", "DOUBLE"),
+    ("context_growth", "DOUBLE"),
+    ("io_ratio", "DOUBLE"),
+)
+TRAJECTORY_ANALYSIS_DDL = ",\n    ".join(
+    f"{name} {kind}" for name, kind in TRAJECTORY_ANALYSIS_COLUMNS
+)
+
+_TABLES_SQL = f"""
 CREATE TABLE IF NOT EXISTS spans ({SPAN_COLUMNS_DDL}, PRIMARY KEY (trace_id, span_id));
 
 CREATE TABLE IF NOT EXISTS uploads (
@@ -120,6 +146,61 @@ CREATE TABLE IF NOT EXISTS trajectories (
     score DOUBLE,
     waste_tokens BIGINT,
     waste_usd DOUBLE,
-    verdict VARCHAR
+    verdict VARCHAR,
+    {TRAJECTORY_ANALYSIS_DDL}
+);
+
+CREATE TABLE IF NOT EXISTS turns (
+    trace_id VARCHAR NOT NULL,
+    span_id VARCHAR NOT NULL,
+    turn BIGINT NOT NULL,
+    model VARCHAR,
+    tier VARCHAR,
+    start_time TIMESTAMPTZ,
+    end_time TIMESTAMPTZ,
+    duration_ms DOUBLE,
+    ttft_ms DOUBLE,
+    end_offset_ms DOUBLE,
+    status VARCHAR,
+    input_tokens BIGINT,
+    output_tokens BIGINT,
+    reasoning_tokens BIGINT,
+    cache_read_tokens BIGINT,
+    cache_write_tokens BIGINT,
+    cost_usd DOUBLE,
+    cost_source VARCHAR,
+    vram_gb_min DOUBLE,
+    tool_calls BIGINT,
+    tool_errors BIGINT,
+    context_growth BIGINT,
+    uncached_tokens BIGINT,
+    waste_tokens BIGINT,
+    waste_usd DOUBLE,
+    stalled BOOLEAN
+);
+
+CREATE TABLE IF NOT EXISTS findings (
+    trace_id VARCHAR NOT NULL,
+    span_id VARCHAR NOT NULL,
+    category VARCHAR NOT NULL,
+    turn BIGINT,
+    tokens BIGINT,
+    usd DOUBLE,
+    evidence JSON
+);
+
+CREATE TABLE IF NOT EXISTS verdicts (
+    trace_id VARCHAR NOT NULL,
+    task_key VARCHAR,
+    tier VARCHAR,
+    verdict VARCHAR NOT NULL,
+    evidence JSON
 );
 """
+
+MIGRATIONS_SQL = "".join(
+    f"ALTER TABLE trajectories ADD COLUMN IF NOT EXISTS {name} {kind};\n"
+    for name, kind in TRAJECTORY_ANALYSIS_COLUMNS
+)
+
+SCHEMA_SQL = _TABLES_SQL + MIGRATIONS_SQL

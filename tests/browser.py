@@ -21,7 +21,9 @@ SCREENSHOTS = ROOT / "test-results" / "screenshots"
 
 def wait_for_app(page) -> None:
     """Wait until Streamlit is connected and the script has finished running."""
-    page.wait_for_selector("[data-testid=stApp][data-test-connection-state=CONNECTED]", timeout=30_000)
+    page.wait_for_selector(
+        "[data-testid=stApp][data-test-connection-state=CONNECTED]", timeout=30_000
+    )
     page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=60_000)
     page.wait_for_timeout(300)
     page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=60_000)

@@ -14,7 +14,9 @@ SHARED_TRACES = Path(os.environ.get("AGENTTIME_SHARED_TRACES", ROOT.parent / "sh
 @pytest.fixture
 def shared_traces() -> Path:
     if not SHARED_TRACES.is_dir():
-        pytest.skip(f"real trace files not present at {SHARED_TRACES} (the shared/ folder is absent)")
+        pytest.skip(
+            f"real trace files not present at {SHARED_TRACES} (the shared/ folder is absent)"
+        )
     return SHARED_TRACES
 
 

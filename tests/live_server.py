@@ -9,9 +9,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,11 +29,19 @@ def running_server(
     port = free_port()
     env = {**os.environ, "AGENTTIME_DB": str(db_file), **(extra_env or {})}
     command = [
-        sys.executable, "-m", "streamlit", "run", "server.py",
-        "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
-        "--server.fileWatcherType=none", "--browser.gatherUsageStats=false", *extra_args,
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "server.py",
+        "--server.headless=true",
+        f"--server.port={port}",
+        "--server.address=127.0.0.1",
+        "--server.fileWatcherType=none",
+        "--browser.gatherUsageStats=false",
+        *extra_args,
     ]
-    log = open(db_file.parent / f"server-{port}.log", "wb")
+    log = open(db_file.parent / f"server-{port}.log", "wb")  # noqa: SIM115 (outlives this frame)
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -67,9 +75,13 @@ def running_make_run(db_file: Path, timeout: float = 180) -> Iterator[str]:
     """`make run` itself (samples loaded into an empty DB, server started), on a free port."""
     port = free_port()
     env = {**os.environ, "AGENTTIME_DB": str(db_file), "PORT": str(port)}
-    log = open(db_file.parent / f"make-run-{port}.log", "wb")
+    log = open(db_file.parent / f"make-run-{port}.log", "wb")  # noqa: SIM115 (outlives this frame)
     process = subprocess.Popen(
-        ["make", "run", f"PORT={port}"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        ["make", "run", f"PORT={port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -77,9 +89,20 @@ def running_make_run(db_file: Path, timeout: float = 180) -> Iterator[str]:
         _wait_healthy(base, process, timeout)
         yield base
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        _stop_group(process)
         log.close()
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop make and the server it started, and wait until the DB file lock is released."""
+    os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        process.poll()
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(5)

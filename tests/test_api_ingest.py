@@ -13,8 +13,14 @@ import duckdb
 from tests.conftest import ROOT
 from tests.live_server import running_server
 
-SPAN = {"trace_id": "t1", "span_id": "s1", "name": "chat", "kind": "llm",
-        "start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T00:00:01Z"}
+SPAN = {
+    "trace_id": "t1",
+    "span_id": "s1",
+    "name": "chat",
+    "kind": "llm",
+    "start_time": "2026-01-01T00:00:00Z",
+    "end_time": "2026-01-01T00:00:01Z",
+}
 
 
 def post(url: str, body: bytes, token: str | None = None) -> tuple[int, dict]:
@@ -36,11 +42,14 @@ def test_cli_sends_files_to_the_server_that_holds_the_db(tmp_path):
     with running_server(db_file):
         result = subprocess.run(
             [sys.executable, "-m", "ingest", str(first), str(second), "--db", str(db_file)],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert result.returncode == 0, result.stderr
     assert "is held by the server at http://127.0.0.1:" in result.stderr
-    assert f"{first}: span_jsonl, 1 spans, 1 trajectories, 0 skipped" in result.stdout
+    assert "first.jsonl: span_jsonl, 1 spans, 1 trajectories, 0 skipped" in result.stdout
     with duckdb.connect(str(db_file), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM trajectories").fetchone()[0] == 2
     assert not (tmp_path / "held.duckdb.server.json").exists()

@@ -10,13 +10,23 @@ import duckdb
 
 from tests.conftest import ROOT
 
-SPAN = {"trace_id": "t1", "span_id": "s1", "name": "chat", "kind": "llm",
-        "start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T00:00:01Z"}
+SPAN = {
+    "trace_id": "t1",
+    "span_id": "s1",
+    "name": "chat",
+    "kind": "llm",
+    "start_time": "2026-01-01T00:00:00Z",
+    "end_time": "2026-01-01T00:00:01Z",
+}
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "ingest", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "ingest", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -54,7 +64,11 @@ def test_json_output_is_one_object_per_file(tmp_path, db_path):
     result = run_cli(str(good), "--db", str(db_path), "--json")
     report = json.loads(result.stdout)
     assert (report["ok"], report["format"], report["spans"], report["trajectories"]) == (
-        True, "span_jsonl", 1, 1)
+        True,
+        "span_jsonl",
+        1,
+        1,
+    )
 
 
 def test_usage_errors_exit_2(tmp_path, db_path):

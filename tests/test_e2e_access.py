@@ -23,7 +23,9 @@ server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"
 def test_every_page_asks_for_sign_in(page, tmp_path):
     secrets = tmp_path / "secrets.toml"
     secrets.write_text(SECRETS)
-    with running_server(tmp_path / "gated.duckdb", extra_args=(f"--secrets.files={secrets}",)) as base:
+    with running_server(
+        tmp_path / "gated.duckdb", extra_args=(f"--secrets.files={secrets}",)
+    ) as base:
         for path in ("/", "/upload"):
             page.goto(base + path)
             wait_for_app(page)

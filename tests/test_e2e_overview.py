@@ -6,10 +6,9 @@ import duckdb
 import pytest
 from playwright.sync_api import expect
 
-from ui import format as fmt
-
 from tests.browser import screenshot, wait_for_app
 from tests.live_server import running_make_run
+from ui import format as fmt
 
 pytestmark = pytest.mark.e2e
 
@@ -26,11 +25,13 @@ def test_make_run_serves_the_sample_overview(page, tmp_path):
         wait_for_app(page)
         values = page.get_by_test_id("stMetricValue")
         expect(values.first).to_be_visible()
-        shown = dict(zip(page.get_by_test_id("stMetricLabel").all_inner_texts(), values.all_inner_texts()))
+        labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
+        shown = dict(zip(labels, values.all_inner_texts(), strict=True))
         screenshot(page, "overview")
-        page.goto(base + "/?sort=turns")
+        page.goto(base + "/?sort=Most+turns")
         wait_for_app(page)
-        expect(page.get_by_text("Most turns")).to_be_visible()
+        expect(page.get_by_role("combobox", name="Sort by")).to_have_value("Most turns")
+        assert page.url.endswith("/?sort=Most+turns")
     trajectories, median_turns = stored_kpis(db_file)
     assert trajectories > 0
     assert shown["Trajectories"] == f"{trajectories:,}"

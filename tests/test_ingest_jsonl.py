@@ -13,11 +13,28 @@ from ingest.registry import decode_file, detect
 from ingest.source import Source
 
 SPAN_LINES = [
-    {"trace_id": "t1", "span_id": "a", "name": "agent", "kind": "agent",
-     "start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T00:00:10Z"},
-    {"trace_id": "t1", "span_id": "b", "parent_id": "a", "name": "chat", "kind": "llm",
-     "start_time": 1767225601000000000, "end_time": 1767225603500000000, "model": "gpt-4.1-mini",
-     "input_tokens": 1200, "output_tokens": 80, "cache_read_tokens": 1000, "team": "search"},
+    {
+        "trace_id": "t1",
+        "span_id": "a",
+        "name": "agent",
+        "kind": "agent",
+        "start_time": "2026-01-01T00:00:00Z",
+        "end_time": "2026-01-01T00:00:10Z",
+    },
+    {
+        "trace_id": "t1",
+        "span_id": "b",
+        "parent_id": "a",
+        "name": "chat",
+        "kind": "llm",
+        "start_time": 1767225601000000000,
+        "end_time": 1767225603500000000,
+        "model": "gpt-4.1-mini",
+        "input_tokens": 1200,
+        "output_tokens": 80,
+        "cache_read_tokens": 1000,
+        "team": "search",
+    },
 ]
 
 MESSAGES = {
@@ -28,13 +45,29 @@ MESSAGES = {
     "messages": [
         {"role": "system", "content": "You are helpful."},
         {"role": "user", "content": "Refund order 12", "timestamp": "2026-01-01T00:00:00Z"},
-        {"role": "assistant", "content": None, "timestamp": "2026-01-01T00:00:02Z",
-         "usage": {"prompt_tokens": 300, "completion_tokens": 20,
-                   "prompt_tokens_details": {"cached_tokens": 0}},
-         "tool_calls": [{"id": "c1", "type": "function",
-                         "function": {"name": "get_order", "arguments": "{\"id\": 12}"}}]},
-        {"role": "tool", "tool_call_id": "c1", "content": "Error: order service timeout",
-         "timestamp": "2026-01-01T00:00:03Z"},
+        {
+            "role": "assistant",
+            "content": None,
+            "timestamp": "2026-01-01T00:00:02Z",
+            "usage": {
+                "prompt_tokens": 300,
+                "completion_tokens": 20,
+                "prompt_tokens_details": {"cached_tokens": 0},
+            },
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "get_order", "arguments": '{"id": 12}'},
+                }
+            ],
+        },
+        {
+            "role": "tool",
+            "tool_call_id": "c1",
+            "content": "Error: order service timeout",
+            "timestamp": "2026-01-01T00:00:03Z",
+        },
         {"role": "assistant", "content": "Done, refunded.", "timestamp": "2026-01-01T00:00:05Z"},
     ],
 }
@@ -61,7 +94,9 @@ def test_gzip_is_read_transparently(tmp_path):
 def test_unknown_content_is_refused_with_the_file_name(tmp_path):
     path = tmp_path / "notes.jsonl"
     path.write_text('{"hello": "world"}\n')
-    with pytest.raises(UnsupportedFormat, match=r"notes.jsonl, byte 0: not a recognised trace format"):
+    with pytest.raises(
+        UnsupportedFormat, match=r"notes.jsonl, byte 0: not a recognised trace format"
+    ):
         decode_file(path)
 
 
@@ -69,7 +104,11 @@ def test_span_jsonl_maps_columns_and_keeps_unknown_keys(tmp_path):
     spans = decode_file(write_lines(tmp_path / "s.jsonl", SPAN_LINES)).spans.to_pylist()
     chat = spans[1]
     assert chat["duration_ms"] == 2500.0
-    assert (chat["input_tokens"], chat["output_tokens"], chat["cache_read_tokens"]) == (1200, 80, 1000)
+    assert (chat["input_tokens"], chat["output_tokens"], chat["cache_read_tokens"]) == (
+        1200,
+        80,
+        1000,
+    )
     assert chat["reasoning_tokens"] is None
     assert json.loads(chat["attributes"]) == {"team": "search"}
     assert spans[0]["duration_ms"] == 10_000.0
@@ -95,23 +134,42 @@ def test_messages_become_llm_and_tool_spans(tmp_path):
     root, first, tool, last = rows
     assert (root["trace_id"], root["task_id"], root["score"]) == ("traj-7", "refund-12", 1.0)
     assert root["input"] == "Refund order 12"
-    assert (first["input_tokens"], first["output_tokens"], first["cache_read_tokens"]) == (300, 20, 0)
+    assert (first["input_tokens"], first["output_tokens"], first["cache_read_tokens"]) == (
+        300,
+        20,
+        0,
+    )
     assert first["duration_ms"] == 2000.0  # from the user message to the reply
-    assert (tool["tool_name"], tool["tool_call_id"], tool["tool_args"]) == ("get_order", "c1", '{"id":12}')
+    assert (tool["tool_name"], tool["tool_call_id"], tool["tool_args"]) == (
+        "get_order",
+        "c1",
+        '{"id":12}',
+    )
     assert (tool["status"], tool["output"], tool["duration_ms"]) == (
-        "error", "Error: order service timeout", 1000.0)
+        "error",
+        "Error: order service timeout",
+        1000.0,
+    )
     assert last["input_tokens"] is None  # not recorded stays NULL
 
 
 def test_messages_without_times_keep_times_null(tmp_path):
-    record = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+    record = {
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    }
     rows = decode_file(write_lines(tmp_path / "m.jsonl", [record])).spans.to_pylist()
-    assert [(r["start_time"], r["end_time"], r["duration_ms"]) for r in rows] == [(None, None, None)] * 2
+    assert [(r["start_time"], r["end_time"], r["duration_ms"]) for r in rows] == [
+        (None, None, None)
+    ] * 2
 
 
 def test_orphan_tool_result_is_reported_as_skipped(tmp_path):
-    record = {"messages": [{"role": "user", "content": "hi"},
-                           {"role": "tool", "tool_call_id": "nope", "content": "42"}]}
+    record = {
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "tool", "tool_call_id": "nope", "content": "42"},
+        ]
+    }
     decoded = decode_file(write_lines(tmp_path / "m.jsonl", [record]))
     assert [(s.position, s.reason) for s in decoded.skipped] == [
         ("line 1, message 2", "tool result for unknown tool_call_id 'nope'")

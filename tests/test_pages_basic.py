@@ -36,18 +36,28 @@ def test_overview_table_sorts_by_the_chosen_column(db_path, con, shared_traces):
     """The URL side of this binding is checked in the browser (tests/test_e2e_*.py)."""
     ingest_path(con, shared_traces / "other" / "tau-bench_gpt-4o-airline.json")
     with app_on(db_path) as at:
-        at.selectbox(key="sort").set_value("turns").run()
+        at.selectbox(key="sort").set_value("Most turns").run()
         turns = at.dataframe[0].value["turns"].tolist()
         assert turns == sorted(turns, reverse=True)
 
 
 def test_upload_reports_each_file(db_path, con):
-    good = json.dumps({"trace_id": "t1", "span_id": "s1", "name": "chat", "kind": "llm",
-                       "start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T00:00:02Z"})
+    good = json.dumps(
+        {
+            "trace_id": "t1",
+            "span_id": "s1",
+            "name": "chat",
+            "kind": "llm",
+            "start_time": "2026-01-01T00:00:00Z",
+            "end_time": "2026-01-01T00:00:02Z",
+        }
+    )
     with app_on(db_path, page="pages/upload.py") as at:
         at.file_uploader(key="files").set_value(
-            [("good.jsonl", good.encode(), "application/json"),
-             ("../../evil name.jsonl", b"{broken", "application/json")]
+            [
+                ("good.jsonl", good.encode(), "application/json"),
+                ("../../evil name.jsonl", b"{broken", "application/json"),
+            ]
         ).run()
         at.button[0].click().run()
         assert not at.exception
@@ -56,4 +66,6 @@ def test_upload_reports_each_file(db_path, con):
         assert "not a recognised trace format" in at.error[0].value
     with con.cursor() as cur:
         assert cur.execute("SELECT count(*), any_value(filename) FROM uploads").fetchone() == (
-            1, "good.jsonl")
+            1,
+            "good.jsonl",
+        )

@@ -55,7 +55,9 @@ def test_same_file_twice_is_reported_and_adds_nothing(con):
 def test_spans_are_unique_on_trace_and_span_id_across_files(con):
     write_spans(con, to_table([span("t1", "s1")]), UploadMeta("a", "sha-a", "span_jsonl", 1))
     result = write_spans(
-        con, to_table([span("t1", "s1"), span("t1", "s2")]), UploadMeta("b", "sha-b", "span_jsonl", 1)
+        con,
+        to_table([span("t1", "s1"), span("t1", "s2")]),
+        UploadMeta("b", "sha-b", "span_jsonl", 1),
     )
     assert result.spans_inserted == 1
     assert result.duplicates == 1

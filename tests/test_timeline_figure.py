@@ -15,14 +15,23 @@ def spans(n: int, names: int = 3, step_ms: int = 10, width_ms: int = 15) -> pl.D
     rows = []
     for i in range(n):
         start = T0 + timedelta(milliseconds=i * step_ms)
-        rows.append({
-            "trace_id": "t", "span_id": f"s{i}", "name": f"tool{i % names}",
-            "kind": "llm" if i % 2 == 0 else "tool", "status": "error" if i == 3 else "ok",
-            "start_time": start, "end_time": start + timedelta(milliseconds=width_ms),
-            "duration_ms": float(width_ms), "seq": i, "model": "gpt-4.1" if i % 2 == 0 else None,
-            "input_tokens": 100 if i % 2 == 0 else None, "output_tokens": 7 if i % 2 == 0 else None,
-            "tool_name": None if i % 2 == 0 else "grep",
-        })
+        rows.append(
+            {
+                "trace_id": "t",
+                "span_id": f"s{i}",
+                "name": f"tool{i % names}",
+                "kind": "llm" if i % 2 == 0 else "tool",
+                "status": "error" if i == 3 else "ok",
+                "start_time": start,
+                "end_time": start + timedelta(milliseconds=width_ms),
+                "duration_ms": float(width_ms),
+                "seq": i,
+                "model": "gpt-4.1" if i % 2 == 0 else None,
+                "input_tokens": 100 if i % 2 == 0 else None,
+                "output_tokens": 7 if i % 2 == 0 else None,
+                "tool_name": None if i % 2 == 0 else "grep",
+            }
+        )
     return pl.DataFrame(rows)
 
 
@@ -41,7 +50,10 @@ def test_one_bar_per_span_with_offsets_and_kind_colours():
 
 def test_hover_names_model_tokens_and_duration():
     hover = build_timeline_figure(spans(2)).data[0].hovertext
-    assert hover[0] == "tool0<br>kind: llm · status: ok<br>duration: 15.0 ms<br>model: gpt-4.1<br>tokens in/out: 100/7"
+    assert (
+        hover[0]
+        == "tool0<br>kind: llm · status: ok<br>duration: 15.0 ms<br>model: gpt-4.1<br>tokens in/out: 100/7"
+    )
     assert hover[1] == "tool1<br>kind: tool · status: ok<br>duration: 15.0 ms<br>tool: grep"
 
 
@@ -49,8 +61,14 @@ def test_many_spans_become_lanes():
     figure = build_timeline_figure(spans(300, names=3), max_rows=150, max_bars=2000)
     (bar,) = figure.data
     assert len(bar.x) == 300
-    assert sorted(set(bar.y)) == ["llm · tool0", "llm · tool1", "llm · tool2",
-                                  "tool · tool0", "tool · tool1", "tool · tool2"]
+    assert sorted(set(bar.y)) == [
+        "llm · tool0",
+        "llm · tool1",
+        "llm · tool2",
+        "tool · tool0",
+        "tool · tool1",
+        "tool · tool2",
+    ]
 
 
 def test_huge_trajectories_are_bucketed_to_a_bounded_figure():
@@ -64,7 +82,8 @@ def test_huge_trajectories_are_bucketed_to_a_bounded_figure():
 
 def test_without_times_the_recorded_order_is_shown():
     untimed = spans(3).with_columns(
-        start_time=pl.lit(None, pl.Datetime("us", "UTC")), end_time=pl.lit(None, pl.Datetime("us", "UTC"))
+        start_time=pl.lit(None, pl.Datetime("us", "UTC")),
+        end_time=pl.lit(None, pl.Datetime("us", "UTC")),
     )
     figure = build_timeline_figure(untimed)
     assert list(figure.data[0].base) == [0.0, 1.0, 2.0]

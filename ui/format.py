@@ -32,6 +32,17 @@ def tokens(count: float | None) -> str:
     return f"{count:,.0f} tokens"
 
 
+def compact(count: float | None) -> str:
+    """A large count in few characters (1.78M, 45.2k), for metric tiles whose label names the unit."""
+    if _missing(count):
+        return NOT_RECORDED
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.2f}M"
+    if count >= 10_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count:,.0f}"
+
+
 def usd(amount: float | None) -> str:
     if _missing(amount):
         return NOT_RECORDED

@@ -62,7 +62,9 @@ def _hover_expr() -> pl.Expr:
             pl.col("name"),
             pl.format("<br>kind: {} · status: {}", pl.col("kind"), pl.col("status")),
             pl.format("<br>duration: {} ms", pl.col("duration_ms").round(1)),
-            pl.when(pl.col("model").is_not_null()).then(pl.format("<br>model: {}", pl.col("model"))),
+            pl.when(pl.col("model").is_not_null()).then(
+                pl.format("<br>model: {}", pl.col("model"))
+            ),
             tokens.then(
                 pl.format(
                     "<br>tokens in/out: {}/{}",
@@ -70,7 +72,9 @@ def _hover_expr() -> pl.Expr:
                     pl.col("output_tokens").cast(pl.String).fill_null("?"),
                 )
             ),
-            pl.when(pl.col("tool_name").is_not_null()).then(pl.format("<br>tool: {}", pl.col("tool_name"))),
+            pl.when(pl.col("tool_name").is_not_null()).then(
+                pl.format("<br>tool: {}", pl.col("tool_name"))
+            ),
         ],
         ignore_nulls=True,
     )
@@ -81,7 +85,9 @@ def _lanes(bars: pl.DataFrame) -> pl.DataFrame:
     top = bars.group_by("kind", "name").len().sort("len", descending=True).head(LANES_SHOWN)
     keep = top.select(pl.format("{} · {}", "kind", "name").alias("lane"))["lane"]
     lane = pl.format("{} · {}", "kind", "name")
-    return bars.with_columns(row=pl.when(lane.is_in(keep.implode())).then(lane).otherwise(pl.lit("other spans")))
+    return bars.with_columns(
+        row=pl.when(lane.is_in(keep.implode())).then(lane).otherwise(pl.lit("other spans"))
+    )
 
 
 def _bucketed(bars: pl.DataFrame, max_bars: int) -> pl.DataFrame:
@@ -104,7 +110,9 @@ def _bucketed(bars: pl.DataFrame, max_bars: int) -> pl.DataFrame:
     return merged.with_columns(
         width_ms=pl.col("end_ms") - pl.col("offset_ms"),
         status=pl.when(pl.col("errors") > 0).then(pl.lit("error")).otherwise(pl.lit("ok")),
-        hover=pl.format("{}<br>{} spans, {} errors", pl.col("row"), pl.col("count"), pl.col("errors")),
+        hover=pl.format(
+            "{}<br>{} spans, {} errors", pl.col("row"), pl.col("count"), pl.col("errors")
+        ),
     ).sort("offset_ms")
 
 
@@ -116,7 +124,9 @@ def _step_figure(spans: pl.DataFrame) -> go.Figure:
         width_ms=pl.lit(0.9),
         row=pl.format("{} · {}", pl.col("step") + 1, pl.col("name")),
         count=pl.lit(1),
-        hover=pl.format("{}<br>kind: {} · status: {}<br>times not recorded", "name", "kind", "status"),
+        hover=pl.format(
+            "{}<br>kind: {} · status: {}<br>times not recorded", "name", "kind", "status"
+        ),
     )
     return _figure(bars, x_title="step (times not recorded)")
 
@@ -124,7 +134,9 @@ def _step_figure(spans: pl.DataFrame) -> go.Figure:
 def _figure(bars: pl.DataFrame, x_title: str) -> go.Figure:
     rows = bars["row"].unique(maintain_order=True).to_list()
     colors = [KIND_COLORS.get(kind, KIND_COLORS["other"]) for kind in bars["kind"].to_list()]
-    outlines = [ERROR_OUTLINE if s == "error" else "rgba(0,0,0,0)" for s in bars["status"].to_list()]
+    outlines = [
+        ERROR_OUTLINE if s == "error" else "rgba(0,0,0,0)" for s in bars["status"].to_list()
+    ]
     figure = go.Figure(
         go.Bar(
             orientation="h",

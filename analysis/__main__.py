@@ -1,0 +1,71 @@
+"""CLI: `python -m analysis report [--db PATH] [--json] [--fail-on-waste FRACTION]`.
+
+Prints every trajectory's time split, tokens, cost, outcome, verdict and waste, then the
+price reversals and the routing table. `--fail-on-waste` exits 3 when the waste share is
+above FRACTION, so a team can gate its agent's CI on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from store import db
+
+EXIT_WASTE = 3
+EXIT_NO_STORE = 2
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m analysis")
+    commands = parser.add_subparsers(dest="command", required=True)
+    report = commands.add_parser("report", help="print the analysis of every stored trajectory")
+    report.add_argument("--db", help=f"DuckDB file (default $AGENTTIME_DB or {db.DEFAULT_DB_PATH})")
+    report.add_argument("--json", action="store_true", help="print JSON instead of text")
+    report.add_argument("--limit", type=int, help="print at most this many trajectories")
+    report.add_argument(
+        "--fail-on-waste",
+        type=_fraction,
+        metavar="FRACTION",
+        help="exit 3 when wasted tokens / tokens is above FRACTION (0..1)",
+    )
+    return parser.parse_args(argv)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number between 0 and 1, got {text!r}"
+        ) from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    from analysis.report import build_report, render_text, waste_gate
+
+    args = parse_args(argv)
+    path = db.db_path(args.db)
+    if not Path(path).is_file():
+        print(
+            f"{path}: no AgentTime store here; ingest traces first (python -m ingest)",
+            file=sys.stderr,
+        )
+        return EXIT_NO_STORE
+    report = build_report(db.connect(path), limit=args.limit)
+    print(json.dumps(report, indent=2, default=str) if args.json else render_text(report), end="")
+    if args.fail_on_waste is not None:
+        fails, message = waste_gate(report, args.fail_on_waste)
+        print(message, file=sys.stderr)
+        if fails:
+            return EXIT_WASTE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""A trajectory as a sequence of turns: each LLM call with the tool calls it issued.
+
+The stuck rules, the waste categories, the verdicts and the routing simulation all reason
+about turns, so the spans of the touched traces are staged once per refresh, priced with the
+shared cost SQL, and grouped here a batch of traces at a time (bounded memory). A tool span belongs to the latest LLM call before it in
+trajectory order (start time, then the source's sequence, LLM before tool on ties).
+
+`action` and `result` are computed once per turn, after all its tool calls are attached.
+Equality is what the detectors compare, so unknown parts stay unknown: a tool call without
+recorded arguments has no signature and never equals another call; a tool result without
+recorded output never equals another result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import duckdb
+
+from analysis.cost import (
+    CALL_COST_SOURCE_SQL,
+    CALL_COST_SQL,
+    TTFT_MS_SQL,
+    VRAM_GB_MIN_SQL,
+    model_prices_cte,
+)
+from ingest.canonical import canonical_json
+
+SHORT_OUTPUT_CHARS = 16384
+BATCH_TRACES = 2000
+TEXT_KEYS = ("content", "text", "parts", "message", "messages", "choices", "output", "generations")
+
+# Staged once per refresh into a temporary table, ordered and numbered by batch: every
+# batch then reads only its own row groups instead of scanning `spans` again.
+STAGE_SQL = f"""
+CREATE OR REPLACE TEMP TABLE turn_spans AS
+WITH batches AS (
+    SELECT trace_id, (row_number() OVER (ORDER BY trace_id) - 1) // {BATCH_TRACES} AS batch_no
+    FROM affected
+), scoped AS (
+    SELECT s.*, b.batch_no FROM spans s JOIN batches b USING (trace_id)
+    WHERE s.kind IN ('llm', 'tool')
+), {model_prices_cte("scoped")}
+SELECT s.batch_no, s.trace_id, s.span_id, s.kind, s.status, s.model, p.tier,
+       s.start_time, s.end_time, epoch_us(s.end_time) AS end_us, s.duration_ms,
+       {TTFT_MS_SQL} AS ttft_ms,
+       s.input_tokens, s.output_tokens, s.reasoning_tokens, s.cache_read_tokens,
+       s.cache_write_tokens,
+       {CALL_COST_SQL} AS cost_usd, {CALL_COST_SOURCE_SQL} AS cost_source,
+       {VRAM_GB_MIN_SQL} AS vram_gb_min,
+       p.input_per_mtok, coalesce(p.cached_input_per_mtok, p.input_per_mtok) AS cached_per_mtok,
+       coalesce(s.tool_name, s.name) AS tool_name, s.tool_args,
+       md5(s.output) AS output_hash,
+       CASE WHEN length(s.output) <= {SHORT_OUTPUT_CHARS} THEN s.output END AS short_output,
+       epoch_us(t.start_time) AS trace_start_us,
+       row_number() OVER (PARTITION BY s.trace_id ORDER BY s.start_time NULLS LAST,
+           s.seq NULLS LAST, CASE s.kind WHEN 'llm' THEN 0 ELSE 1 END, s.span_id) AS ord
+FROM scoped s LEFT JOIN model_prices p USING (model)
+LEFT JOIN trajectories t USING (trace_id)
+ORDER BY s.batch_no, s.trace_id, ord
+"""
+BATCH_COUNT_SQL = "SELECT coalesce(max(batch_no) + 1, 0) FROM turn_spans"
+BATCH_ROWS_SQL = """
+SELECT * EXCLUDE (batch_no, start_time, end_time) FROM turn_spans
+WHERE batch_no = ? ORDER BY trace_id, ord
+"""
+DROP_STAGE_SQL = "DROP TABLE IF EXISTS turn_spans"
+
+
+@dataclass
+class ToolCall:
+    span_id: str
+    tool_name: str
+    signature: tuple[str, str] | None
+    failed: bool
+    result: tuple[str, str] | None
+    end_us: int | None
+
+
+@dataclass
+class Turn:
+    index: int
+    span_id: str
+    row: dict[str, Any]
+    message: str | None
+    empty: bool | None
+    tools: list[ToolCall] = field(default_factory=list)
+
+    def get(self, column: str) -> Any:
+        return self.row.get(column)
+
+    @property
+    def failed(self) -> bool:
+        return self.row["status"] == "error"
+
+    @property
+    def errored(self) -> bool:
+        return self.failed or any(tool.failed for tool in self.tools)
+
+    @property
+    def tokens(self) -> int | None:
+        given, made = self.row["input_tokens"], self.row["output_tokens"]
+        return None if given is None or made is None else given + made
+
+    @cached_property
+    def action(self) -> Hashable:
+        """What the agent did: its tool calls, else its message; unknown never equals."""
+        if self.tools:
+            signatures = [tool.signature for tool in self.tools]
+            if any(sig is None for sig in signatures):
+                return ("unknown", self.span_id)
+            return ("tools", tuple(sorted(signatures)))
+        if self.failed and self.message is None:
+            return ("failed_call", self.row["model"])
+        return ("message", self.message) if self.message is not None else ("unknown", self.span_id)
+
+    @cached_property
+    def result(self) -> Hashable:
+        """What came back: the tool results; a message turn's observation is not recorded."""
+        if not self.tools or any(tool.result is None for tool in self.tools):
+            return ("unknown", self.span_id)
+        pairs = sorted((t.signature or ("", ""), t.result) for t in self.tools)
+        return tuple(result for _, result in pairs)
+
+    def end_us(self) -> int | None:
+        """When the turn's last span ended (epoch µs); None if any of its spans has no time."""
+        ends = [self.row["end_us"]] + [tool.end_us for tool in self.tools]
+        known = [end for end in ends if end is not None]
+        return max(known) if len(known) == len(ends) else None
+
+
+@dataclass
+class TraceTurns:
+    trace_id: str
+    start_us: int | None
+    turns: list[Turn]
+    early_tools: list[ToolCall]
+
+    def all_tool_calls(self) -> Iterator[tuple[int, ToolCall]]:
+        """Every tool call in order with its turn index (0 = before the first LLM call)."""
+        for tool in self.early_tools:
+            yield 0, tool
+        for turn in self.turns:
+            for tool in turn.tools:
+                yield turn.index, tool
+
+
+def stage_turn_spans(cur: duckdb.DuckDBPyConnection) -> int:
+    """Stage the LLM and tool spans of the traces in `affected`; returns the batch count."""
+    cur.execute(STAGE_SQL)
+    return cur.execute(BATCH_COUNT_SQL).fetchone()[0]
+
+
+def drop_turn_spans(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute(DROP_STAGE_SQL)
+
+
+def load_batch(cur: duckdb.DuckDBPyConnection, batch_no: int) -> list[TraceTurns]:
+    """The turns of one staged batch of traces (drained before the caller writes)."""
+    result = cur.execute(BATCH_ROWS_SQL, [batch_no])
+    names = [column[0] for column in result.description]
+    rows = [dict(zip(names, values, strict=True)) for values in result.fetchall()]
+    return list(_group(rows))
+
+
+def _group(rows: list[dict]) -> Iterator[TraceTurns]:
+    current: TraceTurns | None = None
+    for row in rows:
+        if current is None or current.trace_id != row["trace_id"]:
+            if current is not None:
+                yield current
+            current = TraceTurns(row["trace_id"], row["trace_start_us"], [], [])
+        _add_span(current, row)
+    if current is not None:
+        yield current
+
+
+def _add_span(trace: TraceTurns, row: dict) -> None:
+    if row["kind"] == "llm":
+        message, empty = message_facts(row["short_output"], row["output_hash"])
+        trace.turns.append(Turn(len(trace.turns) + 1, row["span_id"], row, message, empty))
+        return
+    tool = ToolCall(
+        span_id=row["span_id"],
+        tool_name=row["tool_name"],
+        signature=tool_signature(row["tool_name"], row["tool_args"]),
+        failed=row["status"] == "error",
+        result=(row["status"], row["output_hash"]) if row["output_hash"] is not None else None,
+        end_us=row["end_us"],
+    )
+    (trace.turns[-1].tools if trace.turns else trace.early_tools).append(tool)
+
+
+def tool_signature(tool_name: str | None, tool_args: str | None) -> tuple[str, str] | None:
+    """(tool, arguments as canonical JSON with sorted keys); None when either is unknown."""
+    if tool_name is None or tool_args is None:
+        return None
+    try:
+        args = canonical_json(json.loads(tool_args))
+    except ValueError:
+        args = tool_args.strip()
+    return tool_name, args
+
+
+def message_facts(
+    short_output: str | None, output_hash: str | None
+) -> tuple[str | None, bool | None]:
+    """(fingerprint of the assistant's text, whether the reply was empty); None when unknown.
+
+    The fingerprint is taken over the extracted text, not the raw payload, so response ids
+    and timestamps in a provider's envelope do not make equal messages look different.
+    """
+    if output_hash is None:
+        return None, None
+    if short_output is None:
+        return output_hash, False
+    text, has_calls = extract_text(short_output)
+    empty = not text.strip() and not has_calls
+    fingerprint = hashlib.sha256(text.strip().encode()).hexdigest()
+    return (output_hash if has_calls else fingerprint), empty
+
+
+def extract_text(raw: str) -> tuple[str, bool]:
+    """The human-readable text of an LLM output, and whether it carried tool calls."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw, False
+    texts: list[str] = []
+    has_calls = _collect_text(value, texts, top=True)
+    return "\n".join(texts), has_calls
+
+
+def _collect_text(value: Any, texts: list[str], top: bool = False) -> bool:
+    if isinstance(value, str):
+        texts.append(value)
+        return False
+    has_calls = False
+    if isinstance(value, list):
+        for item in value:
+            has_calls |= _collect_text(item, texts)
+    elif isinstance(value, dict):
+        has_calls = bool(value.get("tool_calls") or value.get("function_call"))
+        for key in TEXT_KEYS:
+            if key in value:
+                has_calls |= _collect_text(value[key], texts)
+    elif value is not None and top:
+        texts.append(str(value))
+    return has_calls

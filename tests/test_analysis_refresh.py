@@ -1,0 +1,93 @@
+"""Rollups are rebuilt, never added to: re-ingesting changes no figure, and a trajectory that
+arrives in several batches ends up exactly as if it had arrived in one file."""
+
+from __future__ import annotations
+
+import tempfile
+from functools import cache
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis.rollup import refresh_all
+from store import db
+from store.db import transaction
+from tests.analysis_builders import Call, T, ingest_spans, trajectory, use_acme_prices
+
+SNAPSHOT_SQL = {
+    "trajectories": "SELECT * EXCLUDE (upload_id, upload_ids) FROM trajectories ORDER BY trace_id",
+    "turns": "SELECT * FROM turns ORDER BY trace_id, turn",
+    "findings": "SELECT * FROM findings ORDER BY trace_id, span_id, category",
+    "verdicts": "SELECT * FROM verdicts ORDER BY trace_id",
+}
+
+
+def scenario() -> list[dict]:
+    """Runs with waste, an escalation and siblings on two tiers, so every rollup has rows."""
+    looping = [T(calls=[Call("search", {"q": "x"}, "none")]) for _ in range(4)] + [T(message="ok")]
+    retry = [
+        T(calls=[Call("fetch", {"id": 1}, "Error: 500", status="error")]),
+        T(model="acme-max", calls=[Call("fetch", {"id": 1}, "data")]),
+        T(model="acme-max", message="done"),
+    ]
+    return (
+        trajectory("loop", looping, task_id="A", score=0)
+        + trajectory("esc", retry, task_id="B", score=1)
+        + trajectory("big", [T(model="acme-max", message="hi")], task_id="A", score=1)
+        + trajectory("small", [T(message="hi", cache_read=None)], task_id="A", score=1)
+    )
+
+
+def snapshot(con) -> dict[str, list[tuple]]:
+    with con.cursor() as cur:
+        return {name: cur.execute(sql).fetchall() for name, sql in SNAPSHOT_SQL.items()}
+
+
+def test_reingesting_the_same_spans_changes_no_figure(con, tmp_path):
+    use_acme_prices(con)
+    spans = scenario()
+    ingest_spans(con, tmp_path, "all.jsonl", spans)
+    before = snapshot(con)
+    assert all(before.values())
+    again = ingest_spans(con, tmp_path, "all.jsonl", spans)
+    assert again.already_ingested
+    reordered = ingest_spans(con, tmp_path, "reordered.jsonl", list(reversed(spans)))
+    assert reordered.spans == 0
+    assert snapshot(con) == before
+
+
+def test_refresh_all_without_edits_changes_no_figure(con, tmp_path):
+    use_acme_prices(con)
+    ingest_spans(con, tmp_path, "all.jsonl", scenario())
+    before = snapshot(con)
+    with con.cursor() as cur, transaction(cur):
+        refresh_all(cur)
+    assert snapshot(con) == before
+
+
+def ingest_in_batches(batches: list[list[dict]]) -> dict[str, list[tuple]]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "b.duckdb"
+        con = db.connect(path)
+        try:
+            use_acme_prices(con)
+            for number, batch in enumerate(batches):
+                if batch:
+                    ingest_spans(con, Path(folder), f"batch{number}.jsonl", batch)
+            return snapshot(con)
+        finally:
+            db.close(path)
+
+
+@cache
+def one_file() -> dict[str, list[tuple]]:
+    return ingest_in_batches([scenario()])
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=len(scenario()), max_size=len(scenario())))
+def test_spans_arriving_in_batches_give_the_same_rollups_as_one_file(assignment):
+    spans = scenario()
+    batches = [[s for s, b in zip(spans, assignment, strict=True) if b == n] for n in range(4)]
+    assert ingest_in_batches(batches) == one_file()
