@@ -67,6 +67,16 @@ SORTABLE = {
     "trace_id": "trace_id",
 }
 COUNT_SQL = "SELECT count(*) FROM trajectories {where}"
+CHOICES_SQL = """
+SELECT
+    list(DISTINCT agent_name ORDER BY agent_name) FILTER (WHERE agent_name IS NOT NULL),
+    (SELECT list(DISTINCT m ORDER BY m) FROM (SELECT unnest(models) AS m FROM trajectories)),
+    list(DISTINCT outcome ORDER BY outcome) FILTER (WHERE outcome IS NOT NULL),
+    list(DISTINCT verdict ORDER BY verdict) FILTER (WHERE verdict IS NOT NULL),
+    list(DISTINCT source ORDER BY source) FILTER (WHERE source IS NOT NULL),
+    (SELECT list(filename || ' · ' || upload_id ORDER BY created_at DESC) FROM uploads)
+FROM trajectories
+"""
 TRAJECTORY_SQL = "SELECT * FROM trajectories WHERE trace_id = ?"
 SPANS_SQL = """
 SELECT * EXCLUDE (attributes), attributes::VARCHAR AS attributes FROM spans WHERE trace_id = ?
@@ -83,10 +93,6 @@ SELECT turn, span_id, category, tokens, usd, evidence::VARCHAR AS evidence FROM 
 WHERE trace_id = ? ORDER BY turn, category
 """
 VERDICT_SQL = "SELECT verdict, task_key, tier, evidence::VARCHAR FROM verdicts WHERE trace_id = ?"
-REVIEWS_SQL = """
-SELECT review_id, span_id, author, verdict, comment, created_at FROM reviews
-WHERE trace_id = ? ORDER BY created_at
-"""
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,18 @@ class Kpis:
 
 
 @dataclass(frozen=True)
+class FilterChoices:
+    """The values present in the store for each sidebar filter."""
+
+    agents: list[str]
+    models: list[str]
+    outcomes: list[str]
+    verdicts: list[str]
+    sources: list[str]
+    uploads: list[str]  # "filename · upload_id"
+
+
+@dataclass(frozen=True)
 class Verdict:
     verdict: str
     task_key: str | None
@@ -152,6 +170,12 @@ def trajectory_list(
     order = f"{SORTABLE[sort]} {'DESC' if descending else 'ASC'}"
     sql = TRAJECTORY_LIST_SQL.format(where=where, order=order)
     return read_frame(con, sql, [*params, limit, offset])
+
+
+def filter_choices(con: duckdb.DuckDBPyConnection) -> FilterChoices:
+    with con.cursor() as cur:
+        row = cur.execute(CHOICES_SQL).fetchone()
+    return FilterChoices(*(list(values or []) for values in row))
 
 
 def trajectory_count(con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER) -> int:
@@ -185,10 +209,6 @@ def context_growth(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFram
 
 def findings(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:
     return _by_trace(con, FINDINGS_SQL, trace_id)
-
-
-def reviews(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:
-    return _by_trace(con, REVIEWS_SQL, trace_id)
 
 
 def verdict(con: duckdb.DuckDBPyConnection, trace_id: str) -> Verdict | None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from store import queries
+from analysis import queries
+from analysis.filters import TrajectoryFilter
 from ui import format as fmt
 from ui.db import connection, data_version
 from ui.empty import show_empty_store
+from ui.filters import current_filter
 
 # A bound selectbox keeps its displayed label in the URL, so the labels are the options.
 SORT_BY_LABEL = {
@@ -21,13 +23,13 @@ SORT_BY_LABEL = {
 
 
 @st.cache_data(max_entries=32)
-def load_kpis(version: str) -> queries.Kpis:
-    return queries.kpis(connection())
+def load_kpis(version: str, flt: TrajectoryFilter) -> queries.Kpis:
+    return queries.kpis(connection(), flt)
 
 
 @st.cache_data(max_entries=32)
-def load_trajectories(version: str, sort: str) -> pl.DataFrame:
-    return queries.trajectory_list(connection(), sort=sort, limit=500)
+def load_trajectories(version: str, flt: TrajectoryFilter, sort: str) -> pl.DataFrame:
+    return queries.trajectory_list(connection(), flt, sort=sort, limit=500)
 
 
 def show_kpis(k: queries.Kpis) -> None:
@@ -62,11 +64,15 @@ def show_table(frame: pl.DataFrame) -> None:
 
 st.title("Overview")
 version = data_version()
-k = load_kpis(version)
+flt = current_filter()
+k = load_kpis(version, flt)
 if k.trajectories == 0:
-    show_empty_store()
+    if flt == TrajectoryFilter():
+        show_empty_store()
+    else:
+        st.info("No trajectories match the filters in the sidebar.")
     st.stop()
 show_kpis(k)
 st.subheader("Trajectories")
 sort = st.selectbox("Sort by", list(SORT_BY_LABEL), key="sort", bind="query-params")
-show_table(load_trajectories(version, SORT_BY_LABEL[sort]))
+show_table(load_trajectories(version, flt, SORT_BY_LABEL[sort]))

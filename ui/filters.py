@@ -1,0 +1,83 @@
+"""The sidebar filters every page shares, bound to the URL so a link carries them.
+
+They are drawn in the entrypoint (app.py), which keeps their values while moving between
+pages; pages read them with `current_filter()`. A bound selectbox stores its displayed
+label in the URL, so the labels here are the values themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import streamlit as st
+
+from analysis.filters import TrajectoryFilter
+from analysis.queries import FilterChoices, filter_choices
+from ui.db import connection, data_version
+
+SELECT_FILTERS = (  # (URL key, label, FilterChoices field)
+    ("agent", "Agent", "agents"),
+    ("model", "Model", "models"),
+    ("outcome", "Outcome", "outcomes"),
+    ("verdict", "Verdict", "verdicts"),
+    ("source", "Source", "sources"),
+    ("upload", "Upload", "uploads"),
+)
+TEXT_FILTERS = (("session", "Session id"), ("task", "Task key"))
+DATE_FILTERS = (("since", "From (UTC)"), ("until", "Until (UTC, inclusive)"))
+FILTER_KEYS = tuple(k for k, *_ in SELECT_FILTERS + TEXT_FILTERS + DATE_FILTERS)
+UPLOAD_SEPARATOR = " · "
+
+
+@st.cache_data(max_entries=8)
+def _choices(version: str) -> FilterChoices:
+    return filter_choices(connection())
+
+
+def show_sidebar_filters() -> None:
+    choices = _choices(data_version())
+    with st.sidebar.expander("Filters", expanded=any(st.query_params.get(k) for k in FILTER_KEYS)):
+        for key, label, field in SELECT_FILTERS:
+            st.selectbox(
+                label,
+                getattr(choices, field),
+                index=None,
+                placeholder="All",
+                key=key,
+                bind="query-params",
+            )
+        for key, label in TEXT_FILTERS:
+            st.text_input(label, key=key, bind="query-params", placeholder="exact match")
+        for key, label in DATE_FILTERS:
+            st.date_input(label, value=None, key=key, bind="query-params")
+        if any(st.session_state.get(k) for k in FILTER_KEYS):
+            st.button("Clear filters", on_click=_clear)
+
+
+def _clear() -> None:
+    for key in FILTER_KEYS:
+        st.session_state[key] = None if key not in dict(TEXT_FILTERS) else ""
+
+
+def current_filter() -> TrajectoryFilter:
+    """The filter the sidebar shows, as the analysis layer takes it."""
+    state = st.session_state
+    upload = state.get("upload")
+    return TrajectoryFilter(
+        agent=state.get("agent"),
+        model=state.get("model"),
+        outcome=state.get("outcome"),
+        verdict=state.get("verdict"),
+        source=state.get("source"),
+        upload=upload.rsplit(UPLOAD_SEPARATOR, 1)[-1] if upload else None,
+        session=(state.get("session") or "").strip() or None,
+        task=(state.get("task") or "").strip() or None,
+        since=_day_start(state.get("since")),
+        until=_day_start(state.get("until"), plus_days=1),
+    )
+
+
+def _day_start(day: date | None, plus_days: int = 0) -> datetime | None:
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=plus_days), time.min, tzinfo=UTC)
