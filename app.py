@@ -18,6 +18,14 @@ PAGES = {
         ),
         st.Page("pages/upload.py", title="Upload", icon=":material/upload:", url_path="upload"),
     ],
+    "Review": [
+        st.Page(
+            "pages/reviews.py",
+            title="Review queue",
+            icon=":material/rate_review:",
+            url_path="reviews",
+        ),
+    ],
 }
 
 if needs_sign_in():

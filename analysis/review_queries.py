@@ -1,0 +1,140 @@
+"""The review queue: which runs a team should look at next, and how humans judged the rest.
+
+Reviews are append-only (store/reviews.py); "current" means the versions nothing
+supersedes. Agreement compares a reviewer's verdict with the computed one where both
+speak about the same question — did the run need the big model, or not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from analysis.filters import NO_FILTER, TrajectoryFilter
+from analysis.sqlread import read_frame
+
+CURRENT_REVIEWS_CTE = """
+current_reviews AS (
+    SELECT r.* FROM reviews r
+    WHERE NOT EXISTS (SELECT 1 FROM reviews newer WHERE newer.supersedes = r.review_id)
+)"""
+
+# Priority label -> ORDER BY fragment (fixed text; the label comes from an allow-list).
+PRIORITIES = {
+    "Most wasted tokens": "t.waste_tokens DESC NULLS LAST",
+    "Highest cost": "t.cost_usd DESC NULLS LAST",
+    "Verdict to check first": """CASE t.verdict
+        WHEN 'escalation_premature' THEN 0 WHEN 'over_provisioned' THEN 1
+        WHEN 'escalation_futile' THEN 2 WHEN 'large_needed' THEN 3
+        WHEN 'escalation_needed' THEN 4 ELSE 5 END""",
+    "Newest": "t.start_time DESC NULLS LAST",
+}
+
+QUEUE_SQL = f"""
+WITH {CURRENT_REVIEWS_CTE}
+SELECT t.trace_id, t.agent_name, t.primary_model, t.task_key, t.start_time, t.outcome,
+       t.verdict AS computed_verdict, t.waste_tokens, t.waste_usd, t.cost_usd, t.turns
+FROM trajectories t
+{{where}} {{joiner}} NOT EXISTS (SELECT 1 FROM current_reviews r WHERE r.trace_id = t.trace_id)
+ORDER BY {{order}}, t.trace_id
+LIMIT ?
+"""
+
+REVIEWED_SQL = f"""
+WITH {CURRENT_REVIEWS_CTE}
+SELECT t.trace_id, r.author, r.verdict AS human_verdict, t.verdict AS computed_verdict,
+       r.comment, r.span_id, r.created_at, t.agent_name, t.primary_model, t.task_key,
+       t.outcome, t.cost_usd, t.waste_tokens
+FROM current_reviews r JOIN trajectories t USING (trace_id)
+{{where}}
+ORDER BY r.created_at DESC, r.review_id
+"""
+
+# Which computed verdicts say the same thing as a reviewer's verdict.
+AGREEING_VERDICTS = {
+    "needs_bigger_model": {"large_needed", "escalation_needed"},
+    "over_provisioned": {"over_provisioned", "escalation_premature"},
+    "good": {"small_sufficient", "escalation_needed"},
+}
+
+
+@dataclass(frozen=True)
+class Agreement:
+    comparable: int
+    agreeing: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.agreeing / self.comparable if self.comparable else None
+
+
+def review_queue(
+    con: duckdb.DuckDBPyConnection,
+    priority: str = "Most wasted tokens",
+    flt: TrajectoryFilter = NO_FILTER,
+    limit: int = 200,
+) -> pl.DataFrame:
+    """Trajectories nobody has reviewed yet, most deserving first."""
+    if priority not in PRIORITIES:
+        raise ValueError(f"unknown priority {priority!r}; choose one of {list(PRIORITIES)}")
+    where, params = flt.where("t.")
+    sql = QUEUE_SQL.format(
+        where=where, joiner="AND" if where else "WHERE", order=PRIORITIES[priority]
+    )
+    return read_frame(con, sql, [*params, limit])
+
+
+def reviewed(con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER) -> pl.DataFrame:
+    """Every current review with the computed verdict beside it, newest first."""
+    where, params = flt.where("t.")
+    return read_frame(con, REVIEWED_SQL.format(where=where), params)
+
+
+def agreement(reviews: pl.DataFrame) -> Agreement:
+    """How often the computed verdict agrees with reviewers who judged the same question."""
+    comparable = agreeing = 0
+    for human, computed in reviews.select("human_verdict", "computed_verdict").iter_rows():
+        if human in AGREEING_VERDICTS and computed not in (None, "undetermined"):
+            comparable += 1
+            agreeing += computed in AGREEING_VERDICTS[human]
+    return Agreement(comparable, agreeing)
+
+
+def confusion(reviews: pl.DataFrame) -> pl.DataFrame:
+    """Counts of (reviewer verdict, computed verdict) pairs."""
+    return (
+        reviews.group_by("human_verdict", "computed_verdict")
+        .len("reviews")
+        .sort(
+            "reviews",
+            "human_verdict",
+            "computed_verdict",
+            descending=[True, False, False],
+            nulls_last=True,
+        )
+    )
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def reviews_csv(reviews: pl.DataFrame) -> bytes:
+    """CSV of the reviews; text that a spreadsheet would run as a formula is prefixed with '."""
+    text_columns = [name for name, dtype in reviews.schema.items() if dtype == pl.String]
+    defused = reviews.with_columns(
+        pl.when(_starts_with_any(name))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in text_columns
+    )
+    return defused.with_columns(pl.col("created_at").cast(pl.String)).write_csv().encode()
+
+
+def _starts_with_any(name: str) -> pl.Expr:
+    expr = pl.lit(False)
+    for prefix in FORMULA_START:
+        expr = expr | pl.col(name).str.starts_with(prefix)
+    return expr

@@ -1,0 +1,103 @@
+"""Review queue: what to review next, what reviewers said, and whether the verdicts agree."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analysis import review_queries as rq
+from analysis.filters import TrajectoryFilter
+from ui import format as fmt
+from ui.db import connection, data_version
+from ui.empty import show_empty_store
+from ui.filters import current_filter
+from ui.links import trajectory_href
+from ui.share import show_copy_link
+
+LINK = st.column_config.LinkColumn("Open", display_text="open")
+
+
+@st.cache_data(max_entries=16)
+def load_queue(version: str, priority: str, flt: TrajectoryFilter) -> pl.DataFrame:
+    return rq.review_queue(connection(), priority, flt)
+
+
+@st.cache_data(max_entries=16)
+def load_reviewed(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
+    return rq.reviewed(connection(), flt)
+
+
+def with_links(frame: pl.DataFrame) -> pl.DataFrame:
+    hrefs = [trajectory_href(trace) for trace in frame["trace_id"].to_list()]
+    return frame.with_columns(open=pl.Series(hrefs, dtype=pl.String)).select(
+        "open", pl.exclude("open")
+    )
+
+
+def show_queue(queue: pl.DataFrame) -> None:
+    st.subheader(f"To review ({queue.height}{'+' if queue.height == 200 else ''})")
+    if queue.is_empty():
+        st.success("Every trajectory that matches the filters has a review.")
+        return
+    st.dataframe(
+        with_links(queue),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "open": LINK,
+            "waste_usd": st.column_config.NumberColumn("Waste (USD)", format="$%.4f"),
+            "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
+            "waste_tokens": st.column_config.NumberColumn("Wasted tokens"),
+            "start_time": st.column_config.DatetimeColumn("Started (UTC)"),
+        },
+    )
+
+
+def show_agreement(reviewed: pl.DataFrame) -> None:
+    agreement = rq.agreement(reviewed)
+    cols = st.columns(3)
+    cols[0].metric("Reviewed trajectories", fmt.count(reviewed["trace_id"].n_unique()))
+    cols[1].metric("Reviews", fmt.count(reviewed.height))
+    cols[2].metric(
+        "Human vs computed verdict agreement",
+        fmt.percent(agreement.rate),
+        help="Over reviews whose verdict is good / needs a bigger model / over-provisioned and whose "
+        f"run has a computed verdict ({agreement.comparable} comparable, {agreement.agreeing} agree).",
+    )
+
+
+def show_reviewed(reviewed: pl.DataFrame) -> None:
+    st.subheader("Reviewed")
+    if reviewed.is_empty():
+        st.info("No reviews yet. Open a trajectory and leave a verdict or a comment.")
+        return
+    show_agreement(reviewed)
+    st.dataframe(
+        with_links(reviewed),
+        hide_index=True,
+        width="stretch",
+        column_config={"open": LINK, "created_at": st.column_config.DatetimeColumn("When (UTC)")},
+    )
+    st.download_button(
+        "Download reviews as CSV",
+        rq.reviews_csv(reviewed),
+        file_name="agenttime-reviews.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+    with st.expander("Human verdict × computed verdict"):
+        st.dataframe(rq.confusion(reviewed), hide_index=True)
+
+
+st.title("Review queue")
+version = data_version()
+flt = current_filter()
+show_copy_link("reviews")
+priority = st.selectbox("Priority", list(rq.PRIORITIES), key="priority", bind="query-params")
+queue = load_queue(version, priority, flt)
+reviewed = load_reviewed(version, flt)
+if queue.is_empty() and reviewed.is_empty() and flt == TrajectoryFilter():
+    show_empty_store()
+    st.stop()
+show_queue(queue)
+show_reviewed(reviewed)

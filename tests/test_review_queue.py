@@ -1,0 +1,153 @@
+"""Review queue: priority order, reviewed list, agreement and CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from analysis import review_queries as rq
+from analysis.filters import TrajectoryFilter
+from analysis.pipeline import ingest_path
+from store.reviews import ReviewInput, add_review, edit_review
+from tests.apptest import app_on
+
+START = "2026-01-0{day}T00:00:00Z"
+
+
+def run_lines(trace: str, day: int, model: str, input_tokens: int, repeats: int) -> list[dict]:
+    """A small run whose repeated identical tool calls create repeated_tool_call waste."""
+    lines = [
+        {
+            "trace_id": trace,
+            "span_id": "root",
+            "name": "agent",
+            "kind": "agent",
+            "start_time": START.format(day=day),
+            "end_time": f"2026-01-0{day}T00:01:00Z",
+            "agent_name": "bot",
+        }
+    ]
+    for i in range(repeats + 1):
+        lines.append(
+            {
+                "trace_id": trace,
+                "span_id": f"l{i}",
+                "parent_id": "root",
+                "name": "chat",
+                "kind": "llm",
+                "model": model,
+                "input_tokens": input_tokens,
+                "output_tokens": 10,
+                "cache_read_tokens": 0,
+                "start_time": f"2026-01-0{day}T00:00:{10 + 2 * i:02d}Z",
+                "end_time": f"2026-01-0{day}T00:00:{11 + 2 * i:02d}Z",
+            }
+        )
+        lines.append(
+            {
+                "trace_id": trace,
+                "span_id": f"t{i}",
+                "parent_id": "root",
+                "name": "read",
+                "kind": "tool",
+                "tool_name": "read",
+                "tool_args": {"path": "a.py"},
+                "status": "ok",
+                "output": "same",
+                "start_time": f"2026-01-0{day}T00:00:{11 + 2 * i:02d}Z",
+                "end_time": f"2026-01-0{day}T00:00:{12 + 2 * i:02d}Z",
+            }
+        )
+    return lines
+
+
+@pytest.fixture
+def three_runs(con, tmp_path):
+    path = tmp_path / "runs.jsonl"
+    lines = (
+        run_lines("cheap", 1, "gpt-4.1-mini", 1000, 0)
+        + run_lines("loopy", 2, "gpt-4.1-mini", 2000, 3)
+        + run_lines("pricey", 3, "gpt-4.1", 5000, 1)
+    )
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    assert ingest_path(con, path).ok
+    return con
+
+
+def costs_and_waste(con) -> dict[str, tuple]:
+    with con.cursor() as cur:
+        rows = cur.execute("SELECT trace_id, cost_usd, waste_tokens FROM trajectories").fetchall()
+    return {trace: (cost, waste) for trace, cost, waste in rows}
+
+
+def test_queue_orders_unreviewed_runs_by_the_chosen_priority(three_runs):
+    con = three_runs
+    facts = costs_and_waste(con)
+    by_waste = sorted(facts, key=lambda t: (-(facts[t][1] or -1), t))
+    by_cost = sorted(facts, key=lambda t: (-facts[t][0], t))
+    assert rq.review_queue(con, "Most wasted tokens")["trace_id"].to_list() == by_waste
+    assert rq.review_queue(con, "Highest cost")["trace_id"].to_list() == by_cost
+    assert rq.review_queue(con, "Newest")["trace_id"].to_list() == ["pricey", "loopy", "cheap"]
+    add_review(con, ReviewInput("loopy", "ana", "wasteful"))
+    assert "loopy" not in rq.review_queue(con, "Most wasted tokens")["trace_id"].to_list()
+
+
+def test_queue_respects_filters_and_refuses_unknown_priorities(three_runs):
+    flt = TrajectoryFilter(model="gpt-4.1")
+    assert rq.review_queue(three_runs, "Newest", flt)["trace_id"].to_list() == ["pricey"]
+    with pytest.raises(ValueError, match="unknown priority"):
+        rq.review_queue(three_runs, "1; DROP TABLE spans")
+
+
+def test_reviewed_list_uses_current_versions_and_agreement(three_runs):
+    con = three_runs
+    with con.cursor() as cur:
+        cur.execute(
+            "UPDATE trajectories SET verdict = 'over_provisioned' WHERE trace_id = 'pricey'"
+        )
+        cur.execute("UPDATE trajectories SET verdict = 'small_sufficient' WHERE trace_id = 'cheap'")
+    first = add_review(con, ReviewInput("pricey", "ana", "good"))
+    edit_review(con, first, "ana", "over_provisioned", "gpt-4.1 was not needed")
+    add_review(con, ReviewInput("cheap", "bo", "needs_bigger_model"))
+    add_review(con, ReviewInput("loopy", "bo", "wasteful", "loops on read"))
+    reviewed = rq.reviewed(con)
+    assert sorted(reviewed.select("trace_id", "human_verdict").rows()) == [
+        ("cheap", "needs_bigger_model"),
+        ("loopy", "wasteful"),
+        ("pricey", "over_provisioned"),
+    ]
+    assert rq.agreement(reviewed) == rq.Agreement(comparable=2, agreeing=1)
+    rows = list(csv.DictReader(io.StringIO(rq.reviews_csv(reviewed).decode())))
+    pricey = next(r for r in rows if r["trace_id"] == "pricey")
+    assert (pricey["author"], pricey["human_verdict"], pricey["comment"]) == (
+        "ana",
+        "over_provisioned",
+        "gpt-4.1 was not needed",
+    )
+    assert len(rows) == 3
+
+
+def test_csv_export_defuses_spreadsheet_formulas(three_runs):
+    add_review(three_runs, ReviewInput("loopy", "=HYPERLINK(1)", "wasteful", "=cmd|' /C calc'!A0"))
+    rows = list(csv.DictReader(io.StringIO(rq.reviews_csv(rq.reviewed(three_runs)).decode())))
+    assert (rows[0]["author"], rows[0]["comment"]) == ("'=HYPERLINK(1)", "'=cmd|' /C calc'!A0")
+
+
+def test_review_queue_page(three_runs, db_path):
+    add_review(three_runs, ReviewInput("loopy", "ana", "wasteful", "=cmd|' /C calc'!A0"))
+    with app_on(db_path, page="pages/reviews.py") as at:
+        assert not at.exception
+        queue, reviewed_table = at.dataframe[0].value, at.dataframe[1].value
+        assert sorted(queue["trace_id"]) == ["cheap", "pricey"]
+        assert list(queue["open"]) == [f"/trajectory?trace={t}" for t in queue["trace_id"]]
+        assert reviewed_table["comment"].tolist() == ["=cmd|' /C calc'!A0"]
+        assert at.get("download_button")
+
+
+def test_review_queue_on_an_empty_store(db_path, con):
+    with app_on(db_path, page="pages/reviews.py") as at:
+        assert not at.exception
+        assert "No traces yet" in at.info[0].value
