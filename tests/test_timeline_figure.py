@@ -88,3 +88,12 @@ def test_without_times_the_recorded_order_is_shown():
     figure = build_timeline_figure(untimed)
     assert list(figure.data[0].base) == [0.0, 1.0, 2.0]
     assert figure.layout.xaxis.title.text == "step (times not recorded)"
+
+
+def test_trace_text_is_escaped_for_plotly():
+    hostile = spans(1).with_columns(name=pl.lit("<img src=x onerror=alert(1)> & <b>"))
+    (bar,) = build_timeline_figure(hostile).data
+    assert bar.y[0] == "1 · &lt;img src=x onerror=alert(1)&gt; &amp; &lt;b&gt;"
+    assert bar.hovertext[0].startswith(
+        "&lt;img src=x onerror=alert(1)&gt; &amp; &lt;b&gt;<br>kind: llm"
+    )

@@ -43,9 +43,21 @@ def build_timeline_figure(
     return _figure(bars, x_title="ms since the trajectory started")
 
 
+def plotly_text(column: str) -> pl.Expr:
+    """Trace text made literal for Plotly, whose labels and hovers read a subset of HTML."""
+    return (
+        pl.col(column).cast(pl.String).str.replace_many(["&", "<", ">"], ["&amp;", "&lt;", "&gt;"])
+    )
+
+
+def _escaped(frame: pl.DataFrame) -> pl.DataFrame:
+    present = [c for c in ("name", "model", "tool_name", "kind", "status") if c in frame.columns]
+    return frame.with_columns(plotly_text(c) for c in present)
+
+
 def _bars(timed: pl.DataFrame) -> pl.DataFrame:
     origin = timed["start_time"].min()
-    ordered = timed.sort(["start_time", "seq"], nulls_last=True)
+    ordered = _escaped(timed).sort(["start_time", "seq"], nulls_last=True)
     return ordered.with_columns(
         offset_ms=(pl.col("start_time") - origin).dt.total_microseconds() / 1000,
         width_ms=pl.max_horizontal(pl.col("duration_ms").fill_null(0), pl.lit(0.5)),
@@ -118,7 +130,7 @@ def _bucketed(bars: pl.DataFrame, max_bars: int) -> pl.DataFrame:
 
 def _step_figure(spans: pl.DataFrame) -> go.Figure:
     """Without timestamps, show the recorded order: one step per span."""
-    ordered = spans.sort("seq", nulls_last=True).with_row_index("step")
+    ordered = _escaped(spans).sort("seq", nulls_last=True).with_row_index("step")
     bars = ordered.with_columns(
         offset_ms=pl.col("step").cast(pl.Float64),
         width_ms=pl.lit(0.9),
