@@ -28,7 +28,17 @@ async def ingest_file(request: Request) -> JSONResponse:
     if (rejection := token_rejection(request, TOKEN_ENV)) is not None:
         return rejection
     filename = safe_filename(request.query_params.get("filename"))
-    path, size = await _spool(request)
+    try:
+        path, size = await _spool(request)
+    except OSError as exc:
+        return JSONResponse(
+            {
+                "ok": False,
+                "file": filename,
+                "error": f"{filename}: could not store the upload: {exc}",
+            },
+            507,
+        )
     if size > MAX_BYTES:
         path.unlink(missing_ok=True)
         return JSONResponse({"error": f"{filename}: body over {MAX_BYTES:,} bytes"}, 413)
@@ -42,11 +52,17 @@ async def ingest_file(request: Request) -> JSONResponse:
 
 
 async def _spool(request: Request) -> tuple[Path, int]:
+    """The body streamed to a temporary file; nothing is left behind if writing fails."""
     size = 0
     with tempfile.NamedTemporaryFile(dir=upload_dir(), suffix=".part", delete=False) as tmp:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BYTES:
-                break
-            tmp.write(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    break
+                tmp.write(chunk)
+            tmp.flush()
+        except OSError:
+            Path(tmp.name).unlink(missing_ok=True)
+            raise
     return Path(tmp.name), size

@@ -1,30 +1,32 @@
 """The page side of the store: one shared connection, and a data version for cache keys.
 
 Query results are cached per (data version, arguments): an ingest from any source — the
-Upload page, the CLI through the server, an OTLP exporter — bumps the version, so no page
-shows stale figures and none recomputes while nothing changed.
+Upload page, the CLI through the server, an OTLP exporter —, a new review or a price edit
+changes the version, so no page shows stale figures and none recomputes while nothing changed.
 """
 
 from __future__ import annotations
 
 import duckdb
-import streamlit as st
 
 from store import db
 
-DATA_VERSION_SQL = "SELECT count(*), max(created_at)::VARCHAR FROM uploads"
+DATA_VERSION_SQL = """
+SELECT (SELECT count(*) || '@' || coalesce(max(created_at)::VARCHAR, '') FROM uploads),
+       (SELECT count(*) || '@' || coalesce(max(created_at)::VARCHAR, '') FROM reviews),
+       (SELECT hash(list((pattern, tier, input_per_mtok, cached_input_per_mtok,
+                          cache_write_per_mtok, output_per_mtok, gpu_usd_per_hour, vram_gb)
+                         ORDER BY pattern)) FROM models)
+"""
 
 
 def connection() -> duckdb.DuckDBPyConnection:
-    return _connection(db.db_path())
-
-
-@st.cache_resource
-def _connection(path: str) -> duckdb.DuckDBPyConnection:
-    return db.connect(path)
+    """The process-wide connection (store.db keeps one per file and reopens it if DuckDB
+    invalidated it, so it is not cached again here)."""
+    return db.connect()
 
 
 def data_version() -> str:
     with connection().cursor() as cur:
-        count, latest = cur.execute(DATA_VERSION_SQL).fetchone()
-    return f"{count}:{latest}"
+        uploads, reviews, prices = cur.execute(DATA_VERSION_SQL).fetchone()
+    return f"{uploads}|{reviews}|{prices}"
