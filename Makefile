@@ -28,6 +28,15 @@ test: $(VENV)/.dev-installed chromium
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+# The adapter fuzzing of `make test` with many more examples per input (default 300).
+fuzz: $(VENV)/.dev-installed
+	AGENTTIME_FUZZ_EXAMPLES=$${AGENTTIME_FUZZ_EXAMPLES:-300} $(BIN)/pytest tests/test_fuzz_adapters.py -q
+
+# Ingest, page and payload benchmarks at 1M spans (5M for pages); writes bench/RESULTS.md.
+# About 15 minutes on 2 cores; `make bench BENCH_ARGS=--quick` takes a few.
+bench: $(VENV)/.runtime-installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .

@@ -1,12 +1,22 @@
-"""JSON reading shared by the JSON-based adapters, with positions in every error."""
+"""JSON reading shared by the JSON-based adapters, with positions in every error.
+
+Python's json module recurses once per nesting level and raises RecursionError past the
+interpreter's limit; here that becomes a `LimitExceeded` naming where the nesting got too deep.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+import sys
+from collections.abc import Iterator
+from typing import Any
 
-from ingest.errors import DecodeError
+from ingest.errors import DecodeError, LimitExceeded
 from ingest.source import Source
+
+# Nesting every JSON reader here is sure to follow; Python's json recurses once per level
+# and gives up near the interpreter's recursion limit, so deeper input may be refused.
+MAX_JSON_DEPTH = sys.getrecursionlimit() // 2
 
 
 def first_char(head: bytes) -> str:
@@ -22,7 +32,7 @@ def first_line_object(head: bytes) -> dict | None:
         return None
     try:
         value = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 
@@ -37,6 +47,8 @@ def load_document(source: Source) -> Any:
             f"invalid JSON: {exc.msg}; expected one complete JSON document",
             f"line {exc.lineno} column {exc.colno} (byte offset {exc.pos})",
         ) from exc
+    except RecursionError as exc:
+        raise too_deep(source.display_name, text) from exc
 
 
 def iter_lines(source: Source) -> Iterator[tuple[int, Any]]:
@@ -52,6 +64,8 @@ def iter_lines(source: Source) -> Iterator[tuple[int, Any]]:
                 f"invalid JSON: {exc.msg}; expected one JSON object per line",
                 f"line {number} column {exc.colno}",
             ) from exc
+        except RecursionError as exc:
+            raise too_deep(source.display_name, line, first_line=number) from exc
 
 
 def iter_records(source: Source) -> Iterator[tuple[str, Any]]:
@@ -67,6 +81,8 @@ def iter_records(source: Source) -> Iterator[tuple[str, Any]]:
         single = json.loads(text)
     except json.JSONDecodeError:
         single = None
+    except RecursionError as exc:
+        raise too_deep(source.display_name, text) from exc
     if isinstance(single, dict):
         yield "line 1", single
         return
@@ -80,6 +96,36 @@ def parse_json_text(value: Any) -> Any:
         if stripped[:1] in ("{", "[") or stripped in ("null", "true", "false"):
             try:
                 return json.loads(stripped)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return value
     return value
+
+
+def too_deep(filename: str, text: str, first_line: int = 1) -> LimitExceeded:
+    """The error for JSON nested past what the reader can follow, at the first too-deep point."""
+    offset = too_deep_offset(text, MAX_JSON_DEPTH)
+    line = first_line + text.count("\n", 0, offset)
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return LimitExceeded(
+        filename,
+        f"JSON nests deeper than {MAX_JSON_DEPTH:,} levels; expected at most "
+        f"{MAX_JSON_DEPTH:,} levels of arrays and objects",
+        f"line {line} column {column}",
+    )
+
+
+def too_deep_offset(text: str, limit: int) -> int:
+    """The offset where nesting first passes `limit` levels (the text's end if it never does)."""
+    depth, in_string, escaped = 0, False, False
+    for offset, char in enumerate(text):
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return offset
+        elif char in "]}":
+            depth -= 1
+    return len(text)

@@ -13,10 +13,11 @@ import re
 from typing import Any
 
 from ingest import langsmith_parquet, registry
-from ingest.canonical import to_table
+from ingest.canonical import gc_paused, to_table
 from ingest.errors import DecodeError
 from ingest.jsonutil import first_char, first_line_object, iter_records
 from ingest.langsmith_runs import RunRecord, merge_into, merge_runs, run_id_of, runs_to_rows
+from ingest.otlp.streams import json_lines_fast
 from ingest.source import Source
 
 NAME = "langsmith"
@@ -60,6 +61,11 @@ def looks_like_run(value: Any) -> bool:
 
 
 def decode(source: Source) -> registry.Decoded:
+    with gc_paused():
+        return _decode(source)
+
+
+def _decode(source: Source) -> registry.Decoded:
     skipped: list[registry.Skipped] = []
     if langsmith_parquet.claims(source.head(), source):
         records, warnings = langsmith_parquet.read_records(source)
@@ -80,7 +86,7 @@ def _json_runs(source: Source, skipped: list) -> dict[str, RunRecord]:
     """Runs from JSONL, a JSON array or one JSON document; patches merged into their posts."""
     runs: list[RunRecord] = []
     patches: list[RunRecord] = []
-    for position, value in iter_records(source):
+    for position, value in _records(source):
         if is_payload(value):
             runs.extend(_payload_part(value, "post", position, source))
             patches.extend(_payload_part(value, "patch", position, source))
@@ -102,6 +108,16 @@ def _json_runs(source: Source, skipped: list) -> dict[str, RunRecord]:
                 )
             )
     return merged
+
+
+def _records(source: Source):
+    """(position, record) as `iter_records` gives them; JSON Lines of several records read
+    by the orjson line reader, which hands anything unusual back to `iter_records`."""
+    if first_char(source.head()) == "{":
+        lines = json_lines_fast(source)
+        if lines is not None and len(lines) > 1:
+            return ((f"line {number}", value) for number, value in lines)
+    return iter_records(source)
 
 
 def _payload_part(payload: dict, key: str, position: str, source: Source) -> list[RunRecord]:

@@ -108,8 +108,10 @@ def _folder_records(folder: Path, source: Source, ignored: list[str]) -> tuple[l
 
 def _read(where_from, where: str, source: Source) -> pa.Table:
     try:
-        return pq.read_table(where_from)
-    except (pa.ArrowException, OSError) as exc:
+        table = pq.read_table(where_from)
+        table.validate(full=True)  # Parquet readers do not check that text is valid UTF-8
+        return table
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise DecodeError(
             source.display_name, f"unreadable Parquet ({exc}); {EXPECTED}", where or "byte 0"
         ) from exc
@@ -148,10 +150,11 @@ def _times_as_ns(table: pa.Table, prefix: str, source: Source) -> pa.Table:
             continue
         try:
             as_ns = table.column(index).cast(pa.timestamp("ns", tz=field.type.tz)).cast(pa.int64())
-        except pa.ArrowException as exc:
+        except (pa.ArrowException, UnicodeDecodeError) as exc:
             raise DecodeError(
                 source.display_name,
-                f"column {field.name!r} holds a time outside 1677-2262 ({exc})",
+                f"column {field.name!r} cannot be read as times ({exc}); expected times "
+                "within 1677-2262 and a valid time zone name",
                 f"{prefix}schema" if prefix else "schema",
             ) from exc
         table = table.set_column(index, field.name, as_ns)

@@ -17,6 +17,7 @@ from ingest.canonical import (
     as_float,
     as_text,
     canonical_json,
+    fast_canonical_json,
     ns_to_datetime,
     parse_time_ns,
 )
@@ -124,7 +125,7 @@ def _row(record: RunRecord, run_id: str, parent_id, trace_id: str, filename: str
         "score": feedback_score(run.get("feedback_stats")),
         "input": _content(run.get("inputs")),
         "output": _content(run.get("outputs")),
-        "attributes": canonical_json({k: v for k, v in run.items() if k not in CONTENT_KEYS}),
+        "attributes": fast_canonical_json({k: v for k, v in run.items() if k not in CONTENT_KEYS}),
     }
     if kind in ("llm", "embedding"):
         row.update(model_fields(run, metadata))

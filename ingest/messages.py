@@ -56,9 +56,7 @@ def _trajectory_rows(record: Any, position: str, source: Source, skipped: list) 
     for index, message in enumerate(messages):
         where = f"{position}, message {index + 1}"
         if not isinstance(message, dict) or "role" not in message:
-            raise DecodeError(
-                source.display_name, "expected a message object with a 'role'", where
-            )
+            raise DecodeError(source.display_name, "expected a message object with a 'role'", where)
         stamp = _time(message.get("timestamp"), where, source)
         role = message["role"]
         if role == "assistant":
@@ -66,7 +64,7 @@ def _trajectory_rows(record: Any, position: str, source: Source, skipped: list) 
             llm["input"] = json.dumps(context, ensure_ascii=False) if context else None
             context = []
             rows.append(llm)
-            for call in message.get("tool_calls") or []:
+            for call in _shaped(message.get("tool_calls"), list, "tool_calls", where, source):
                 tool = _tool_row(call, trace_id, root, index, stamp, where, source)
                 rows.append(tool)
                 pending_calls[tool["tool_call_id"]] = tool
@@ -130,7 +128,7 @@ def _root_row(record: dict, trace_id: str, messages: list, position, source) -> 
 
 
 def _llm_row(message, trace_id, root, index, model, previous_ns, stamp, where, source) -> dict:
-    usage = message.get("usage") or {}
+    usage = _shaped(message.get("usage"), dict, "usage", where, source)
     start = _time(message.get("start_time"), where, source)
     end = _time(message.get("end_time"), where, source) or stamp
     if start is None and end is not None and previous_ns is not None and previous_ns <= end:
@@ -178,7 +176,7 @@ def _llm_row(message, trace_id, root, index, model, previous_ns, stamp, where, s
 def _tool_row(call, trace_id, root, index, stamp, where, source) -> dict:
     if not isinstance(call, dict):
         raise DecodeError(source.display_name, "expected tool_calls entries to be objects", where)
-    function = call.get("function") or {}
+    function = _shaped(call.get("function"), dict, "function", where, source)
     name = function.get("name") or call.get("name")
     arguments = parse_json_text(function.get("arguments", call.get("arguments")))
     call_id = str(call.get("id") or stable_id(trace_id, index, name, length=16))
@@ -207,9 +205,7 @@ def _attach_result(message, pending_calls, stamp, where, skipped) -> None:
     call_id = message.get("tool_call_id")
     tool = pending_calls.get(str(call_id)) if call_id is not None else None
     if tool is None:
-        skipped.append(
-            registry.Skipped(where, f"tool result for unknown tool_call_id {call_id!r}")
-        )
+        skipped.append(registry.Skipped(where, f"tool result for unknown tool_call_id {call_id!r}"))
         return
     content = message.get("content")
     tool["output"] = as_text(content)
@@ -247,6 +243,18 @@ def _time(value, where: str, source: Source) -> int | None:
         raise DecodeError(
             source.display_name, f"{exc}; expected ISO-8601 text or epoch time", where
         ) from exc
+
+
+def _shaped(value: Any, kind: type, key: str, where: str, source: Source):
+    """An optional list/object field: empty when absent or empty, refused when of another type."""
+    if not value:
+        return kind()
+    if not isinstance(value, kind):
+        expected = "a list" if kind is list else "an object"
+        raise DecodeError(
+            source.display_name, f"expected {key!r} to be {expected}, got {value!r:.40}", where
+        )
+    return value
 
 
 def _first(mapping: dict, *keys: str):

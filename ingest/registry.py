@@ -7,14 +7,22 @@ point the CLI, the Upload page and the HTTP endpoints share.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from ingest.errors import UnsupportedFormat
+from ingest.errors import DecodeError, LimitExceeded, UnsupportedFormat
+from ingest.jsonutil import MAX_JSON_DEPTH
 from ingest.source import Source
+
+MAX_SPANS_ENV = "AGENTTIME_MAX_SPANS_PER_TRACE"
+DEFAULT_MAX_SPANS_PER_TRACE = 100_000
 
 
 @dataclass
@@ -71,9 +79,10 @@ def adapter_names() -> list[str]:
 def detect(source: Source) -> _Registered:
     _load_builtin_adapters()
     head = source.head()
-    for adapter in _ADAPTERS:
-        if adapter.sniff(head, source):
-            return adapter
+    with content_guard(source):
+        for adapter in _ADAPTERS:
+            if adapter.sniff(head, source):
+                return adapter
     preview = head[:60].decode("utf-8", "replace").replace("\n", "\\n")
     raise UnsupportedFormat(
         source.display_name,
@@ -86,7 +95,50 @@ def detect(source: Source) -> _Registered:
 def decode_file(path: str | Path, display_name: str | None = None) -> Decoded:
     source = Source.open(path, display_name)
     adapter = detect(source)
-    return adapter.decode(source)
+    with content_guard(source):
+        decoded = adapter.decode(source)
+    check_spans_per_trace(decoded.spans, source.display_name)
+    return decoded
+
+
+def max_spans_per_trace() -> int:
+    return int(os.environ.get(MAX_SPANS_ENV) or DEFAULT_MAX_SPANS_PER_TRACE)
+
+
+def check_spans_per_trace(spans: pa.Table, filename: str) -> None:
+    """Refuse a file that gives one trajectory more spans than the rollups are sized for."""
+    limit = max_spans_per_trace()
+    if spans.num_rows <= limit:
+        return
+    counts = pc.value_counts(spans.column("trace_id")).to_pylist()
+    largest = max(counts, key=lambda entry: entry["counts"])
+    if largest["counts"] > limit:
+        raise LimitExceeded(
+            filename,
+            f"trace {largest['values']!r} has {largest['counts']:,} spans; the limit is "
+            f"{limit:,} spans per trajectory (set {MAX_SPANS_ENV} to raise it)",
+        )
+
+
+@contextmanager
+def content_guard(source: Source) -> Iterator[None]:
+    """Two input faults any adapter's reader or writer can run into, refused as such:
+    nesting deeper than Python can recurse, and text no UTF-8 can hold."""
+    try:
+        yield
+    except RecursionError as exc:
+        raise LimitExceeded(
+            source.display_name,
+            "content nests too deeply to read (Python's recursion limit); "
+            f"expected at most {MAX_JSON_DEPTH:,} levels of nested arrays and objects",
+        ) from exc
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        raise DecodeError(
+            source.display_name,
+            f"text holds {bad!r}, a lone UTF-16 surrogate no UTF-8 text can carry; "
+            "expected valid Unicode text",
+        ) from exc
 
 
 def _load_builtin_adapters() -> None:

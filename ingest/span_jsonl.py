@@ -16,11 +16,13 @@ from ingest.canonical import (
     as_float,
     as_int,
     canonical_json,
+    gc_paused,
     parse_time_ns,
     to_table,
 )
 from ingest.errors import DecodeError
 from ingest.jsonutil import first_line_object, iter_lines
+from ingest.otlp.streams import json_lines_fast
 from ingest.source import Source
 
 NAME = "span_jsonl"
@@ -45,8 +47,12 @@ def _looks_like_run(record: dict) -> bool:
 
 
 def decode(source: Source) -> registry.Decoded:
-    rows = [_span_row(record, number, source) for number, record in iter_lines(source)]
-    return registry.Decoded(format=NAME, spans=to_table(rows))
+    with gc_paused():
+        records = json_lines_fast(source)
+        if records is None:
+            records = iter_lines(source)
+        rows = [_span_row(record, number, source) for number, record in records]
+        return registry.Decoded(format=NAME, spans=to_table(rows))
 
 
 def _span_row(record, number: int, source: Source) -> dict:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 import threading
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 
@@ -29,9 +29,14 @@ def db_path(path: str | Path | None = None) -> str:
 
 
 def connect(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
-    """The process-wide connection for `path`, created with the schema on first use."""
+    """The process-wide connection for `path`, created with the schema on first use, and
+    opened afresh after DuckDB invalidated it (a write failed on a full disk): the file
+    itself is intact, so a long-running server recovers once there is space again."""
     key = db_path(path)
     with _open_lock:
+        if key in _connections and _invalidated(_connections[key]):
+            with suppress(duckdb.Error):
+                _connections.pop(key).close()
         if key not in _connections:
             if key != ":memory:":
                 Path(key).parent.mkdir(parents=True, exist_ok=True)
@@ -40,6 +45,15 @@ def connect(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
             _seed_models(con)
             _connections[key] = con
         return _connections[key]
+
+
+def _invalidated(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        with con.cursor() as cur:
+            cur.execute("SELECT 1").fetchall()
+    except duckdb.FatalException:
+        return True
+    return False
 
 
 def close(path: str | Path | None = None) -> None:

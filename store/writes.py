@@ -2,16 +2,20 @@
 
 Everything a write touches — spans, the upload record, and the rollups refreshed for the
 affected trajectories — happens in one transaction, under one process-wide write lock.
+Spans go in as slices of `INSERT_CHUNK_ROWS` rows: one INSERT of a million content-heavy
+rows makes DuckDB buffer all of them (several times the file's size in memory), while
+slices stream through its transaction-local storage; the transaction stays one.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from store.db import WRITE_LOCK, transaction
 
@@ -27,11 +31,10 @@ SPAN_INSERT_COLUMNS = (
 FIND_UPLOAD_SQL = "SELECT upload_id FROM uploads WHERE sha256 = ?"
 INSERT_SPANS_SQL = f"""
 INSERT INTO spans ({SPAN_INSERT_COLUMNS})
-SELECT {SPAN_INSERT_COLUMNS} FROM (
-    SELECT DISTINCT ON (trace_id, span_id) * FROM incoming_spans
-)
+SELECT {SPAN_INSERT_COLUMNS} FROM incoming_spans
 ON CONFLICT DO NOTHING
 """
+INSERT_CHUNK_ROWS = 50_000
 INSERT_UPLOAD_SQL = """
 INSERT INTO uploads (upload_id, filename, sha256, format, bytes, span_count, trace_count,
                      skipped_count, warnings, who)
@@ -74,16 +77,15 @@ def write_spans(
     spans = spans.set_column(
         spans.schema.get_field_index("upload_id"),
         "upload_id",
-        pa.array([meta.upload_id] * spans.num_rows, pa.string()),
+        pa.repeat(pa.scalar(meta.upload_id, pa.string()), spans.num_rows),
     )
     with WRITE_LOCK, con.cursor() as cur:
         existing = cur.execute(FIND_UPLOAD_SQL, [meta.sha256]).fetchone()
         if existing:
             return WriteResult(existing[0], 0, [], already_ingested=True)
         with transaction(cur):
-            cur.register("incoming_spans", spans)
-            (inserted,) = cur.execute(INSERT_SPANS_SQL).fetchone()
-            trace_ids = sorted(set(spans.column("trace_id").to_pylist()))
+            inserted = _insert_spans(cur, first_of_each_span(spans))
+            trace_ids = sorted(pc.unique(spans.column("trace_id")).to_pylist())
             if refresh is not None and trace_ids:
                 refresh(cur, trace_ids)
             warnings = list(meta.warnings)
@@ -105,5 +107,32 @@ def write_spans(
                     meta.who,
                 ],
             )
-            cur.unregister("incoming_spans")
-    return WriteResult(meta.upload_id, inserted, trace_ids, duplicates=duplicates, warnings=warnings)
+    return WriteResult(
+        meta.upload_id, inserted, trace_ids, duplicates=duplicates, warnings=warnings
+    )
+
+
+def _insert_spans(cur: duckdb.DuckDBPyConnection, spans: pa.Table) -> int:
+    inserted = 0
+    for offset in range(0, spans.num_rows, INSERT_CHUNK_ROWS):
+        cur.register("incoming_spans", spans.slice(offset, INSERT_CHUNK_ROWS))
+        (count,) = cur.execute(INSERT_SPANS_SQL).fetchone()
+        inserted += count
+    cur.unregister("incoming_spans")  # on failure the cursor, closed by the caller, drops it
+    return inserted
+
+
+def first_of_each_span(spans: pa.Table) -> pa.Table:
+    """The rows left when a (trace_id, span_id) repeats within the file: its first one."""
+    keys = pa.table(
+        {
+            "trace_id": spans.column("trace_id"),
+            "span_id": spans.column("span_id"),
+            "row": pa.array(range(spans.num_rows), pa.int64()),
+        }
+    )
+    first = keys.group_by(["trace_id", "span_id"], use_threads=False).aggregate([("row", "min")])
+    if first.num_rows == spans.num_rows:
+        return spans
+    rows = first.column("row_min")
+    return spans.take(rows.take(pc.sort_indices(rows)))

@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ingest.canonical import TOKEN_COLUMNS, as_float, as_int, canonical_json
-from ingest.jsonutil import parse_json_text
+from ingest.canonical import TOKEN_COLUMNS, as_float, as_int, fast_canonical_json, loads_json_text
 from ingest.otlp.messages import flattened_messages, messages_from_events
 
 # Column -> aliases, best first (trace-formats §8). Content and tool aliases are per §3-4.
@@ -281,7 +280,7 @@ def normalise_provider(value: Any) -> str | None:
 def _models(found: dict, attrs: dict, columns: dict) -> None:
     request = found.get("request_model")
     if request is None and "llm.invocation_parameters" in attrs:
-        params = parse_json_text(attrs["llm.invocation_parameters"])
+        params = loads_json_text(attrs["llm.invocation_parameters"])
         request = params.get("model") if isinstance(params, dict) else None
     response = found.get("response_model")
     request = None if request is None else str(request)
@@ -298,14 +297,14 @@ def _tokens(found: dict, attrs: dict, columns: dict) -> None:
     columns.update(tokens)
     cost = as_float(found.get("cost_usd"))
     if cost is None and LANGFUSE_COST in attrs:
-        details = parse_json_text(attrs[LANGFUSE_COST])
+        details = loads_json_text(attrs[LANGFUSE_COST])
         cost = as_float(details.get("total")) if isinstance(details, dict) else None
     columns["cost_usd"] = cost
 
 
 def _langfuse_tokens(raw: Any, tokens: dict) -> dict:
     """Langfuse usage_details exclude cache from `input` and reasoning from `output`: add them back."""
-    details = parse_json_text(raw)
+    details = loads_json_text(raw)
     if not isinstance(details, dict):
         return tokens
     cache_read = tokens["cache_read_tokens"] or _first_int(details, LANGFUSE_CACHE_READ)
@@ -362,14 +361,14 @@ def content_text(value: Any) -> str | None:
     """Text stays as sent (usually JSON already); structured values become canonical JSON."""
     if value is None or isinstance(value, str):
         return value
-    return canonical_json(value)
+    return fast_canonical_json(value)
 
 
 def arguments_text(value: Any) -> str | None:
     """Tool arguments as canonical JSON text, so equal calls compare equal."""
     if value is None:
         return None
-    return canonical_json(parse_json_text(value) if isinstance(value, str) else value)
+    return fast_canonical_json(loads_json_text(value) if isinstance(value, str) else value)
 
 
 def _task_id(found: dict, attrs: dict) -> Any:
@@ -379,7 +378,7 @@ def _task_id(found: dict, attrs: dict) -> Any:
     for key in ("metadata", "langfuse.trace.metadata", "langfuse.observation.metadata"):
         raw = attrs.get(key)
         if raw is not None and "task_id" in (raw if isinstance(raw, (str, dict)) else ""):
-            metadata = parse_json_text(raw)
+            metadata = loads_json_text(raw)
             if isinstance(metadata, dict) and metadata.get("task_id") not in (None, ""):
                 return metadata["task_id"]
     return None

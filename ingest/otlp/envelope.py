@@ -142,8 +142,28 @@ def kv_dict(items: list | None) -> dict:
     for kv in items or ():
         value = kv.get("value") or EMPTY_VALUE
         text = value.get("stringValue")  # most attributes: skip the general conversion
-        plain[kv["key"]] = text if text is not None else any_value(value)
+        plain[text_field(kv["key"], "attribute key")] = (
+            text if text is not None else any_value(value)
+        )
     return plain
+
+
+def text_field(value: Any, what: str) -> str:
+    """A field OTLP defines as a string; another type makes the span malformed (TypeError)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} {value!r:.40} is not a string")
+    return value
+
+
+def list_field(value: Any, what: str) -> list:
+    """A repeated OTLP field: absent is empty; another type makes the span malformed."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"{what} {value!r:.40} is not a list")
+    return value
 
 
 def finite_or_text(number: float) -> float | str:
@@ -218,7 +238,9 @@ class JsonSpanReader:
                     or resource_span.get(keys.legacy_scope_spans)
                     or ()
                 )
-                groups = [(s, scope.get("spans") or ()) for s, scope in enumerate(scopes)]
+                groups = [
+                    (s, list_field(scope.get("spans"), "spans")) for s, scope in enumerate(scopes)
+                ]
             except (AttributeError, KeyError, TypeError, ValueError) as exc:
                 raise self._error(exc, f"{where}, {keys.resource_spans}[{r}]") from exc
             for s, spans in groups:
@@ -286,7 +308,7 @@ def _otlp_span(span: dict, keys: _Keys, resource_json: str) -> dict:
         status.get("message"),
         kv_dict(span.get("attributes")),
         resource_json,
-        [(e.get("name") or "", kv_dict(e.get("attributes"))) for e in events]
+        [(text_field(e.get("name"), "event name"), kv_dict(e.get("attributes"))) for e in events]
         if events
         else NO_EVENTS,
     )
@@ -309,7 +331,7 @@ def _console_span(span: dict) -> dict:
         status.get("description"),
         dict(span.get("attributes") or {}),
         canonical_json(resource.get("attributes") or {}),
-        [(e.get("name") or "", dict(e.get("attributes") or {})) for e in events]
+        [(text_field(e.get("name"), "event name"), dict(e.get("attributes") or {})) for e in events]
         if events
         else NO_EVENTS,
     )
@@ -334,7 +356,7 @@ def _js_span(span: dict) -> dict:
         status.get("message"),
         dict(span.get("attributes") or {}),
         canonical_json(resource.get("attributes") or resource.get("_rawAttributes") or {}),
-        [(e.get("name") or "", dict(e.get("attributes") or {})) for e in events]
+        [(text_field(e.get("name"), "event name"), dict(e.get("attributes") or {})) for e in events]
         if events
         else NO_EVENTS,
     )

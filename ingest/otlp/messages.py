@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ingest.jsonutil import parse_json_text
+from ingest.canonical import loads_json_text
 
 MAX_DEPTH = 12
 ROLE_EVENTS = {
@@ -96,7 +96,7 @@ def _message(fields: dict[str, Any], layout: _Layout) -> dict:
             "type": "tool_call",
             "id": calls[index].get(layout.call_id),
             "name": calls[index].get(layout.call_name),
-            "arguments": parse_json_text(calls[index].get(layout.call_args)),
+            "arguments": loads_json_text(calls[index].get(layout.call_args)),
         }))  # fmt: skip
     message = {"role": role, "parts": parts}
     for key, field in (("name", layout.name), ("finish_reason", layout.finish_reason)):
@@ -166,7 +166,7 @@ def _drop_none(values: dict) -> dict:
 def tool_calls_and_results(value: Any) -> tuple[list[dict], list[dict]]:
     """(calls as {id, name, arguments}, results as {id, result}) found anywhere in `value`."""
     if isinstance(value, str):
-        value = parse_json_text(value)
+        value = loads_json_text(value)
     calls: list[dict] = []
     results: list[dict] = []
     if not _genai_parts(value, calls, results):
@@ -232,7 +232,7 @@ def _as_call(item: dict) -> dict | None:
 
 
 def _call(call_id: Any, name: Any, arguments: Any) -> dict:
-    return {"id": call_id, "name": name, "arguments": parse_json_text(arguments)}
+    return {"id": call_id, "name": name, "arguments": loads_json_text(arguments)}
 
 
 def _as_result(item: dict) -> dict | None:

@@ -1,0 +1,1 @@
+"""Benchmarks, not tests: `python -m bench` measures ingest, pages and payloads at scale."""

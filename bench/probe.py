@@ -1,0 +1,196 @@
+"""One measurement in a fresh process, printed as one JSON line on stdout.
+
+    python -m bench.probe duckdb_count FILE
+    python -m bench.probe protobuf_parse FILE
+    python -m bench.probe decode FILE
+    python -m bench.probe ingest FILE DB
+
+A fresh process per measurement makes peak RSS mean something: `baseline_mb` is the
+resident size once every import is done (what an idle server already holds), `peak_mb`
+the process's high-water mark, so peak - baseline is what the work itself needed.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def duckdb_count(path: str) -> dict:
+    """The JSON ceiling: DuckDB parsing the file and counting its records, nothing else."""
+    import duckdb
+
+    con = duckdb.connect()
+    baseline = rss_mb()
+    started = time.perf_counter()
+    (records,) = con.execute("SELECT count(*) FROM read_ndjson(?)", [path]).fetchone()
+    return {"seconds": time.perf_counter() - started, "records": records, "baseline_mb": baseline}
+
+
+def protobuf_parse(path: str) -> dict:
+    """The protobuf ceiling: upb parsing every framed request, spans counted, no Python walk."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    baseline = rss_mb()
+    started = time.perf_counter()
+    spans = 0
+    with open(path, "rb") as handle:
+        while prefix := handle.read(4):
+            request = ExportTraceServiceRequest.FromString(
+                handle.read(int.from_bytes(prefix, "big"))
+            )
+            spans += sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
+    return {"seconds": time.perf_counter() - started, "records": spans, "baseline_mb": baseline}
+
+
+def decode(path: str) -> dict:
+    """The adapter alone: bytes on disk -> canonical Arrow table."""
+    from ingest.registry import _load_builtin_adapters, decode_file
+
+    _load_builtin_adapters()
+    baseline = rss_mb()
+    started, cpu = time.perf_counter(), time.process_time()
+    decoded = decode_file(path)
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu,
+        "records": decoded.spans.num_rows,
+        "traces": decoded.trace_count,
+        "format": decoded.format,
+        "baseline_mb": baseline,
+    }
+
+
+def ingest(path: str, db_file: str) -> dict:
+    """The user's path, to queryable: decode, write, rollups (`analysis.pipeline.ingest_path`).
+
+    Phases are timed by wrapping the names the pipeline looks up, not by editing it.
+    """
+    import analysis.pipeline as pipeline
+    from ingest.registry import _load_builtin_adapters
+    from store import db
+
+    _load_builtin_adapters()
+    phases: dict[str, float] = {}
+    pipeline.decode_file = _timed(pipeline.decode_file, phases, "decode")
+    pipeline.refresh_for_traces = _timed(pipeline.refresh_for_traces, phases, "rollups")
+    con = db.connect(db_file)
+    baseline = rss_mb()
+    started = time.perf_counter()
+    report = pipeline.ingest_path(con, path)
+    seconds = time.perf_counter() - started
+    db.close(db_file)
+    if not report.ok:
+        raise SystemExit(f"ingest failed: {report.error}")
+    # the rest: hashing the file, inserting the spans, recording the upload
+    write = seconds - phases.get("decode", 0) - phases.get("rollups", 0)
+    return {
+        "seconds": seconds,
+        "records": report.spans,
+        "traces": report.trajectories,
+        "phases": {**phases, "write": write},
+        "baseline_mb": baseline,
+    }
+
+
+def _timed(function, phases: dict, name: str):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            phases[name] = phases.get(name, 0.0) + time.perf_counter() - started
+
+    return wrapper
+
+
+def stages(path: str, max_lines: str = "100") -> dict:
+    """Where OTLP JSON decode time goes: CPU per span of each pipeline stage, measured by
+    running the pipeline cut after each stage (GC paused, as the adapter runs it; best of 2)."""
+    import gc
+    import itertools
+    import tempfile
+
+    from ingest.otlp import adapter
+    from ingest.otlp.envelope import JsonSpanReader
+    from ingest.otlp.streams import iter_json_values
+    from ingest.otlp.table import TableBuilder
+    from ingest.source import Source
+
+    with open(path, "rb") as whole, tempfile.NamedTemporaryFile(suffix=".jsonl") as part:
+        part.writelines(itertools.islice(whole, int(max_lines)))
+        part.flush()
+
+        def spans():
+            return JsonSpanReader(Source.open(part.name)).spans()
+
+        def builder(rows):
+            table = TableBuilder()
+            for seq, span in enumerate(rows):
+                table.add(adapter.span_row(span, seq))
+            return table
+
+        cuts = {
+            "read + parse lines": lambda: sum(1 for _ in iter_json_values(Source.open(part.name))),
+            "envelope walk": lambda: sum(1 for _ in spans()),
+            "convention mapping": lambda: sum(
+                1 for i, s in enumerate(spans()) if adapter.span_row(s, i)
+            ),
+            "arrow batches": lambda: builder(spans())._flush(),
+            "tool/session fills": lambda: builder(spans()).finish(),
+        }
+        count = adapter.spans_to_table(spans()).num_rows
+        gc.disable()
+        cumulative = {}
+        for name, cut in cuts.items():
+            cumulative[name] = min(_cpu_seconds(cut) for _ in range(2)) / count * 1e6
+        gc.enable()
+    names, previous, per_stage = list(cumulative), 0.0, {}
+    for name in names:
+        per_stage[name] = max(cumulative[name] - previous, 0.0)
+        previous = cumulative[name]
+    total = sum(per_stage.values()) * count / 1e6
+    return {"seconds": total, "records": count, "us_per_span": per_stage, "baseline_mb": rss_mb()}
+
+
+def _cpu_seconds(function) -> float:
+    started = time.process_time()
+    function()
+    return time.process_time() - started
+
+
+PROBES = {
+    "duckdb_count": duckdb_count,
+    "protobuf_parse": protobuf_parse,
+    "decode": decode,
+    "ingest": ingest,
+    "stages": stages,
+}
+
+
+def main(argv: list[str]) -> int:
+    result = PROBES[argv[0]](*argv[1:])
+    result["peak_mb"] = peak_mb()
+    result["bytes"] = Path(argv[1]).stat().st_size
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,348 @@
+"""bench/RESULTS.md from the collected numbers: every target beside its measurement.
+
+A target that is not met is listed under "Shortfalls" with the cause the numbers show
+(which phase took the time, how much CPU per span), never silently.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+MB = 1e6
+
+
+def fmt(value: float | None, digits: int = 0) -> str:
+    if value is None or value != value:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def status(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+class Report:
+    def __init__(self, results: dict):
+        self.r = results
+        self.lines: list[str] = []
+        self.shortfalls: list[str] = []
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def table(self, header: list[str], rows: list[list[str]]) -> None:
+        self.add("| " + " | ".join(header) + " |", "|" + "---|" * len(header))
+        self.add(*("| " + " | ".join(row) + " |" for row in rows))
+        self.add("")
+
+    def render(self) -> str:
+        self.head()
+        self.ingest()
+        self.stages()
+        self.upload()
+        for spans, measured in self.r["queries"].items():
+            self.queries(int(spans), measured)
+        self.payloads()
+        self.concurrency()
+        self.add("## Shortfalls and their causes", "")
+        self.add(*([f"- {s}" for s in self.shortfalls] or ["- none: every target was met."]))
+        self.add("")
+        return "\n".join(self.lines)
+
+    def head(self) -> None:
+        c, m, d = self.r["config"], self.r["machine"], self.r["data"]
+        mode = "quick (`python -m bench --quick`)" if c["quick"] else "full (`make bench`)"
+        self.add(
+            "# Benchmark results",
+            "",
+            f"Written by `python -m bench` in {mode} mode on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+            f"in {self.r['seconds'] / 60:.1f} minutes. Medians of {c['runs']} fresh-process runs for ingest, "
+            f"p50/p95 of up to {c['query_repeats']} views per page for queries. Speed is never "
+            "asserted in tests; this file is the record.",
+            "",
+        )
+        self.table(
+            ["machine", ""],
+            [
+                ["CPU", f"{m['cpu']} ({m['cores']} cores)"],
+                ["RAM", f"{m['ram_gb']} GB"],
+                ["software", f"Python {m['python']}, DuckDB {m['duckdb']}, pyarrow {m['pyarrow']}"],
+                [
+                    "load average before / after",
+                    f"{self.r['load_before']} / {self.r['load_after']}",
+                ],
+            ],
+        )
+        if self.r.get("pages_rerun"):
+            before, after = self.r["ingest_load"]
+            self.add(
+                f"Pages re-measured on {self.r['pages_rerun']} (`python -m bench --pages-only`, on "
+                "the store this run built); the load average above is theirs, the ingest runs saw "
+                f"{before} / {after}.",
+                "",
+            )
+        self.add(
+            "A load average above the core count means other work shared the cores during the "
+            "run: every time below is then longer than on an idle machine, ceilings included "
+            "(which is why each ingest number stands beside a ceiling measured in the same run).",
+            "",
+            f"Data: {d['spans']:,} spans in {d['trajectories']:,} synthetic agent trajectories "
+            f"({d['llm']:,} LLM calls, {d['tool']:,} tool calls; GenAI attributes, message content, "
+            "7 models in 3 providers, escalations, stuck loops, tool errors, a few runs of "
+            "300-3,000 spans), from `bench/generate.py`: "
+            + ", ".join(
+                f"{n} {f['bytes'] / MB:,.0f} MB" for n, f in d["files"].items()
+            ) + ". The ingest runs use a smaller sample made the same way, in every format.",
+            "",
+        )  # fmt: skip
+
+    def ingest(self) -> None:
+        s = self.r["sample"]
+        self.add(
+            "## Ingest per format",
+            "",
+            f"Adapter decode (file -> canonical Arrow table) of a {s['spans']:,}-span sample, "
+            "in a fresh process per run. Ceiling: DuckDB's bare `count(*)` over `read_ndjson` "
+            "of the same file for JSON, the bare upb decode of every request for protobuf. "
+            "Peak RSS is above the process's baseline after imports.",
+            "",
+        )
+        rows = []
+        for row in self.r["formats"]:
+            d, c = row["decode"], row["ceiling"]
+            target, ok = self._format_target(row)
+            rows.append([
+                row["format"], fmt(row["mb"]), f"{row['spans']:,}", fmt(d["seconds"], 2),
+                fmt(row["mb_per_s"]), fmt(row["spans_per_s"]),
+                fmt(d["cpu_seconds"] / row["spans"] * 1e6, 1), fmt(d["peak_mb"] - d["baseline_mb"]),
+                f"{fmt(row['ceiling_mb_per_s'])} ({c['kind']})", fmt(row["ratio"], 2), target,
+                status(ok) if target != "—" else "—",
+            ])  # fmt: skip
+        self.table(
+            ["format", "MB", "spans", "s", "MB/s", "spans/s", "CPU µs/span", "peak MB",
+             "ceiling MB/s", "ratio", "target", "status"],
+            rows,
+        )  # fmt: skip
+
+    def stages(self) -> None:
+        stages = self.r["stages"]
+        total = sum(stages["us_per_span"].values())
+        self.add(
+            "### Where ingest time goes (OTLP JSON)",
+            "",
+            f"CPU per span of each stage of the OTLP JSON adapter on the first "
+            f"{stages['records']:,} spans of the sample, one core, GC paused (best of 2; each stage "
+            "is the difference between the pipeline cut after it and cut before it).",
+            "",
+        )
+        rows = [
+            [name, fmt(us, 1), fmt(100 * us / total)] for name, us in stages["us_per_span"].items()
+        ]
+        rows.append(["total", fmt(total, 1), "100"])
+        self.table(["stage", "CPU µs/span", "%"], rows)
+
+    def _format_target(self, row: dict) -> tuple[str, bool]:
+        name = row["format"]
+        if name == "otlp_json":
+            ok = row["ratio"] >= 0.4 and row["spans_per_s"] >= 80_000
+            if not ok:
+                self.shortfalls.append(
+                    f"OTLP JSON ingest: {row['spans_per_s']:,.0f} spans/s, {row['ratio']:.2f} of the "
+                    f"ceiling (targets 80,000 spans/s and 0.4). Cause: the adapter is Python, "
+                    f"{row['decode']['cpu_seconds'] / row['spans'] * 1e6:.0f} µs of CPU per span "
+                    "on one core (parse, envelope walk, convention mapping, Arrow build); 80k "
+                    "spans/s leaves 12.5 µs per span. See 'Where ingest time goes' below."
+                )
+            return ">= 0.4 x ceiling, >= 80k spans/s", ok
+        if name == "otlp_protobuf":
+            ok = row["spans_per_s"] >= 100_000
+            if not ok:
+                self.shortfalls.append(
+                    f"OTLP protobuf ingest: {row['spans_per_s']:,.0f} spans/s (target 100,000). "
+                    f"Cause: the upb decode runs at {row['ceiling_mb_per_s']:,.0f} MB/s; the Python "
+                    f"walk and mapping after it cost {row['decode']['cpu_seconds'] / row['spans'] * 1e6:.0f} "
+                    "µs of CPU per span."
+                )
+            return ">= 100k spans/s", ok
+        return "—", True
+
+    def upload(self) -> None:
+        store, limit_gb = self.r["store"], self.r["config"]["upload_bytes"] / 1e9
+        up = store["upload"]
+        self.add(
+            "## One upload to queryable",
+            "",
+            "`analysis.pipeline.ingest_path` in a fresh process (decode, hash, insert, every "
+            "rollup refreshed), on the OTLP JSON file cut at a line boundary at <= "
+            f"{limit_gb:.0f} GB; the rest of the file went in as a second upload to complete "
+            "the store. Target for a 1 GB upload: queryable in <= 10 s, peak <= 1,500 MB above "
+            "the baseline.",
+            "",
+        )
+        rows = [self._upload_row("first", up)]
+        if store.get("second"):
+            rows.append(self._upload_row("second", store["second"]))
+        self.table(
+            ["upload", "MB", "spans", "trajectories", "to queryable, s",
+             "decode / insert+hash / rollups, s", "s per GB", "peak MB above baseline",
+             "MB per GB"],
+            rows,
+        )  # fmt: skip
+        gb = up["bytes"] / 1e9
+        seconds_per_gb, over = up["seconds"] / gb, up["peak_mb"] - up["baseline_mb"]
+        if gb < 0.99:
+            self.add(
+                f"The first upload is {gb:.2f} GB (the data set is smaller than 1 GB in this mode); "
+                "a 1 GB upload is judged by the per-GB rates, which assume linear growth.",
+                "",
+            )
+        phases = up["phases"]
+        if seconds_per_gb > 10:
+            self.shortfalls.append(
+                f"1 GB upload to queryable: {seconds_per_gb:.0f} s per GB (target 10 s). Cause, "
+                f"per phase of the {gb:.2f} GB upload: decode {phases.get('decode', 0):.0f} s "
+                f"(the Python adapter, see above), insert+hash {phases.get('write', 0):.0f} s, "
+                f"rollups {phases.get('rollups', 0):.0f} s (analysis/refresh: trajectories, turns, "
+                "findings, verdicts for every touched trace)."
+            )
+        if over / min(gb, 1.0) > 1500:
+            self.shortfalls.append(
+                f"1 GB upload memory: peak {over:,.0f} MB above baseline for {gb:.2f} GB "
+                f"({over / gb:,.0f} MB per GB; target 1,500 MB for 1 GB). Cause: the adapter -> "
+                "write_spans interface passes the whole file as one Arrow table (about 1.5x the "
+                "file: input/output, and the attributes JSON repeating that content), DuckDB "
+                "buffers the uncommitted insert (no memory_limit is set on the connection), and "
+                "the rollup refresh holds every touched trace's turns in Python."
+            )
+
+    def _upload_row(self, label: str, up: dict) -> list[str]:
+        gb, p = up["bytes"] / 1e9, up["phases"]
+        over = up["peak_mb"] - up["baseline_mb"]
+        return [
+            label, fmt(up["bytes"] / MB), f"{up['records']:,}", f"{up['traces']:,}",
+            fmt(up["seconds"], 1), " / ".join(fmt(p.get(k), 1) for k in ("decode", "write", "rollups")),
+            fmt(up["seconds"] / gb, 1), fmt(over), fmt(over / gb),
+        ]  # fmt: skip
+
+    def queries(self, spans: int, measured: dict) -> None:
+        scaled = spans > self.r["config"]["spans"]
+        limit = 1500 if scaled else 300
+        self.add(
+            f"## Pages at {spans:,} spans ({measured['rows']['trajectories']:,} trajectories, "
+            f"{measured['db_mb']:,.0f} MB store)",
+            "",
+            "Server time of each page's reads and figures, uncached, p50 / p95 of up to "
+            f"{self.r['config']['query_repeats']} views (fewer once a page's views pass "
+            f"{self.r['config'].get('page_budget_s', 20):.0f} s; one when a single view does). Targets: every page <= {limit} ms median"
+            + ("" if scaled else "; list/KPI reads <= 100 ms; one trajectory's reads <= 50 ms")
+            + ".",
+            "",
+        )  # fmt: skip
+        if scaled:
+            self.add(
+                f"This store is the {self.r['config']['spans']:,}-span store copied "
+                f"{self.r['config']['scale_factor']}x with new trace/session/task ids (rollups "
+                f"copied, not recomputed; {self.r['scaled']['seconds']:.0f} s). The copies leave "
+                "span content empty; the trajectory pages read a trajectory of the first copy.",
+                "",
+            )
+        rows = []
+        for name, page in measured["pages"].items():
+            ok = page["total"]["p50"] <= limit
+            rows.append([name, fmt(page["total"]["p50"], 1), fmt(page["total"]["p95"], 1), str(page["total"]["n"]), f"<= {limit}", status(ok),
+                         ", ".join(page["reads"]) + (f"; missing: {', '.join(page['missing'])}" if page["missing"] else "")])  # fmt: skip
+            if not ok:
+                slowest = max(page["reads"].items(), key=lambda kv: kv[1]["p50"])
+                self.shortfalls.append(
+                    f"Page '{name}' at {spans:,} spans: {page['total']['p50']:.0f} ms median (target "
+                    f"{limit} ms). Cause: {slowest[0]} takes {slowest[1]['p50']:.0f} ms."
+                )
+            if not scaled:
+                self._read_targets(name, page, spans)
+        self.table(["page", "p50 ms", "p95 ms", "views", "target", "status", "reads"], rows)
+
+    def _read_targets(self, name: str, page: dict, spans: int) -> None:
+        lists = {k: v for k, v in page["reads"].items() if v["kind"] == "list"}
+        for label, read in lists.items():
+            if read["p50"] > 100:
+                self.shortfalls.append(
+                    f"List/KPI read {label} on '{name}' at {spans:,} spans: {read['p50']:.0f} ms "
+                    "median (target 100 ms)."
+                )
+        trajectory = sum(v["p50"] for v in page["reads"].values() if v["kind"] == "trajectory")
+        if trajectory > 50:
+            self.shortfalls.append(
+                f"One trajectory's reads on '{name}': {trajectory:.0f} ms median (target 50 ms); "
+                + ", ".join(
+                    f"{k} {v['p50']:.0f} ms" for k, v in page["reads"].items() if v["kind"] == "trajectory"
+                ) + "."
+            )  # fmt: skip
+
+    def payloads(self) -> None:
+        spans = max(self.r["queries"], key=int)
+        self.add(
+            f"## What each page sends (at {int(spans):,} spans)",
+            "",
+            "Every frame a page's reads return, as Arrow IPC (what `st.dataframe` ships), and each "
+            "figure's JSON: an upper bound of what the page sends, since a page may show fewer "
+            "columns (one trajectory's `spans` read carries every span's full content).",
+            "",
+        )
+        rows, heaviest = [], (0, "")
+        for name, page in self.r["queries"][spans]["pages"].items():
+            tables, figures = page["payload"]["tables"], page["payload"]["figures"]
+            table_rows = sum(t["rows"] for t in tables.values())
+            table_bytes = sum(t["bytes"] for t in tables.values())
+            figure_bytes = sum(f["bytes"] for f in figures.values())
+            heaviest = max(heaviest, (table_bytes + figure_bytes, name))
+            ok = all(t["rows"] <= 10_000 for t in tables.values()) and all(
+                f["bytes"] <= 2_000_000 for f in figures.values()
+            )
+            rows.append(
+                [
+                    name,
+                    f"{table_rows:,}",
+                    fmt(table_bytes / 1e3),
+                    fmt(figure_bytes / 1e3),
+                    status(ok),
+                ]
+            )
+            if not ok:
+                big = max(tables.items(), key=lambda kv: kv[1]["rows"], default=("", {"rows": 0}))
+                self.shortfalls.append(
+                    f"Page '{name}' sends {big[1]['rows']:,} rows from {big[0]} at {int(spans):,} "
+                    "spans (limit 10,000): that read is not paged."
+                )
+        self.table(["page", "table rows", "table KB (Arrow IPC)", "figure KB (JSON)", "<= 10k rows, <= 2 MB figure"], rows)  # fmt: skip
+        self.add(f"Heaviest page: **{heaviest[1]}** ({heaviest[0] / 1e3:,.0f} KB).", "")
+
+    def concurrency(self) -> None:
+        self.add("## Four sessions at once", "")
+        rows = []
+        for spans, measured in self.r["queries"].items():
+            c = measured["concurrent"]
+            target = 500 if int(spans) == self.r["config"]["spans"] else None
+            ok = target is None or c["p95"] <= target
+            rows.append([f"{int(spans):,}", str(c["users"]), str(c["views"]), fmt(c["p50"]), fmt(c["p95"]),
+                         f"<= {target}" if target else "—", status(ok) if target else "—"])  # fmt: skip
+            if not ok:
+                self.shortfalls.append(
+                    f"Four concurrent sessions at {int(spans):,} spans: page p95 {c['p95']:.0f} ms "
+                    "(target 500 ms). Cause: 2 cores shared by 4 sessions; single-session page "
+                    "times are above."
+                )
+        self.table(
+            ["spans", "users", "page views", "p50 ms", "p95 ms", "target p95", "status"], rows
+        )
+        self.add(
+            "Each user is a thread with its own cursor viewing the overview, trajectory list, one "
+            "trajectory and waste pages in turn; times are whole-page server times.",
+            "",
+        )
+
+
+def write(results: dict, path: Path = RESULTS) -> Path:
+    path.write_text(Report(results).render())
+    return path
