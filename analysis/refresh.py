@@ -12,17 +12,13 @@ from collections.abc import Sequence
 
 import duckdb
 
-from analysis.rollup import rebuild_trajectories, register_affected
+from analysis.rollup import affected, rebuild_trajectories
 from analysis.turn_rollup import refresh_turns
 from analysis.verdicts import refresh_verdicts
 
 
 def refresh_for_traces(cur: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) -> None:
-    ids = sorted(set(trace_ids))
-    register_affected(cur, ids)
-    try:
+    with affected(cur, sorted(set(trace_ids))):
         rebuild_trajectories(cur)
         refresh_turns(cur)
         refresh_verdicts(cur)
-    finally:
-        cur.unregister("affected")

@@ -24,6 +24,7 @@ from analysis.cost import (
     model_prices_cte,
 )
 from analysis.task_key import refresh_task_keys
+from store.db import registered
 
 INTERVAL_UNION_CTES = """
 timed AS (
@@ -186,9 +187,11 @@ DELETE_SQL = "DELETE FROM trajectories WHERE trace_id IN (SELECT trace_id FROM a
 ALL_TRACE_IDS_SQL = "SELECT DISTINCT trace_id FROM spans ORDER BY trace_id"
 
 
-def register_affected(cur: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) -> None:
-    """Expose `trace_ids` to the refresh SQL as the relation `affected`."""
-    cur.register("affected", pa.table({"trace_id": pa.array(list(trace_ids), pa.string())}))
+def affected(cur: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]):
+    """Expose `trace_ids` to the refresh SQL as the relation `affected` (a context manager)."""
+    return registered(
+        cur, "affected", pa.table({"trace_id": pa.array(list(trace_ids), pa.string())})
+    )
 
 
 def rebuild_trajectories(cur: duckdb.DuckDBPyConnection) -> None:
@@ -200,11 +203,8 @@ def rebuild_trajectories(cur: duckdb.DuckDBPyConnection) -> None:
 
 def refresh_trajectories(cur: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) -> None:
     """Recompute only the `trajectories` rows of `trace_ids` (inside the write transaction)."""
-    register_affected(cur, trace_ids)
-    try:
+    with affected(cur, trace_ids):
         rebuild_trajectories(cur)
-    finally:
-        cur.unregister("affected")
 
 
 def all_trace_ids(cur: duckdb.DuckDBPyConnection) -> list[str]:

@@ -26,6 +26,8 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from store.db import registered
+
 THRESHOLDS = (1, 2, 3, 4, 5)
 
 RUNS_SQL = """
@@ -154,11 +156,8 @@ def routing_table(
 
 
 def _small_turns(cur: duckdb.DuckDBPyConnection, trace_ids: list[str]) -> dict[str, list]:
-    cur.register("routing_runs", pa.table({"trace_id": pa.array(trace_ids, pa.string())}))
-    try:
+    with registered(cur, "routing_runs", pa.table({"trace_id": pa.array(trace_ids, pa.string())})):
         rows = cur.execute(SMALL_TURNS_SQL).fetchall()
-    finally:
-        cur.unregister("routing_runs")
     turns: dict[str, list] = {}
     for trace_id, _, stalled, cost, offset in rows:
         turns.setdefault(trace_id, []).append((bool(stalled), cost, offset))

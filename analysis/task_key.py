@@ -15,6 +15,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from store.db import registered
+
 FIRST_INPUTS_SQL = """
 SELECT t.trace_id, t.task_id,
        (SELECT s.input FROM spans s
@@ -39,11 +41,8 @@ def refresh_task_keys(cur: duckdb.DuckDBPyConnection) -> None:
         for _, task_id, a, b in rows
     ]
     table = pa.table({"trace_id": [r[0] for r in rows], "task_key": keys})
-    cur.register("task_keys", table)
-    try:
+    with registered(cur, "task_keys", table):
         cur.execute(UPDATE_SQL)
-    finally:
-        cur.unregister("task_keys")
 
 
 def task_key(task_id: str | None, first_message: str | None) -> str | None:

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from analysis.turns import TraceTurns, Turn, drop_turn_spans, load_batch, stage_turn_spans
 from analysis.waste import CATEGORIES, TRAJECTORY_COLUMNS, TraceWaste, analyse
+from store.db import registered
 
 # Computed here; the span's own columns (model, times, status, tokens) are joined in SQL so
 # they never make a slow round trip through Python objects.
@@ -86,11 +87,8 @@ def _insert(cur, name: str, columns: tuple, rows: list[dict], sql: str, params=N
     if not rows:
         return
     table = pa.table({column: [r[column] for r in rows] for column in columns})
-    cur.register(name, table)
-    try:
+    with registered(cur, name, table):
         cur.execute(sql, params or [])
-    finally:
-        cur.unregister(name)
 
 
 COMPUTED_IN_SQL = ("tier", "ttft_ms", "cost_usd", "cost_source", "vram_gb_min")

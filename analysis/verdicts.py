@@ -28,6 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from analysis.cost import TIER_NAMES, TIER_RANKS
+from store.db import registered
 
 SOLVED_SHARE = 0.5
 EVIDENCE_IDS = 20
@@ -244,8 +245,7 @@ def refresh_verdicts(cur: duckdb.DuckDBPyConnection) -> None:
             "escalated": pa.array([bool(r.escalated) for r in runs], pa.bool_()),
         }
     )
-    cur.register("verdict_scope", scope)
-    try:
+    with registered(cur, "verdict_scope", scope):
         turns: dict[str, list[TurnTier]] = {}
         for trace_id, _, span_id, model, tier, stalled in cur.execute(
             ESCALATED_TURNS_SQL
@@ -254,11 +254,6 @@ def refresh_verdicts(cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute(DELETE_VERDICTS_SQL)
         rows = judge(runs, turns)
         if rows:
-            cur.register("new_verdicts", pa.Table.from_pylist(rows))
-            try:
+            with registered(cur, "new_verdicts", pa.Table.from_pylist(rows)):
                 cur.execute(INSERT_VERDICTS_SQL)
                 cur.execute(UPDATE_TRAJECTORIES_SQL)
-            finally:
-                cur.unregister("new_verdicts")
-    finally:
-        cur.unregister("verdict_scope")

@@ -87,6 +87,23 @@ def is_lock_conflict(error: Exception) -> bool:
 
 
 @contextmanager
+def registered(cur: duckdb.DuckDBPyConnection, name: str, table) -> Iterator[None]:
+    """`table` (Arrow or Polars) visible to SQL on `cur` as `name` for the block.
+
+    When the block fails inside a transaction, DuckDB refuses even the unregister until
+    ROLLBACK; the original error is what matters then, so the cleanup stays silent.
+    """
+    cur.register(name, table)
+    try:
+        yield
+    except BaseException:
+        with suppress(duckdb.Error):
+            cur.unregister(name)
+        raise
+    cur.unregister(name)
+
+
+@contextmanager
 def transaction(cur: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """BEGIN … COMMIT, rolled back on any exception (DuckDB's `with` closes, not commits)."""
     cur.execute("BEGIN TRANSACTION")

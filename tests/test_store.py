@@ -104,3 +104,13 @@ def test_truncated_file_leaves_store_unchanged(con, tmp_path, shared_traces):
     assert f"truncated.json, line {last_line} column" in report.error
     assert "expected one complete JSON document" in report.error
     assert counts(con) == (0, 0, 0)
+
+
+def test_a_failure_inside_a_registered_block_keeps_its_own_error(con):
+    import duckdb
+
+    from store.db import registered, transaction
+
+    with con.cursor() as cur, pytest.raises(duckdb.CatalogException, match="no_such_table"):
+        with transaction(cur), registered(cur, "incoming", pa.table({"a": [1]})):
+            cur.execute("SELECT * FROM no_such_table")
