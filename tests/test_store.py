@@ -111,6 +111,10 @@ def test_a_failure_inside_a_registered_block_keeps_its_own_error(con):
 
     from store.db import registered, transaction
 
-    with con.cursor() as cur, pytest.raises(duckdb.CatalogException, match="no_such_table"):
-        with transaction(cur), registered(cur, "incoming", pa.table({"a": [1]})):
-            cur.execute("SELECT * FROM no_such_table")
+    with (
+        con.cursor() as cur,
+        pytest.raises(duckdb.CatalogException, match="no_such_table"),
+        transaction(cur),
+        registered(cur, "incoming", pa.table({"a": [1]})),
+    ):
+        cur.execute("SELECT * FROM no_such_table")
