@@ -10,20 +10,55 @@ st.set_page_config(page_title="AgentTime", page_icon=":material/timer:", layout=
 PAGES = {
     "Explore": [
         st.Page(
-            "pages/overview.py",
+            "views/overview.py",
             title="Overview",
             icon=":material/dashboard:",
             url_path="",
             default=True,
         ),
-        st.Page("pages/upload.py", title="Upload", icon=":material/upload:", url_path="upload"),
+        st.Page("views/upload.py", title="Upload", icon=":material/upload:", url_path="upload"),
+        st.Page(
+            "views/trajectories.py",
+            title="Trajectories",
+            icon=":material/list:",
+            url_path="trajectories",
+        ),
+        st.Page(
+            "views/trajectory.py",
+            title="Trajectory",
+            icon=":material/timeline:",
+            url_path="trajectory",
+        ),
+        st.Page(
+            "views/compare.py",
+            title="Compare",
+            icon=":material/compare_arrows:",
+            url_path="compare",
+        ),
+    ],
+    "Analyse": [
+        st.Page("views/waste.py", title="Waste", icon=":material/delete_sweep:", url_path="waste"),
+        st.Page(
+            "views/models.py", title="Models & cost", icon=":material/payments:", url_path="models"
+        ),
+        st.Page(
+            "views/escalation.py",
+            title="Bigger model?",
+            icon=":material/trending_up:",
+            url_path="escalation",
+        ),
     ],
     "Review": [
         st.Page(
-            "pages/reviews.py",
+            "views/reviews.py",
             title="Review queue",
             icon=":material/rate_review:",
             url_path="reviews",
+        ),
+    ],
+    "Configure": [
+        st.Page(
+            "views/settings.py", title="Settings", icon=":material/settings:", url_path="settings"
         ),
     ],
 }

@@ -16,7 +16,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = ROOT / "test-results" / "screenshots"
+# Outside test-results/, which pytest-playwright empties at every session start; the README
+# shows these files.
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def wait_for_app(page) -> None:

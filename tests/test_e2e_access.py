@@ -26,7 +26,7 @@ def test_every_page_asks_for_sign_in(page, tmp_path):
     with running_server(
         tmp_path / "gated.duckdb", extra_args=(f"--secrets.files={secrets}",)
     ) as base:
-        for path in ("/", "/upload"):
+        for path in ("/waste", "/", "/upload"):  # a deep link first: no page runs before the gate
             page.goto(base + path)
             wait_for_app(page)
             expect(page.get_by_role("button", name="Sign in")).to_be_visible()

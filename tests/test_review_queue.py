@@ -138,16 +138,16 @@ def test_csv_export_defuses_spreadsheet_formulas(three_runs):
 
 def test_review_queue_page(three_runs, db_path):
     add_review(three_runs, ReviewInput("loopy", "ana", "wasteful", "=cmd|' /C calc'!A0"))
-    with app_on(db_path, page="pages/reviews.py") as at:
+    with app_on(db_path, page="views/reviews.py") as at:
         assert not at.exception
         queue, reviewed_table = at.dataframe[0].value, at.dataframe[1].value
         assert sorted(queue["trace_id"]) == ["cheap", "pricey"]
-        assert list(queue["open"]) == [f"/trajectory?trace={t}" for t in queue["trace_id"]]
+        assert list(queue["open"]) == [f"trajectory?trace={t}" for t in queue["trace_id"]]
         assert reviewed_table["comment"].tolist() == ["=cmd|' /C calc'!A0"]
         assert at.get("download_button")
 
 
 def test_review_queue_on_an_empty_store(db_path, con):
-    with app_on(db_path, page="pages/reviews.py") as at:
+    with app_on(db_path, page="views/reviews.py") as at:
         assert not at.exception
         assert "No traces yet" in at.info[0].value

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 REVIEWER_COOKIE = "agenttime_reviewer"
 
@@ -49,12 +48,13 @@ def reviewer_name() -> str | None:
 
 def remember_reviewer(name: str) -> None:
     st.session_state["reviewer_name"] = name
-    value = json.dumps(name)  # a JS string literal: the name cannot break out of the script
-    components.html(
+    # A JS string literal with "<" escaped: the name can close neither the string nor the script.
+    value = json.dumps(name).replace("<", "\\u003c")
+    st.iframe(
         "<script>document.cookie = "
         f"'{REVIEWER_COOKIE}=' + encodeURIComponent({value}) + "
         "'; path=/; max-age=31536000; SameSite=Lax';</script>",
-        height=0,
+        height=1,
     )
 
 

@@ -19,4 +19,4 @@ sample traces into an empty store.
 
 def show_empty_store() -> None:
     st.info(EMPTY_STORE_TEXT)
-    st.page_link("pages/upload.py", label="Upload traces", icon=":material/upload:")
+    st.page_link("views/upload.py", label="Upload traces", icon=":material/upload:")

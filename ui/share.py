@@ -27,6 +27,6 @@ def current_params() -> dict[str, list[str]]:
 
 def show_copy_link(page_path: str) -> None:
     """The link to this exact view, in a code box with a copy button."""
-    with st.popover("🔗 Copy link"):
+    with st.popover("Copy link", icon=":material/link:"):
         st.caption("Reopens this exact view (filters, trajectory, span):")
         st.code(share_url(page_path, current_params()), language=None, wrap_lines=True)

@@ -11,7 +11,7 @@ from ui import format as fmt
 from ui.db import connection, data_version
 from ui.empty import show_empty_store
 from ui.filters import current_filter
-from ui.links import trajectory_href
+from ui.fleet_links import trajectory_url
 from ui.share import show_copy_link
 
 LINK = st.column_config.LinkColumn("Open", display_text="open")
@@ -28,7 +28,7 @@ def load_reviewed(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
 
 
 def with_links(frame: pl.DataFrame) -> pl.DataFrame:
-    hrefs = [trajectory_href(trace) for trace in frame["trace_id"].to_list()]
+    hrefs = [trajectory_url(trace) for trace in frame["trace_id"].to_list()]
     return frame.with_columns(open=pl.Series(hrefs, dtype=pl.String)).select(
         "open", pl.exclude("open")
     )

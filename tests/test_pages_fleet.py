@@ -1,0 +1,334 @@
+"""AppTest of the fleet pages (Overview, Waste, Models & cost, Bigger model?, Settings) on
+the bundled sample traces and on an empty store.
+
+Expected figures come from the store itself through SQL written here (not the queries the
+pages use), and, where the sample README states them, from the README: 94 trajectories
+(54 + 20 + 20), 7 escalations of which 3 needed, 8 over-provisioned runs (update-changelog-19,
+add-type-hints-utils-44, bump-requests-2-32-12, weekly-signups-report, refactor-auth-
+middleware-305 on sonnet, the support "return window" replay on sonnet and two research
+dataset questions on o3).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from store.prices import DEFAULT_PRICES
+from tests import pages_fixtures_fleet
+from tests.analysis_builders import T, ingest_spans, trajectory, use_acme_prices
+from tests.apptest import app_on
+from ui import format as fmt
+from ui.fleet_common import NO_MATCH_TEXT
+
+# The shared sample store, as fixtures of this module.
+sql = pages_fixtures_fleet.sql
+sample_store_template = pages_fixtures_fleet.sample_store_template
+sample_db = pages_fixtures_fleet.sample_db
+
+FLEET_PAGES = ("views/overview.py", "views/waste.py", "views/models.py", "views/escalation.py")
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def markdown(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def column(at, index: int, name: str) -> list:
+    return at.dataframe[index].value[name].tolist()
+
+
+def links(prefix: str, ids) -> list[str]:
+    return [f"{prefix}{i}" for i in ids]
+
+
+# --- empty store ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", FLEET_PAGES)
+def test_fleet_page_on_an_empty_store_says_what_to_upload(db_path, con, page):
+    with app_on(db_path, page=page) as at:
+        assert not at.exception
+        assert "No traces yet" in at.info[0].value
+        assert not at.metric and not at.get("plotly_chart") and not at.dataframe
+
+
+def test_settings_on_an_empty_store_still_edits_prices(db_path, con):
+    with app_on(db_path, page="views/settings.py") as at:
+        assert not at.exception
+        assert "No traces yet" in at.info[0].value
+        assert at.dataframe[0].value.shape[0] == len(DEFAULT_PRICES)
+
+
+# --- Overview ------------------------------------------------------------------------------
+
+KPI_SQL = """
+SELECT count(*), count(*) FILTER (WHERE outcome IN ('success', 'failure', 'error')),
+    count(*) FILTER (WHERE outcome = 'success'),
+    count(*) FILTER (WHERE outcome = 'success' AND outcome_inferred),
+    median(wall_ms), median(turns), sum(input_tokens + output_tokens), sum(cost_usd),
+    sum(waste_tokens) FILTER (WHERE input_tokens IS NOT NULL AND output_tokens IS NOT NULL),
+    sum(input_tokens + output_tokens) FILTER (WHERE waste_tokens IS NOT NULL),
+    count(*) FILTER (WHERE escalated)
+FROM trajectories
+"""
+
+
+def test_overview_kpis_equal_the_stores_figures(sample_db):
+    (n, judged, ok, inferred, wall, turns, tokens, cost, waste, waste_base, escalated), *_ = sql(
+        sample_db, KPI_SQL
+    )
+    assert (n, escalated) == (94, 7)  # sample README
+    with app_on(sample_db) as at:
+        assert not at.exception
+        shown = metrics(at)
+        assert shown == {
+            "Trajectories": "94",
+            "Success rate": fmt.percent(ok / judged),
+            "Median wall time": fmt.duration(wall),
+            "Median turns": fmt.count(turns),
+            "Total tokens": fmt.compact(tokens),
+            "Cost": fmt.usd(cost),
+            "Waste share": fmt.percent(waste / waste_base),
+            "Escalations": "7",
+        }
+        (success,) = [m for m in at.metric if m.label == "Success rate"]
+        assert success.delta == f"{fmt.percent(inferred / ok)} of successes inferred"
+        assert len(at.get("plotly_chart")) == 6  # trend, 3 distributions, waste share, verdicts
+
+
+def test_overview_says_where_the_money_went(sample_db):
+    ((opus_cost,),) = sql(
+        sample_db,
+        "SELECT cost_usd FROM trajectories WHERE task_key = 'task:update-changelog-19' "
+        "AND primary_model LIKE 'claude-opus%'",
+    )
+    ((haiku_cost,),) = sql(
+        sample_db,
+        "SELECT cost_usd FROM trajectories WHERE task_key = 'task:update-changelog-19' "
+        "AND primary_model LIKE 'claude-haiku%'",
+    )
+    ((over_cost,),) = sql(
+        sample_db, "SELECT sum(cost_usd) FROM trajectories WHERE verdict = 'over_provisioned'"
+    )
+    with app_on(sample_db) as at:
+        text = markdown(at)
+    assert "**Over-provisioned:** 8 runs used a larger tier" in text
+    assert f"they cost {fmt.usd(over_cost)}" in text
+    # the largest gap, with trace text escaped for Markdown
+    assert (
+        f"Largest gap: task\\:update\\-changelog\\-19 cost {fmt.usd(opus_cost)} on "
+        f"claude\\-opus\\-4\\-1\\-20250805, {fmt.usd(haiku_cost)} on "
+        "claude\\-haiku\\-4\\-5\\-20251001."
+    ) in text
+
+
+def test_overview_lists_the_worst_runs_by_waste_and_by_wall_time(sample_db):
+    by_waste = sql(
+        sample_db, "SELECT trace_id FROM trajectories ORDER BY waste_usd DESC, trace_id LIMIT 10"
+    )
+    by_wall = sql(
+        sample_db, "SELECT trace_id FROM trajectories ORDER BY wall_ms DESC, trace_id LIMIT 10"
+    )
+    with app_on(sample_db) as at:
+        assert column(at, 0, "open") == links("trajectory?trace=", (r[0] for r in by_waste))
+        assert column(at, 1, "open") == links("trajectory?trace=", (r[0] for r in by_wall))
+
+
+def test_overview_follows_the_sidebar_filter(sample_db):
+    ((code_fixer,),) = sql(
+        sample_db, "SELECT count(*) FROM trajectories WHERE agent_name = 'code-fixer'"
+    )
+    assert code_fixer == 42  # sample README
+    with app_on(sample_db) as at:
+        at.session_state["agent"] = "code-fixer"
+        at.run()
+        assert not at.exception
+        assert metrics(at)["Trajectories"] == "42"
+        at.session_state["agent"] = None
+        at.session_state["task"] = "no-such-task"
+        at.run()
+        assert at.info[0].value == NO_MATCH_TEXT
+        assert not at.metric
+
+
+# --- Waste ---------------------------------------------------------------------------------
+
+
+def test_waste_kpis_and_the_trajectories_behind_a_category(sample_db):
+    ((tokens, usd),) = sql(sample_db, "SELECT sum(waste_tokens), sum(waste_usd) FROM trajectories")
+    stagnation = sql(
+        sample_db,
+        "SELECT trace_id FROM findings WHERE category = 'stagnation' "
+        "GROUP BY trace_id ORDER BY sum(usd) DESC, trace_id",
+    )
+    ((showcase,),) = sql(
+        sample_db, "SELECT trace_id FROM trajectories WHERE task_key = 'task:fix-flaky-test-142'"
+    )
+    with app_on(sample_db, page="views/waste.py") as at:
+        assert not at.exception
+        shown = metrics(at)
+        assert (shown["Wasted tokens"], shown["Waste (USD)"]) == (fmt.compact(tokens), fmt.usd(usd))
+        assert len(at.get("plotly_chart")) == 4
+        options = at.selectbox(key="drill").options
+        categories = sql(sample_db, "SELECT DISTINCT category FROM findings ORDER BY category")
+        assert [o for o in options if o.startswith("Category: ")] == [
+            f"Category: {c}" for (c,) in categories
+        ]
+        at.selectbox(key="drill").set_value("Category: stagnation").run()
+        assert not at.exception
+        shown_links = column(at, 0, "open")
+    assert shown_links == links("trajectory?trace=", (r[0] for r in stagnation))
+    assert shown_links[0] == f"trajectory?trace={showcase}"  # the run that looped 5 times
+
+
+def test_waste_behind_an_agent_links_to_the_filtered_list(sample_db):
+    code_fixer = sql(
+        sample_db,
+        "SELECT DISTINCT f.trace_id FROM findings f JOIN trajectories t USING (trace_id) "
+        "WHERE t.agent_name = 'code-fixer'",
+    )
+    with app_on(sample_db, page="views/waste.py") as at:
+        at.selectbox(key="drill").set_value("Agent: code-fixer").run()
+        assert sorted(column(at, 0, "open")) == sorted(
+            links("trajectory?trace=", (r[0] for r in code_fixer))
+        )
+        assert "(trajectories?agent=code-fixer)" in markdown(at)
+
+
+# --- Models & cost -------------------------------------------------------------------------
+
+
+def test_models_table_and_the_reversal_rate(sample_db):
+    models = sql(sample_db, "SELECT model FROM turns GROUP BY model ORDER BY count(*) DESC, model")
+    reversed_pairs, comparable = pages_fixtures_fleet.expected_reversals(sample_db)
+    assert reversed_pairs >= 1  # refactor-auth-middleware-305: haiku costs more than sonnet
+    with app_on(sample_db, page="views/models.py") as at:
+        assert not at.exception
+        assert column(at, 0, "model") == [m for (m,) in models]
+        rate = fmt.percent(reversed_pairs / comparable)
+        assert (
+            f"**Reversal rate: {rate}** — {reversed_pairs} of {comparable} comparable model pairs"
+        ) in markdown(at)
+        pairs = at.dataframe[1].value
+        flagged = pairs[pairs["reversed"]][["cheaper_model", "pricier_model"]].values.tolist()
+        assert ["claude-haiku-4-5-20251001", "claude-sonnet-4-20250514"] in flagged
+        assert len(at.get("plotly_chart")) == 4  # spend, tokens by kind, prices, reversal
+
+
+# --- Bigger model? -------------------------------------------------------------------------
+
+
+def test_escalation_page_counts_verdicts_and_lists_over_provisioned_runs(sample_db):
+    verdicts = dict(sql(sample_db, "SELECT verdict, count(*) FROM trajectories GROUP BY 1"))
+    assert (verdicts["escalation_needed"], verdicts["over_provisioned"]) == (3, 8)
+    small, large = (
+        sql(
+            sample_db,
+            "SELECT trace_id FROM trajectories WHERE task_key = 'task:update-changelog-19' "
+            "AND tier = ?",
+            [tier],
+        )[0][0]
+        for tier in ("small", "large")
+    )
+    with app_on(sample_db, page="views/escalation.py") as at:
+        assert not at.exception
+        table = at.dataframe[0].value
+        assert dict(zip(table["verdict"], table["trajectories"], strict=True)) == verdicts
+        over = at.dataframe[1].value
+        assert len(over) == 8
+        assert {"task:update-changelog-19", "task:weekly-signups-report"} <= set(over["task_key"])
+        row = over[over["task_key"] == "task:update-changelog-19"].iloc[0]
+        assert (row["model"], row["smaller_model"]) == (
+            "claude-opus-4-1-20250805",
+            "claude-haiku-4-5-20251001",
+        )
+        assert row["compare"] == f"compare?a={small}&b={large}"
+
+
+def test_escalation_events_link_to_the_switch(sample_db):
+    ((trace,),) = sql(
+        sample_db, "SELECT trace_id FROM trajectories WHERE task_key = 'task:fix-flaky-test-142'"
+    )
+    ((switch,),) = sql(
+        sample_db,
+        "SELECT span_id FROM spans WHERE trace_id = ? AND kind = 'llm' "
+        "AND model = 'gpt-4.1-2025-04-14' ORDER BY start_time LIMIT 1",
+        [trace],
+    )
+    with app_on(sample_db, page="views/escalation.py") as at:
+        events = at.dataframe[2].value
+        assert len(events) == 7
+        row = events[events["task_key"] == "task:fix-flaky-test-142"].iloc[0]
+        assert row["verdict"] == "escalation_needed"
+        assert row["open"] == f"trajectory?trace={trace}&span={switch}"
+        assert row["signal_turns"] == 5  # run_tests failed the same way 5 times
+
+
+def test_routing_simulator_highlights_the_chosen_k(sample_db):
+    ((tasks,),) = sql(
+        sample_db,
+        "SELECT count(*) FROM (SELECT task_key FROM trajectories WHERE escalated = false "
+        "AND outcome IN ('success', 'failure', 'error') AND task_key IS NOT NULL GROUP BY 1 "
+        "HAVING bool_or(tier = 'small') AND bool_or(tier = 'large'))",
+    )
+    with app_on(sample_db, page="views/escalation.py") as at:
+        routing = at.dataframe[-1].value
+        assert routing["policy"].tolist() == [
+            "all small", "K=1", "K=2", "K=3", "K=4", "K=5", "all large",
+        ]  # fmt: skip
+        assert routing["selected"].tolist() == [False, False, True, False, False, False, False]
+        assert set(routing["tasks"]) == {tasks}
+        at.slider(key="k").set_value(4).run()
+        assert not at.exception
+        assert at.dataframe[-1].value["selected"].tolist()[4] is True
+        assert f"Over **{tasks} tasks**: with **K=4**" in markdown(at)
+        assert len(at.get("plotly_chart")) == 3  # verdicts and the two frontiers
+
+
+# --- Settings ------------------------------------------------------------------------------
+
+
+def test_settings_save_recomputes_and_reset_restores_defaults(sample_db):
+    with app_on(sample_db, page="views/settings.py") as at:
+        assert not at.exception
+        assert at.dataframe[0].value.shape[0] == len(DEFAULT_PRICES)
+        at.button(key="save_prices").click().run()
+        assert not at.exception
+        assert at.success[0].value == (
+            f"Saved {len(DEFAULT_PRICES)} price rows and recomputed 94 trajectories."
+        )
+        sql(sample_db, "UPDATE models SET input_per_mtok = 99 WHERE pattern = 'gpt-4.1%'")
+        at.button(key="reset_prices").click().run()
+        assert not at.exception
+        assert at.success[0].value.startswith(f"Saved {len(DEFAULT_PRICES)} price rows")
+    assert sql(sample_db, "SELECT input_per_mtok FROM models WHERE pattern = 'gpt-4.1%'") == [
+        (2.0,)
+    ]
+
+
+# --- trace text ----------------------------------------------------------------------------
+
+HOSTILE = "**bold** <script>alert(1)</script> [link](http://evil.example) $x$"
+
+
+def test_trace_text_in_the_overview_sentence_is_shown_as_text(db_path, con, tmp_path):
+    use_acme_prices(con)
+    spans = trajectory("small", [T()], task_id=HOSTILE) + trajectory(
+        "large", [T()], model="acme-max", task_id=HOSTILE
+    )
+    ingest_spans(con, tmp_path, "hostile.jsonl", spans)
+    assert sql(db_path, "SELECT verdict FROM trajectories WHERE trace_id = 'large'") == [
+        ("over_provisioned",)
+    ]
+    with app_on(db_path) as at:
+        assert not at.exception
+        text = markdown(at)
+    escaped = (
+        r"task\:\*\*bold\*\* \<script\>alert\(1\)\<\/script\> \[link\]\(http\:\/\/evil\.example\)"
+        r" \$x\$"
+    )
+    assert f"Largest gap: {escaped} cost" in text
+    assert "<script>" not in text and "[link](" not in text

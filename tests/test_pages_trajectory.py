@@ -1,0 +1,424 @@
+"""AppTest of the Trajectories, Trajectory and Compare pages, and of the review panel.
+
+Runs the real app.py on a real DuckDB store built from the bundled sample traces. Expected
+figures were read from sample_traces/agents.spans.jsonl (see `sample_spans`) and the price
+table in store/prices.py, and worked out by hand:
+
+- showcase `fix-flaky-test-142`: 14 LLM calls; turns 4–8 issue the identical failing
+  `run_tests` call, so the stuck window is turns 4–8 and turns 5–8 are `stagnation` waste,
+  (6531+67) + (6640+60) + (6742+42) + (6826+42) = 26,950 tokens; turn 5 on gpt-4.1-mini
+  ($0.40 / $0.10 cached / $1.60 per Mtok) costs (131×0.40 + 6400×0.10 + 67×1.60)/1e6 =
+  $0.0007996, and the four turns $0.0031996. Every later turn re-sends some context
+  uncached (turns 2–4 and 9–14). gpt-4.1 takes over at turn 9. Wall time: the root span
+  lasts 58.193 s.
+- `update-changelog-19` ran on claude-opus-4-1 (large) and claude-haiku-4-5 (small), both
+  successful, 4 turns each.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+
+import pytest
+
+from store import db
+from store.reviews import current_reviews, review_history
+from tests import pages_fixtures_trajectory as fixtures
+from tests.pages_fixtures_trajectory import (
+    ANCHOR,
+    ANSI,
+    CHANGELOG_TASK,
+    HOSTILE_NAME,
+    HOSTILE_SPAN,
+    HOSTILE_TRACE,
+    IMG,
+    LINK,
+    SAMPLE_TRAJECTORIES,
+    SCRIPT,
+    SHOWCASE_TASK,
+    build_store,
+    llm_spans,
+    page_test,
+    sample_spans,
+    write_hostile_trace,
+)
+
+sample_db_template, sample_db = fixtures.sample_db_template, fixtures.sample_db
+TRAJECTORIES, TRAJECTORY, COMPARE = (
+    "views/trajectories.py",
+    "views/trajectory.py",
+    "views/compare.py",
+)
+
+
+@pytest.fixture(scope="module")
+def showcase() -> list[dict]:
+    (spans,) = sample_spans(SHOWCASE_TASK)
+    return spans
+
+
+@pytest.fixture
+def empty_db(tmp_path):
+    return build_store(tmp_path / "empty.duckdb", [])
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def caption(at, prefix: str) -> str:
+    """The one caption that starts with `prefix`."""
+    (found,) = [c.value for c in at.caption if c.value.startswith(prefix)]
+    return found
+
+
+def markdown_text(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+# --- Trajectories -------------------------------------------------------------------------
+
+
+def test_trajectories_lists_every_sample_run(sample_db):
+    with page_test(sample_db, TRAJECTORIES) as at:
+        assert not at.exception
+        table = at.dataframe[0].value
+        assert table.shape[0] == SAMPLE_TRAJECTORIES
+        assert caption(at, "Runs ").startswith(f"Runs 1–94 of {SAMPLE_TRAJECTORIES}.")
+        starts = table["start_time"].tolist()
+        assert starts == sorted(starts, reverse=True)  # newest first by default
+
+
+def test_trajectories_sort_by_turns_ascending(sample_db):
+    state = {"sort_by": "Turns", "direction": "Ascending"}
+    with page_test(sample_db, TRAJECTORIES, state=state) as at:
+        turns = at.dataframe[0].value["turns"].tolist()
+        assert turns == sorted(turns)
+        assert turns[0] == 1
+
+
+def test_trajectories_link_column_opens_each_run(sample_db, showcase):
+    with page_test(sample_db, TRAJECTORIES) as at:
+        links = at.dataframe[0].value["open"].tolist()
+    assert f"trajectory?trace={showcase[0]['trace_id']}" in links
+
+
+def test_trajectories_pages_by_100(tmp_path):
+    lines = [
+        json.dumps(
+            {
+                "trace_id": f"t{i:03d}",
+                "span_id": "s",
+                "name": "chat",
+                "kind": "llm",
+                "start_time": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z",
+                "end_time": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}.5Z",
+            }
+        )
+        for i in range(150)
+    ]
+    runs = tmp_path / "runs.spans.jsonl"
+    runs.write_text("\n".join(lines) + "\n")
+    store = build_store(tmp_path / "paged.duckdb", [runs])
+    with page_test(store, TRAJECTORIES, state={"page": 2, "sort_by": "Start time"}) as at:
+        assert not at.exception
+        table = at.dataframe[0].value
+        assert caption(at, "Runs ").startswith("Runs 101–150 of 150.")
+        assert table.shape[0] == 50  # newest first: t049 .. t000 on page 2
+        assert table["open"].iloc[0] == "trajectory?trace=t049"
+        assert table["open"].iloc[-1] == "trajectory?trace=t000"
+        at.selectbox(key="sort_by").set_value("Turns").run()  # a new sort starts at page 1
+        assert caption(at, "Runs ").startswith("Runs 1–100 of 150.")
+
+
+def test_trajectories_on_an_empty_store_says_what_to_upload(empty_db):
+    with page_test(empty_db, TRAJECTORIES) as at:
+        assert not at.exception
+        assert "No traces yet" in at.info[0].value
+        assert not at.dataframe
+
+
+# --- Trajectory ---------------------------------------------------------------------------
+
+
+def test_showcase_header_and_headline(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
+        assert not at.exception
+        shown = metrics(at)
+        assert shown["Turns"] == str(len(llm_spans(showcase))) == "14"
+        assert shown["Wall time"] == "58.2 s"
+        assert shown["Outcome"] == "success"
+        text = markdown_text(at)
+        assert "stagnation on turns 5–8 ($0.0032)" in text
+        assert "uncached_context on turns 2–4, 9–14" in text
+        assert "**Bigger model?** escalation\\_needed" in text
+        assert (
+            "gpt\\-4\\.1\\-mini\\-2025\\-04\\-14 (small, 8 calls) → "
+            "gpt\\-4\\.1\\-2025\\-04\\-14 (large, 6 calls)" in text
+        )
+        assert len(at.get("plotly_chart")) == 4  # timeline, cost per turn, time split, context
+
+
+def test_showcase_turn_table_marks_the_stuck_turns(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    llm = llm_spans(showcase)
+    with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
+        turns = at.dataframe[0].value
+        assert turns["turn"].tolist() == list(range(1, 15))
+        assert turns["input_tokens"].tolist() == [s["input_tokens"] for s in llm]
+        stuck = turns[turns["waste_tags"] == "stagnation"]
+        assert stuck["turn"].tolist() == [5, 6, 7, 8]
+        assert stuck["waste_tokens"].tolist() == [6598, 6700, 6784, 6868]
+        assert stuck["waste_usd"].iloc[0] == pytest.approx(0.0007996)
+        assert turns["model"].tolist() == [s["model"] for s in llm]
+
+
+def test_showcase_findings_link_their_span_and_the_span_they_repeat(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    llm = llm_spans(showcase)
+    with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
+        findings = at.dataframe[1].value
+    assert findings.shape[0] == 13  # 4 stagnation + 9 uncached_context (turns 2–4, 9–14)
+    stagnation = findings[findings["category"] == "stagnation"]
+    assert stagnation["span_link"].tolist() == [
+        f"trajectory?trace={trace}&span={llm[turn - 1]['span_id']}" for turn in (5, 6, 7, 8)
+    ]
+    first_of_window = f"trajectory?trace={trace}&span={llm[3]['span_id']}"  # turn 4
+    assert set(stagnation["repeats_link"]) == {first_of_window}
+    assert set(stagnation["detail"]) == {"same_action_same_result"}
+    turn_9 = findings[findings["turn"] == 9].iloc[0]
+    assert turn_9["category"] == "uncached_context"
+    assert turn_9["tokens"] == 6868  # min(6910, 6826+42) - 0 cached after the model switch
+
+
+def test_showcase_verdict_links_the_escalation_turns(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    llm = llm_spans(showcase)
+    with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
+        text = markdown_text(at)
+    escalation = f"[turn 9](trajectory?trace={trace}&span={llm[8]['span_id']})"
+    assert f"Escalated at {escalation} from gpt\\-4\\.1\\-mini" in text
+    signals = " · ".join(
+        f"[turn {n}](trajectory?trace={trace}&span={llm[n - 1]['span_id']})"
+        for n in (4, 5, 6, 7, 8)
+    )
+    assert f"Signals before escalating (stalled or failed turns): {signals}" in text
+
+
+def test_compare_with_link_when_the_task_ran_elsewhere(sample_db, showcase):
+    first, second = sample_spans(CHANGELOG_TASK)
+    with page_test(sample_db, TRAJECTORY, query={"trace": first[0]["trace_id"]}) as at:
+        (link,) = [e.proto for e in at.get("page_link") if e.proto.label.startswith("Compare")]
+    assert link.label == "Compare with… (1 other run)"
+    assert link.query_string == f"a={first[0]['trace_id']}&b={second[0]['trace_id']}"
+    with page_test(sample_db, TRAJECTORY, query={"trace": showcase[0]["trace_id"]}) as at:
+        assert not [e for e in at.get("page_link") if e.proto.label.startswith("Compare")]
+
+
+def test_span_inspector_shows_the_linked_span_as_text(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    turn_4 = llm_spans(showcase)[3]
+    query = {"trace": trace, "span": turn_4["span_id"]}
+    with page_test(sample_db, TRAJECTORY, query=query) as at:
+        assert not at.exception
+        code = [c.value for c in at.code]
+        assert turn_4["name"] in code
+        assert json.dumps(json.loads(turn_4["input"]), indent=2) in code
+        assert json.dumps(json.loads(turn_4["output"]), indent=2) in code
+        fields = dict(at.dataframe[0].value.itertuples(index=False))
+        assert fields["Span id"] == turn_4["span_id"]
+        assert fields["Input tokens"] == str(turn_4["input_tokens"])
+        assert fields["Reported cost (USD)"] == "not recorded"
+        assert at.selectbox(key="span_picker").value == turn_4["span_id"]
+
+
+def test_unknown_trace_says_so(sample_db):
+    with page_test(sample_db, TRAJECTORY, query={"trace": "no-such-trace"}) as at:
+        assert not at.exception
+        assert at.error[0].value == "No trajectory with id no\\-such\\-trace in this store."
+
+
+def test_unknown_span_says_so(sample_db, showcase):
+    query = {"trace": showcase[0]["trace_id"], "span": "no-such-span"}
+    with page_test(sample_db, TRAJECTORY, query=query) as at:
+        assert not at.exception
+        assert at.warning[0].value == "This run has no span with the id given in the link."
+
+
+def test_trajectory_without_a_trace_points_to_the_list(sample_db):
+    with page_test(sample_db, TRAJECTORY) as at:
+        assert not at.exception
+        assert at.info[0].value.startswith("Choose a run on the Trajectories page")
+
+
+def test_trajectory_on_an_empty_store_says_what_to_upload(empty_db):
+    with page_test(empty_db, TRAJECTORY, query={"trace": "x"}) as at:
+        assert not at.exception
+        assert "No traces yet" in at.info[0].value
+
+
+def test_hostile_trace_content_stays_text(tmp_path):
+    store = build_store(tmp_path / "hostile.duckdb", [write_hostile_trace(tmp_path / "h.jsonl")])
+    query = {"trace": HOSTILE_TRACE, "span": HOSTILE_SPAN}
+    with page_test(store, TRAJECTORY, query=query) as at:
+        assert not at.exception
+        code = [c.value for c in at.code]
+        assert HOSTILE_NAME in code  # the span name, verbatim
+        input_block = next(c for c in code if c.startswith(HOSTILE_NAME + "\n"))
+        assert len(input_block) == len(HOSTILE_NAME) + 1 + 50_000
+        rendered = [m.value for m in at.markdown] + [c.value for c in at.caption]
+        rendered += [m.value for m in at.metric]
+        for text in rendered:  # Markdown only ever holds the escaped form
+            live = re.sub(r"\\.", "\x00", text)  # what Markdown would still interpret
+            for raw in (SCRIPT, LINK, IMG, ANCHOR, "**bold**", ANSI, ":red[", "$x"):
+                assert raw not in live, (raw, text)
+        escaped_name = (  # by hand: every ASCII punctuation mark escaped, ANSI gone, cut
+            r"\<script\>alert\(1\)\<\/script\> \*\*bold\*\* \[link\]\(http\:\/\/x\) "
+            r"\!\[img\]\(http\:\/\/x\/i\.png\) red \:red\[colour\] \$x\^2\$ "
+            r"\<a href\=\"http\:\/\/x\/a\"\>…"  # cut after 119 characters
+        )
+        assert caption(at, escaped_name).startswith(escaped_name + r" · task task\:\<script\>")
+
+
+# --- Reviews ------------------------------------------------------------------------------
+
+
+def add_review(at, verdict: str | None, comment: str, custom: str = "", pin: bool = False):
+    at.selectbox(key="new_review_verdict").set_value(verdict)
+    at.text_input(key="new_review_custom").input(custom)
+    at.text_area(key="new_review_comment").input(comment)
+    if pin:
+        at.checkbox(key="new_review_pin").check()
+    return next(b for b in at.button if b.label == "Add review").click().run()
+
+
+def test_a_review_is_stored_and_listed(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    turn_5 = llm_spans(showcase)[4]["span_id"]
+    query = {"trace": trace, "span": turn_5}
+    with page_test(sample_db, TRAJECTORY, query=query, state={"reviewer_name": "ana"}) as at:
+        add_review(at, "wasteful", "loops on **run_tests** <b>", pin=True)
+        assert not at.exception
+        assert at.success[0].value == "Review added."
+        stored = current_reviews(db.connect(sample_db), trace).row(0, named=True)
+        assert (stored["author"], stored["verdict"], stored["span_id"]) == (
+            "ana",
+            "wasteful",
+            turn_5,
+        )
+        assert stored["comment"] == "loops on **run_tests** <b>"
+        assert "loops on **run_tests** <b>" in [t.value for t in at.text]  # as text
+        heading = next(m.value for m in at.markdown if m.value.startswith("**Wasteful**"))
+        assert heading.startswith("**Wasteful** · by ana · ")
+        assert heading.endswith(f" · on [turn 5](trajectory?trace={trace}&span={turn_5})")
+        assert at.text_area(key="new_review_comment").value == ""  # form cleared
+
+
+def test_a_custom_label_needs_text(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    with page_test(sample_db, TRAJECTORY, {"trace": trace}, {"reviewer_name": "bo"}) as at:
+        add_review(at, "__custom__", "hm")
+        assert at.error[0].value == "type the custom label, or choose another verdict"
+        assert current_reviews(db.connect(sample_db), trace).is_empty()
+        add_review(at, "__custom__", "hm", custom="flaky test infra")
+        assert current_reviews(db.connect(sample_db), trace)["verdict"].to_list() == [
+            "flaky test infra"
+        ]
+
+
+def test_editing_a_review_keeps_its_history(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    with page_test(sample_db, TRAJECTORY, {"trace": trace}, {"reviewer_name": "ana"}) as at:
+        add_review(at, "good", "looks fine")
+        first_id = current_reviews(db.connect(sample_db), trace)["review_id"][0]
+        next(b for b in at.button if b.label == "Edit").click().run()
+        prefix = f"edit_{first_id}"
+        at.selectbox(key=f"{prefix}_verdict").set_value("needs_bigger_model")
+        at.text_area(key=f"{prefix}_comment").input("the small model looped at turn 5")
+        next(b for b in at.button if b.label == "Save").click().run()
+        assert not at.exception
+        current = current_reviews(db.connect(sample_db), trace).row(0, named=True)
+        assert (current["verdict"], current["edited"]) == ("needs_bigger_model", True)
+        history = review_history(db.connect(sample_db), current["review_id"])
+        assert history["comment"].to_list() == ["the small model looped at turn 5", "looks fine"]
+        heading = next(m.value for m in at.markdown if m.value.startswith("**Needs a bigger"))
+        assert heading.endswith("*edited*")
+
+
+def test_only_the_author_may_edit(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    with page_test(sample_db, TRAJECTORY, {"trace": trace}, {"reviewer_name": "ana"}) as at:
+        add_review(at, "bug", "tool output truncated")
+    with page_test(sample_db, TRAJECTORY, {"trace": trace}, {"reviewer_name": "bo"}) as at:
+        assert not [b for b in at.button if b.label == "Edit"]
+        assert any(m.value.startswith("**Bug** · by ana") for m in at.markdown)
+
+
+# --- Compare ------------------------------------------------------------------------------
+
+
+def test_compare_defaults_b_to_a_run_of_the_same_task(sample_db):
+    runs = sample_spans(CHANGELOG_TASK)
+    opus, haiku = sorted(runs, key=lambda spans: "haiku" in llm_spans(spans)[0]["model"])
+    with page_test(sample_db, COMPARE, query={"a": opus[0]["trace_id"]}) as at:
+        assert not at.exception
+        assert at.query_params["b"] == haiku[0]["trace_id"]
+        facts = {row[0]: row[1:] for row in at.dataframe[0].value.itertuples(index=False)}
+        assert facts["Models"][:2] == (llm_spans(opus)[0]["model"], llm_spans(haiku)[0]["model"])
+        assert facts["Turns"] == ("4", "4", "same", "1.00×")
+        assert facts["Tier (highest)"][:2] == ("large", "small")
+        assert facts["Verdict"][:2] == ("over_provisioned", "small_sufficient")
+        wall = [
+            (datetime.fromisoformat(s[0]["end_time"]) - datetime.fromisoformat(s[0]["start_time"]))
+            for s in (opus, haiku)
+        ]
+        assert facts["Wall time"][:2] == tuple(f"{w.total_seconds():.1f} s" for w in wall)
+        aligned = at.dataframe[1].value
+        assert aligned["turn"].tolist() == [1, 2, 3, 4]
+        assert aligned["a_input_tokens"].tolist() == [s["input_tokens"] for s in llm_spans(opus)]
+        assert aligned["b_input_tokens"].tolist() == [s["input_tokens"] for s in llm_spans(haiku)]
+        assert len(at.get("plotly_chart")) == 3  # cumulative cost + two timelines
+
+
+def test_compare_aligns_runs_of_different_length(sample_db, showcase):
+    short = sample_spans(CHANGELOG_TASK)[0]
+    query = {"a": showcase[0]["trace_id"], "b": short[0]["trace_id"]}
+    with page_test(sample_db, COMPARE, query=query) as at:
+        aligned = at.dataframe[1].value
+        assert aligned["turn"].tolist() == list(range(1, 15))
+        assert aligned["b_model"].isna().tolist() == [False] * 4 + [True] * 10
+
+
+def test_compare_unknown_run_says_so(sample_db, showcase):
+    query = {"a": showcase[0]["trace_id"], "b": "nope"}
+    with page_test(sample_db, COMPARE, query=query) as at:
+        assert not at.exception
+        assert at.error[0].value == "Run B: no trajectory with id nope in this store."
+
+
+def test_compare_without_runs_asks_for_two(sample_db):
+    with page_test(sample_db, COMPARE) as at:
+        assert not at.exception
+        assert at.info[0].value.startswith("Choose two runs to compare")
+
+
+def test_compare_on_an_empty_store_says_what_to_upload(empty_db):
+    with page_test(empty_db, COMPARE) as at:
+        assert not at.exception
+        assert "No traces yet" in at.info[0].value
+
+
+def test_hostile_store_lists_and_compares_without_markup(tmp_path):
+    hostile = write_hostile_trace(tmp_path / "h.jsonl")
+    store = build_store(tmp_path / "hostile.duckdb", [hostile])
+    with page_test(store, TRAJECTORIES) as at:
+        assert not at.exception
+        assert at.dataframe[0].value["agent_name"].tolist() == [HOSTILE_NAME]
+    query = {"a": HOSTILE_TRACE, "b": HOSTILE_TRACE}
+    with page_test(store, COMPARE, query=query) as at:
+        assert not at.exception
+        for element in list(at.markdown) + list(at.caption):
+            assert SCRIPT not in element.value and IMG not in element.value

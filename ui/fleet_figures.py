@@ -1,0 +1,395 @@
+"""Charts of the fleet pages: pure `build_*_figure(frame) -> go.Figure` functions.
+
+Each takes the frame an `analysis` read returns and draws one trace per series (never one
+per row), so a figure stays small however many trajectories are behind it. Unknown values
+stay gaps (None), never zero bars. Bars that lead to trajectories carry their group key in
+`customdata`, which the page reads back when a bar is clicked.
+"""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+import polars as pl
+from plotly.subplots import make_subplots
+
+from analysis.waste import CATEGORIES
+
+CATEGORY_LABELS = {
+    "stagnation": "Stagnation",
+    "error_retry": "Error retries",
+    "repeated_tool_call": "Repeated calls",
+    "uncached_context": "Uncached context",
+}
+CATEGORY_COLORS = {
+    "stagnation": "#ef4444",
+    "error_retry": "#f59e0b",
+    "repeated_tool_call": "#8b5cf6",
+    "uncached_context": "#06b6d4",
+}
+VERDICT_COLORS = {
+    "escalation_needed": "#10b981",
+    "escalation_premature": "#f59e0b",
+    "escalation_futile": "#ef4444",
+    "large_needed": "#4f46e5",
+    "over_provisioned": "#f97316",
+    "small_sufficient": "#22c55e",
+    "undetermined": "#94a3b8",
+}
+TOKEN_KINDS = (  # (column of build_tokens_by_kind_figure's input, label, colour)
+    ("uncached_input", "Input, not cached", "#4f46e5"),
+    ("cache_read_tokens", "Input, cache read", "#a5b4fc"),
+    ("cache_write_tokens", "Input, cache write", "#06b6d4"),
+    ("visible_output", "Output, visible", "#f59e0b"),
+    ("reasoning_tokens", "Output, reasoning", "#ef4444"),
+)
+HIGHLIGHT = "#ef4444"
+BASE = "#4f46e5"
+MUTED = "#94a3b8"
+# Diverging with a step at 1x: any reversed pair is red, however small the gap.
+REVERSAL_SCALE = [[0, "#059669"], [0.5, "#d1fae5"], [0.5, "#fee2e2"], [1, "#dc2626"]]
+
+
+def _layout(figure: go.Figure, height: int = 320, **extra) -> go.Figure:
+    figure.update_layout(
+        height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend_orientation="h", **extra
+    )
+    return figure
+
+
+def _values(frame: pl.DataFrame, column: str) -> list:
+    return [
+        None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+        for v in frame[column].to_list()
+    ]
+
+
+def build_trend_figure(daily: pl.DataFrame) -> go.Figure:
+    """Four small panels per UTC day: runs, success rate, cost and waste (USD)."""
+    figure = make_subplots(
+        rows=1,
+        cols=4,
+        subplot_titles=("Trajectories", "Success rate (%)", "Cost (USD)", "Waste (USD)"),
+        horizontal_spacing=0.06,
+    )
+    days = daily["day"].to_list()
+    rate = [
+        None if judged == 0 else 100 * ok / judged
+        for ok, judged in zip(daily["successes"], daily["judged"], strict=True)
+    ]
+    panels = (
+        (go.Bar(x=days, y=daily["trajectories"].to_list(), name="trajectories"), 1),
+        (go.Scatter(x=days, y=rate, mode="lines+markers", name="success rate %"), 2),
+        (go.Bar(x=days, y=_values(daily, "cost_usd"), name="cost USD"), 3),
+        (
+            go.Bar(x=days, y=_values(daily, "waste_usd"), name="waste USD", marker_color=HIGHLIGHT),
+            4,
+        ),
+    )
+    for trace, col in panels:
+        figure.add_trace(trace, row=1, col=col)
+    figure.update_yaxes(range=[0, 105], row=1, col=2)
+    return _layout(figure, height=260, showlegend=False)
+
+
+def build_histogram_figure(
+    bins: pl.DataFrame, x_title: str, scale: float = 1.0, color: str = BASE
+) -> go.Figure:
+    """Bars of `analysis.fleet_queries.histogram`, bin edges times `scale` (e.g. ms -> s)."""
+    starts = [v * scale for v in bins["bin_start"].to_list()]
+    ends = [v * scale for v in bins["bin_end"].to_list()]
+    counts = bins["trajectories"].to_list()
+    figure = go.Figure(
+        go.Bar(
+            x=starts,
+            y=counts,
+            width=[e - s for s, e in zip(starts, ends, strict=True)],
+            offset=0,
+            marker_color=color,
+            hovertext=[
+                f"{s:,.4g} – {e:,.4g}: {n} trajectories"
+                for s, e, n in zip(starts, ends, counts, strict=True)
+            ],
+            hoverinfo="text",
+        )
+    )
+    figure.update_xaxes(title_text=x_title)
+    figure.update_yaxes(title_text="trajectories")
+    return _layout(figure, height=260, bargap=0.05)
+
+
+def waste_totals(waste: pl.DataFrame) -> pl.DataFrame:
+    """Rows of `analysis.fleet.waste_by` summed per key; a total is None if any part is unknown."""
+    return waste.group_by("key", maintain_order=True).agg(
+        findings=pl.col("findings").sum(),
+        tokens=pl.when(pl.col("findings_with_tokens").sum() == pl.col("findings").sum()).then(
+            pl.col("tokens").cast(pl.Float64).sum()
+        ),
+        usd=pl.when(pl.col("findings_with_usd").sum() == pl.col("findings").sum()).then(
+            pl.col("usd").sum()
+        ),
+    )
+
+
+def build_waste_category_figure(waste: pl.DataFrame, base_tokens: float | None) -> go.Figure:
+    """Share of all tokens wasted per category (every category shown; none found = 0 %).
+
+    `waste` is `waste_by(con, "category")`; `base_tokens` the tokens the shares are of."""
+    totals = {row["key"]: row for row in waste_totals(waste).iter_rows(named=True)}
+    shares, texts = [], []
+    for category in CATEGORIES:
+        row = totals.get(category, {"tokens": 0, "usd": 0.0})
+        tokens, usd = row["tokens"], row["usd"]
+        shares.append(100 * tokens / base_tokens if tokens is not None and base_tokens else None)
+        usd_text = "USD not recorded" if usd is None else f"${usd:,.4f}"
+        tokens_text = "tokens not recorded" if tokens is None else f"{tokens:,.0f} tokens"
+        texts.append(f"{tokens_text} · {usd_text}")
+    figure = go.Figure(
+        go.Bar(
+            y=[CATEGORY_LABELS[c] for c in CATEGORIES],
+            x=shares,
+            orientation="h",
+            marker_color=[CATEGORY_COLORS[c] for c in CATEGORIES],
+            text=texts,
+            textposition="auto",
+            customdata=list(CATEGORIES),
+            hovertemplate="%{y}: %{x:.1f}% of tokens<br>%{text}<extra></extra>",
+        )
+    )
+    figure.update_xaxes(title_text="% of all tokens", rangemode="tozero")
+    figure.update_yaxes(autorange="reversed")
+    return _layout(figure, height=260)
+
+
+def build_waste_by_figure(waste: pl.DataFrame, value: str = "usd", by: str = "agent") -> go.Figure:
+    """Stacked bars of `waste_by(con, by)`, one trace per category: horizontal bars per
+    agent or model (long names stay readable), vertical bars on a date axis per day."""
+    keys = [str(k) for k in waste_totals(waste)["key"].to_list()]
+    over_time = by == "day"
+    figure = go.Figure()
+    for category in CATEGORIES:
+        part = waste.filter(pl.col("category") == category)
+        if not part.height:
+            continue
+        amounts = _values(part.with_columns(pl.col(value).cast(pl.Float64)), value)
+        by_key = dict(zip([str(k) for k in part["key"].to_list()], amounts, strict=True))
+        values = [by_key.get(k) for k in keys]
+        figure.add_trace(
+            go.Bar(
+                x=keys if over_time else values,
+                y=values if over_time else keys,
+                orientation="v" if over_time else "h",
+                name=CATEGORY_LABELS[category],
+                marker_color=CATEGORY_COLORS[category],
+                customdata=keys,
+            )
+        )
+    amount_axis = {"title_text": f"wasted {'USD' if value == 'usd' else 'tokens'}"}
+    figure.update_layout(barmode="stack", legend={"y": 1.02, "yanchor": "bottom"})
+    if over_time:
+        figure.update_xaxes(type="date")
+        figure.update_yaxes(**amount_axis)
+        return _layout(figure)
+    figure.update_xaxes(**amount_axis)
+    figure.update_yaxes(type="category", autorange="reversed")
+    return _layout(figure, height=max(260, 32 * len(keys) + 140))
+
+
+def build_verdict_figure(counts: pl.DataFrame) -> go.Figure:
+    """Trajectories per verdict (`analysis.fleet_queries.verdict_counts`)."""
+    verdicts = [v or "no verdict" for v in counts["verdict"].to_list()]
+    figure = go.Figure(
+        go.Bar(
+            y=verdicts,
+            x=counts["trajectories"].to_list(),
+            orientation="h",
+            marker_color=[VERDICT_COLORS.get(v, MUTED) for v in verdicts],
+            text=counts["trajectories"].to_list(),
+            textposition="auto",
+            customdata=verdicts,
+            hovertemplate="%{y}: %{x} trajectories<extra></extra>",
+        )
+    )
+    figure.update_xaxes(title_text="trajectories")
+    figure.update_yaxes(autorange="reversed")
+    return _layout(figure, height=280)
+
+
+def token_kinds(stats: pl.DataFrame) -> pl.DataFrame:
+    """Per model, tokens split into the five kinds of TOKEN_KINDS (None where not recorded)."""
+    as_float = [
+        pl.col(c).cast(pl.Float64)
+        for c in (
+            "input_tokens",
+            "output_tokens",
+            "reasoning_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+        )
+    ]
+    frame = stats.select("model", *as_float)
+    return frame.with_columns(
+        uncached_input=pl.col("input_tokens")
+        - pl.col("cache_read_tokens").fill_null(0)
+        - pl.col("cache_write_tokens").fill_null(0),
+        visible_output=pl.col("output_tokens") - pl.col("reasoning_tokens").fill_null(0),
+    )
+
+
+def build_tokens_by_kind_figure(stats: pl.DataFrame) -> go.Figure:
+    """Stacked horizontal bars per model (`analysis.fleet.model_stats`) of tokens by kind."""
+    kinds = token_kinds(stats)
+    models = kinds["model"].to_list()
+    figure = go.Figure()
+    for column, label, color in TOKEN_KINDS:
+        figure.add_trace(
+            go.Bar(
+                y=models, x=_values(kinds, column), name=label, orientation="h", marker_color=color
+            )
+        )
+    figure.update_layout(barmode="stack", legend={"y": 1.02, "yanchor": "bottom"})
+    figure.update_xaxes(title_text="tokens")
+    figure.update_yaxes(autorange="reversed")
+    return _layout(figure, height=max(260, 40 * len(models) + 120))
+
+
+def build_price_figure(stats: pl.DataFrame) -> go.Figure:
+    """Per model: listed input and output $/Mtok beside the effective $/Mtok actually paid
+    (cost of computed calls / their tokens, cache discounts included). Log scale."""
+    models = stats["model"].to_list()
+    series = (
+        ("listed_input_per_mtok", "Listed input $/Mtok", "#a5b4fc"),
+        ("listed_output_per_mtok", "Listed output $/Mtok", "#f59e0b"),
+        ("effective_usd_per_mtok", "Effective $/Mtok (all tokens)", BASE),
+    )
+    figure = go.Figure(
+        [
+            go.Bar(
+                y=models, x=_values(stats, column), name=label, marker_color=color, orientation="h"
+            )
+            for column, label, color in series
+        ]
+    )
+    figure.update_layout(barmode="group", legend={"y": 1.02, "yanchor": "bottom"})
+    figure.update_xaxes(title_text="USD per 1M tokens (log scale)", type="log", dtick=1)
+    figure.update_yaxes(autorange="reversed")
+    return _layout(figure, height=max(300, 60 * len(models) + 120))
+
+
+def build_spend_figure(stats: pl.DataFrame) -> go.Figure:
+    """Where the money went: total cost (USD) of each model's calls, coloured by tier."""
+    tier_colors = {"small": "#10b981", "medium": "#f59e0b", "large": "#ef4444"}
+    figure = go.Figure(
+        go.Bar(
+            y=stats["model"].to_list(),
+            x=_values(stats, "cost_usd"),
+            orientation="h",
+            marker_color=[tier_colors.get(t, MUTED) for t in stats["tier"].to_list()],
+            text=[f"{t or 'no tier'}" for t in stats["tier"].to_list()],
+            textposition="auto",
+            hovertemplate="%{y}: $%{x:.4f} (%{text})<extra></extra>",
+        )
+    )
+    figure.update_xaxes(title_text="cost of its calls (USD)")
+    figure.update_yaxes(autorange="reversed")
+    return _layout(figure, height=max(240, 40 * stats.height + 100))
+
+
+def build_reversal_figure(matrix: pl.DataFrame) -> go.Figure:
+    """Heatmap of `analysis.reversal.reversal_matrix`: rows the cheaper-listed model, columns
+    the pricier one, colour log2(cost ratio); above 1× (red) the pair is reversed."""
+    rows = sorted(set(matrix["cheaper_model"].to_list()))
+    cols = sorted(set(matrix["pricier_model"].to_list()))
+    z = [[None] * len(cols) for _ in rows]
+    text = [[""] * len(cols) for _ in rows]
+    for pair in matrix.iter_rows(named=True):
+        i, j = rows.index(pair["cheaper_model"]), cols.index(pair["pricier_model"])
+        ratio = pair["magnitude"]
+        z[i][j] = math.log2(ratio) if ratio else None
+        verdict = "reversed" if pair["reversed"] else "as listed"
+        label = f"{ratio:.2f}× · {verdict}<br>driver: {pair['driver']}"
+        text[i][j] = label if ratio else "no cost"
+    figure = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=cols,
+            y=rows,
+            text=text,
+            texttemplate="%{text}",
+            zmid=0,
+            colorscale=REVERSAL_SCALE,
+            colorbar={"title": {"text": "log2 cost ratio"}},
+            hovertemplate="%{y} vs %{x}<br>%{text}<extra></extra>",
+        )
+    )
+    figure.update_xaxes(title_text="pricier listed model")
+    figure.update_yaxes(title_text="cheaper listed model")
+    return _layout(figure, height=max(260, 70 * len(rows) + 120))
+
+
+POLICY_LABELS = {"all_small": "all small", "all_large": "all large"}
+
+
+def policy_label(policy: str, k: int | None) -> str:
+    return POLICY_LABELS.get(policy, f"K={k}")
+
+
+def shared_labels(labels: list[str], xs: list, ys: list) -> list[str]:
+    """Labels of policies landing on the same point, joined and written at its first policy;
+    empty labels (policies not named on the chart) are left out."""
+    merged: dict[tuple, list[str]] = {}
+    for label, x, y in zip(labels, xs, ys, strict=True):
+        if label:
+            merged.setdefault((x, y), []).append(label)
+    seen, texts = set(), []
+    for x, y in zip(xs, ys, strict=True):
+        texts.append("" if (x, y) in seen else " = ".join(merged.get((x, y), [])))
+        seen.add((x, y))
+    return texts
+
+
+def label_positions(xs: list) -> list[str]:
+    """Text below-right of the first point, left of the rightmost, above-right elsewhere."""
+    known = [x for x in xs if x is not None]
+    right_edge = max(known) if known else None
+    return [
+        "top left" if x == right_edge else "bottom right" if i == 0 else "top right"
+        for i, x in enumerate(xs)
+    ]
+
+
+def build_frontier_figure(
+    routing: pl.DataFrame, x: str, selected_k: int, x_title: str, scale: float = 1.0
+) -> go.Figure:
+    """Success rate against cost or time per task for each routing policy
+    (`analysis.routing.routing_table`), joined in table order. Only all-small, all-large and
+    K=selected_k (marked red) are named; every point says its policy on hover."""
+    labels = [policy_label(p, k) for p, k in zip(routing["policy"], routing["k"], strict=True)]
+    xs = [None if v is None else v * scale for v in routing[x].to_list()]
+    ys = [100 * v for v in routing["success_rate"].to_list()]
+    selected = [k == selected_k for k in routing["k"].to_list()]
+    named = [
+        lab if s or k is None else ""
+        for lab, s, k in zip(labels, selected, routing["k"], strict=True)
+    ]
+    figure = go.Figure(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines+markers+text",
+            text=shared_labels(named, xs, ys),
+            hovertext=labels,
+            textposition=label_positions(xs),
+            marker={
+                "size": [16 if s else 9 for s in selected],
+                "color": [HIGHLIGHT if s else BASE for s in selected],
+            },
+            line={"color": MUTED, "dash": "dot"},
+            hovertemplate="%{hovertext}: %{y:.0f}% success, %{x:.4g}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    figure.update_xaxes(title_text=x_title)
+    figure.update_yaxes(title_text="success rate (%)", range=[0, 110])
+    return _layout(figure, height=320)

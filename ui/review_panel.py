@@ -1,0 +1,231 @@
+"""The review panel of the Trajectory page: a reviewer's verdict and comment on a run.
+
+Reviews are append-only (store/reviews.py): two reviewers writing at once each add a row,
+and an edit adds a version that supersedes the old one, so history is never lost. The
+author is the signed-in user, or the name this browser gave once (ui/access.py). Comments
+are untrusted text and are shown as text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from store.reviews import (
+    VERDICT_LABELS,
+    ReviewError,
+    ReviewInput,
+    add_review,
+    current_reviews,
+    edit_review,
+    review_history,
+)
+from ui.access import remember_reviewer, reviewer_name, signed_in_author
+from ui.db import connection
+from ui.text import escape_markdown, markdown_link, page_href, short_id
+
+CUSTOM = "__custom__"
+VERDICT_CHOICES = [*VERDICT_LABELS, CUSTOM]
+
+
+def verdict_label(verdict: str | None) -> str:
+    if verdict is None:
+        return "no verdict"
+    return VERDICT_LABELS.get(verdict, verdict)
+
+
+def _choice_label(choice: str | None) -> str:
+    return "Custom label…" if choice == CUSTOM else verdict_label(choice)
+
+
+def chosen_verdict(choice: str | None, custom: str) -> str | None:
+    """The stored verdict: a VERDICT_LABELS key, or the custom label typed."""
+    if choice != CUSTOM:
+        return choice
+    if not custom.strip():
+        raise ReviewError("type the custom label, or choose another verdict")
+    return custom.strip()
+
+
+def show_review_panel(trace_id: str, span_id: str | None, span_names: dict[str, str]) -> None:
+    """Reviews of one run; `span_id` is the inspected span a new review may be pinned to,
+    `span_names` labels pinned spans (e.g. "turn 5")."""
+    author = _reviewer()
+    _show_notices()
+    reviews = current_reviews(connection(), trace_id)
+    st.markdown(f"**{reviews.height} review{'s' if reviews.height != 1 else ''}**")
+    for review in reviews.iter_rows(named=True):
+        _show_review(review, author, span_names)
+    if author:
+        _new_review_form(trace_id, span_id, author, span_names)
+
+
+def _show_notices() -> None:
+    if error := st.session_state.pop("review_error", None):
+        st.error(error)
+    if notice := st.session_state.pop("review_notice", None):
+        st.success(notice)
+
+
+def _reviewer() -> str | None:
+    if name := st.session_state.pop("reviewer_to_remember", None):
+        remember_reviewer(name)  # top level: its cookie script must be mounted to run
+    author = reviewer_name()
+    if signed_in_author():
+        st.caption(f"Reviewing as {escape_markdown(author)} (signed in).")
+        return author
+    if author:
+        st.caption(f"Reviewing as {escape_markdown(author)}.")
+        with st.popover("Change name"):
+            _name_form("change")
+        return author
+    st.info("Enter your name once to add reviews; this browser remembers it.")
+    _name_form("first")
+    return None
+
+
+def _name_form(form: str) -> None:
+    key = f"reviewer_name_{form}"
+    with st.form(f"{key}_form", clear_on_submit=True):
+        st.text_input("Your name", max_chars=80, key=key)
+        st.form_submit_button("Save name", on_click=_save_name, args=(key,))
+
+
+def _save_name(key: str) -> None:
+    name = (st.session_state.get(key) or "").strip()
+    if name:
+        st.session_state["reviewer_name"] = name
+        st.session_state["reviewer_to_remember"] = name
+
+
+def _show_review(review: dict[str, Any], author: str | None, names: dict[str, str]) -> None:
+    with st.container(border=True, key=f"review_{review['review_id']}"):
+        st.markdown(_review_heading(review, names))
+        if review["comment"]:
+            st.text(review["comment"])
+        if st.session_state.get("editing_review") == review["review_id"]:
+            _edit_form(review, author)
+            return
+        if author and review["author"] == author:
+            st.button(
+                "Edit",
+                key=f"edit_{review['review_id']}",
+                on_click=st.session_state.__setitem__,
+                args=("editing_review", review["review_id"]),
+            )
+        if review["edited"]:
+            with st.expander("History"):
+                _show_history(review["review_id"])
+
+
+def _review_heading(review: dict[str, Any], names: dict[str, str]) -> str:
+    when = review["created_at"].strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        f"**{escape_markdown(verdict_label(review['verdict']))}**",
+        f"by {escape_markdown(review['author'])}",
+        when,
+    ]
+    if review["span_id"]:
+        href = page_href("trajectory", trace=review["trace_id"], span=review["span_id"])
+        label = names.get(review["span_id"]) or short_id(review["span_id"])
+        parts.append("on " + markdown_link(label, href))
+    if review["edited"]:
+        parts.append("*edited*")
+    return " · ".join(parts)
+
+
+def _show_history(review_id: str) -> None:
+    history = review_history(connection(), review_id)
+    st.caption("Every version, newest first:")
+    st.dataframe(
+        history.select("created_at", "author", "verdict", "comment"),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "created_at": st.column_config.DatetimeColumn("When (UTC)", width="small"),
+            "author": st.column_config.TextColumn("Author", width="small"),
+            "verdict": st.column_config.TextColumn("Verdict", width="small"),
+            "comment": st.column_config.TextColumn("Comment", width="large"),
+        },
+    )
+
+
+def _verdict_inputs(prefix: str, current: str | None = None) -> None:
+    known = current is None or current in VERDICT_LABELS
+    choice = CUSTOM if not known else current
+    st.selectbox(
+        "Verdict",
+        VERDICT_CHOICES,
+        index=None if choice is None else VERDICT_CHOICES.index(choice),
+        format_func=_choice_label,
+        placeholder="No verdict (comment only)",
+        key=f"{prefix}_verdict",
+    )
+    st.text_input(
+        "Custom label (used when the verdict is “Custom label…”)",
+        value="" if known else current,
+        max_chars=60,
+        key=f"{prefix}_custom",
+    )
+
+
+def _form_values(prefix: str) -> tuple[str | None, str | None]:
+    state = st.session_state
+    verdict = chosen_verdict(state[f"{prefix}_verdict"], state[f"{prefix}_custom"] or "")
+    return verdict, state[f"{prefix}_comment"]
+
+
+def _new_review_form(
+    trace_id: str, span_id: str | None, author: str, names: dict[str, str]
+) -> None:
+    with st.form("new_review"):
+        st.markdown("**Add a review**")
+        _verdict_inputs("new_review")
+        st.text_area("Comment", max_chars=5000, key="new_review_comment")
+        if span_id:
+            label = names.get(span_id) or short_id(span_id)
+            st.checkbox(f"Pin to the inspected span ({label})", key="new_review_pin")
+        st.form_submit_button(
+            "Add review", type="primary", on_click=_add, args=(trace_id, span_id, author)
+        )
+
+
+def _add(trace_id: str, span_id: str | None, author: str) -> None:
+    state = st.session_state
+    try:
+        verdict, comment = _form_values("new_review")
+        pinned = span_id if span_id and state.get("new_review_pin") else None
+        add_review(connection(), ReviewInput(trace_id, author, verdict, comment, pinned))
+    except ReviewError as error:
+        state["review_error"] = str(error)
+        return
+    state["review_notice"] = "Review added."
+    state["new_review_verdict"], state["new_review_custom"] = None, ""
+    state["new_review_comment"], state["new_review_pin"] = "", False
+
+
+def _edit_form(review: dict[str, Any], author: str | None) -> None:
+    prefix = f"edit_{review['review_id']}"
+    with st.form(prefix):
+        _verdict_inputs(prefix, review["verdict"])
+        st.text_area("Comment", value=review["comment"] or "", key=f"{prefix}_comment")
+        save, cancel = st.columns(2)
+        save.form_submit_button(
+            "Save", type="primary", on_click=_save_edit, args=(review["review_id"], author)
+        )
+        cancel.form_submit_button(
+            "Cancel", on_click=st.session_state.pop, args=("editing_review", None)
+        )
+
+
+def _save_edit(review_id: str, author: str | None) -> None:
+    state = st.session_state
+    try:
+        verdict, comment = _form_values(f"edit_{review_id}")
+        edit_review(connection(), review_id, author or "", verdict, comment)
+    except ReviewError as error:
+        state["review_error"] = str(error)
+        return
+    state.pop("editing_review", None)
+    state["review_notice"] = "Review updated; the earlier version is kept in its history."

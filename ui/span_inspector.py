@@ -1,0 +1,144 @@
+"""The span inspector: every field of one span, its input, output, tool arguments and
+attributes — as plain text, because all of it comes from the trace and may contain
+Markdown, HTML or script that must never render.
+
+Very long content is cut for display (the full text stays in the store): one page must
+not ship megabytes of prompt to the browser.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from ui import format as fmt
+from ui.text import one_line
+
+MAX_SHOWN_CHARS = 100_000
+FIELDS = (
+    ("span_id", "Span id"),
+    ("parent_id", "Parent span"),
+    ("name", "Name"),
+    ("kind", "Kind"),
+    ("status", "Status"),
+    ("error_type", "Error type"),
+    ("start_time", "Start (UTC)"),
+    ("end_time", "End (UTC)"),
+    ("duration_ms", "Duration (ms)"),
+    ("model", "Model"),
+    ("request_model", "Requested model"),
+    ("provider", "Provider"),
+    ("input_tokens", "Input tokens"),
+    ("cache_read_tokens", "Cached input tokens"),
+    ("cache_write_tokens", "Cache write tokens"),
+    ("output_tokens", "Output tokens"),
+    ("reasoning_tokens", "Reasoning tokens"),
+    ("cost_usd", "Reported cost (USD)"),
+    ("tool_name", "Tool"),
+    ("tool_call_id", "Tool call id"),
+    ("agent_name", "Agent"),
+    ("session_id", "Session"),
+    ("task_id", "Task id"),
+    ("seq", "Sequence"),
+    ("source", "Source format"),
+    ("convention", "Attribute convention"),
+    ("upload_id", "Upload"),
+)
+CONTENT = (
+    ("error_message", "Error message"),
+    ("input", "Input"),
+    ("output", "Output"),
+    ("tool_args", "Tool arguments"),
+    ("attributes", "Attributes"),
+)
+
+
+def field_rows(span: dict[str, Any]) -> pl.DataFrame:
+    """(Field, Value) as text; unknown values say so."""
+    values = [_text(span.get(key)) for key, _ in FIELDS]
+    return pl.DataFrame({"Field": [label for _, label in FIELDS], "Value": values})
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return fmt.NOT_RECORDED
+    if hasattr(value, "isoformat"):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def pretty(text: str) -> str:
+    """JSON indented for reading; anything else unchanged."""
+    stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return json.dumps(json.loads(stripped), indent=2, ensure_ascii=False)
+        except ValueError:
+            return text
+    return text
+
+
+def shown(text: str) -> tuple[str, bool]:
+    """The text to display and whether it was cut."""
+    if len(text) <= MAX_SHOWN_CHARS:
+        return text, False
+    return text[:MAX_SHOWN_CHARS], True
+
+
+def span_label(row: dict[str, Any], position: int, turn: str | None = None) -> str:
+    suffix = f" · {turn}" if turn else ""
+    return one_line(f"{position}. {row['kind']} · {row['name']}", 80) + suffix
+
+
+def show_span_picker(
+    spans: pl.DataFrame,
+    current: str | None,
+    on_pick: Callable[[str], None],
+    turn_names: dict[str, str],
+) -> None:
+    """A selectbox over every span of the run, kept in step with `&span=`."""
+    ids = spans["span_id"].to_list()
+    labels = {
+        row["span_id"]: span_label(row, i + 1, turn_names.get(row["span_id"]))
+        for i, row in enumerate(spans.iter_rows(named=True))
+    }
+    if st.session_state.get("span_picker") != current:
+        st.session_state["span_picker"] = current if current in labels else None
+    st.selectbox(
+        "Span",
+        ids,
+        format_func=lambda span_id: labels.get(span_id, span_id),
+        placeholder="Click a bar, a turn or a finding, or choose a span",
+        key="span_picker",
+        on_change=lambda: on_pick(st.session_state["span_picker"]),
+    )
+
+
+def show_inspector(span: dict[str, Any] | None, span_id: str | None) -> None:
+    if span_id is None:
+        st.caption("No span selected.")
+        return
+    if span is None:
+        st.warning("This run has no span with the id given in the link.")
+        st.code(one_line(span_id, 200), language=None)
+        return
+    st.caption("Name")
+    st.code(shown(span["name"])[0], language=None, wrap_lines=True)
+    st.dataframe(field_rows(span), hide_index=True, width="stretch", height="content")
+    for key, label in CONTENT:
+        _show_content(label, span.get(key))
+
+
+def _show_content(label: str, value: str | None) -> None:
+    st.caption(label)
+    if value is None or value in ("", "{}"):
+        st.text(fmt.NOT_RECORDED if value is None else "empty")
+        return
+    text, cut = shown(pretty(value))
+    st.code(text, language=None, wrap_lines=True)
+    if cut:
+        st.caption(f"Showing the first {MAX_SHOWN_CHARS:,} of {len(value):,} characters.")

@@ -1,0 +1,373 @@
+"""The sections of the Trajectory page (and the facts the Compare page sets side by side).
+
+Each `show_*` lays out what `analysis` computed for one run. Trace content — names, ids,
+models — only reaches Markdown through `ui.text.escape_markdown`; tables hold it as plain
+cells. Clicking a turn or a finding selects its span, the same as clicking its bar.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from ui import format as fmt
+from ui.text import escape_markdown, markdown_link, page_href, short_id
+
+VERDICT_TEXT = {
+    "escalation_needed": "Escalation was needed: the smaller model stalled or failed, "
+    "the larger one then succeeded.",
+    "escalation_premature": "Premature escalation: handed to a larger model with no failure "
+    "or stall before.",
+    "escalation_futile": "Futile escalation: the run still failed after escalating.",
+    "large_needed": "A larger model was needed: smaller tiers failed this task elsewhere.",
+    "over_provisioned": "Over-provisioned: a smaller tier solved this task in other runs.",
+    "small_sufficient": "The small model was sufficient.",
+    "undetermined": "Undetermined: not enough evidence either way.",
+}
+WASTE_TEXT = {
+    "stagnation": "stuck in a loop",
+    "error_retry": "retried a failed tool call",
+    "repeated_tool_call": "repeated an earlier tool call",
+    "uncached_context": "re-sent context without a cache hit",
+}
+COST_SOURCE_TEXT = {
+    "computed": "computed from the model price table",
+    "reported": "as reported by the source",
+    "partial": "partly computed, partly reported",
+}
+MAX_LINKS = 30
+ROW_PX, HEADER_PX = 35, 38
+
+
+def table_height(rows: int, max_rows: int = 20) -> int:
+    """Pixels for a table that shows up to `max_rows` rows without scrolling."""
+    return HEADER_PX + ROW_PX * max(1, min(rows, max_rows))
+
+
+def usd(amount: float | None) -> str:
+    """Dollars with 4 decimals below $1: one run's turns cost fractions of a cent."""
+    if amount is None or math.isnan(amount) or amount >= 1:
+        return fmt.usd(amount)
+    return f"${amount:.4f}"
+
+
+def score_text(run: dict[str, Any]) -> str:
+    if run.get("score") is not None:
+        return f"score {run['score']:.2f}"
+    return "inferred, no score" if run.get("outcome_inferred") else "no score"
+
+
+def waste_tokens_text(run: dict[str, Any]) -> str:
+    wasted, total = run.get("waste_tokens"), _total_tokens(run)
+    if wasted is None:
+        return "tokens not recorded"
+    share = f" ({wasted / total:.0%})" if total else ""
+    return f"{fmt.tokens(wasted)}{share}"
+
+
+def _total_tokens(run: dict[str, Any]) -> int | None:
+    if run.get("input_tokens") is None or run.get("output_tokens") is None:
+        return None
+    return run["input_tokens"] + run["output_tokens"]
+
+
+def models_text(models: pl.DataFrame) -> str:
+    """`model (tier, n calls) → …` in call order, escaped for Markdown."""
+    if models.is_empty():
+        return "no model calls"
+    parts = [
+        f"{escape_markdown(m['model'] or 'model not recorded')} "
+        f"({m['tier'] or 'tier unknown'}, {m['calls']} calls)"
+        for m in models.iter_rows(named=True)
+    ]
+    return " → ".join(parts)
+
+
+def tokens_text(run: dict[str, Any]) -> str:
+    return (
+        f"input {fmt.tokens(run.get('input_tokens'))} "
+        f"(cached {fmt.tokens(run.get('cache_read_tokens'))}, "
+        f"cache write {fmt.tokens(run.get('cache_write_tokens'))}) · "
+        f"output {fmt.tokens(run.get('output_tokens'))} "
+        f"(reasoning {fmt.tokens(run.get('reasoning_tokens'))})"
+    )
+
+
+def show_header(run: dict[str, Any], models: pl.DataFrame) -> None:
+    st.caption(
+        f"{escape_markdown(run.get('agent_name') or 'agent not recorded')} · task "
+        f"{escape_markdown(run.get('task_key') or 'not recorded')} · started "
+        f"{_when(run.get('start_time'))} · trace {escape_markdown(run['trace_id'])}"
+    )
+    cols = st.columns(6)
+    quiet = {"delta_color": "off", "delta_arrow": "off"}
+    outcome = escape_markdown(run.get("outcome") or "unknown")
+    cols[0].metric("Outcome", outcome, score_text(run), **quiet)
+    cols[1].metric("Wall time", fmt.duration(run.get("wall_ms")))
+    cols[2].metric("Turns", fmt.count(run.get("turns")))
+    cols[3].metric("Tool calls", fmt.count(run.get("tool_calls")))
+    cols[4].metric("Cost", usd(run.get("cost_usd")))
+    cols[5].metric("Wasted", usd(run.get("waste_usd")), waste_tokens_text(run), **quiet)
+    st.markdown(f"**Models, in call order:** {models_text(models)}")
+    cost_source = COST_SOURCE_TEXT.get(run.get("cost_source"), "cost not recorded")
+    st.markdown(f"**Tokens:** {tokens_text(run)}  \n**Cost source:** {cost_source}")
+
+
+def turn_ranges(turns: list[int]) -> str:
+    """[5, 6, 7, 8, 11] -> "5–8, 11"."""
+    ranges: list[list[int]] = []
+    for turn in sorted(set(turns)):
+        if ranges and turn == ranges[-1][1] + 1:
+            ranges[-1][1] = turn
+        else:
+            ranges.append([turn, turn])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in ranges)
+
+
+def wasted_turns_text(findings: pl.DataFrame) -> str:
+    """Which turns each category claimed and what they cost, most serious first."""
+    parts = []
+    for category in WASTE_TEXT:
+        rows = findings.filter(pl.col("category") == category)
+        if rows.is_empty():
+            continue
+        dollars = usd(rows["usd"].sum()) if rows["usd"].null_count() == 0 else fmt.NOT_RECORDED
+        word = "turn" if rows.height == 1 else "turns"
+        parts.append(f"{category} on {word} {turn_ranges(rows['turn'].to_list())} ({dollars})")
+    return " · ".join(parts) if parts else "none"
+
+
+def show_headline(verdict, findings: pl.DataFrame) -> None:
+    """The two answers a reviewer looks for first: wasted turns, and the verdict."""
+    lines = [f"**Wasted turns:** {wasted_turns_text(findings)}"]
+    if verdict is not None:
+        text = VERDICT_TEXT.get(verdict.verdict, "")
+        lines.append(f"**Bigger model?** {escape_markdown(verdict.verdict)} — {text}")
+    st.markdown("  \n".join(lines))
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else fmt.NOT_RECORDED
+
+
+def show_time_split_caption(run: dict[str, Any]) -> None:
+    calls, llm_calls = run.get("ttft_calls") or 0, run.get("llm_calls") or 0
+    if not calls:
+        st.caption("Time to first token: not recorded.")
+    else:
+        st.caption(
+            f"Time to first token: {fmt.duration(run.get('ttft_ms'))} in total, "
+            f"recorded on {calls} of {llm_calls} model calls."
+        )
+
+
+TURN_COLUMNS = {
+    "turn": st.column_config.NumberColumn("Turn", format="%d"),
+    "model": st.column_config.TextColumn("Model"),
+    "tier": st.column_config.TextColumn("Tier"),
+    "waste_tags": st.column_config.TextColumn("Waste tag"),
+    "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.5f"),
+    "waste_usd": st.column_config.NumberColumn("Waste (USD)", format="$%.5f"),
+    "input_tokens": st.column_config.NumberColumn("Input tokens", format="%d"),
+    "cache_read_tokens": st.column_config.NumberColumn("Cached input", format="%d"),
+    "output_tokens": st.column_config.NumberColumn("Output tokens", format="%d"),
+    "reasoning_tokens": st.column_config.NumberColumn("Reasoning tokens", format="%d"),
+    "tool_calls": st.column_config.NumberColumn("Tool calls", format="%d"),
+    "tool_errors": st.column_config.NumberColumn("Tool errors", format="%d"),
+    "waste_tokens": st.column_config.NumberColumn("Waste (tokens)", format="%d"),
+    "status": st.column_config.TextColumn("Status"),
+    "duration_ms": st.column_config.NumberColumn("Duration (ms)", format="%.0f"),
+    "ttft_ms": st.column_config.NumberColumn("First token (ms)", format="%.0f"),
+}
+
+
+def show_turn_table(turns: pl.DataFrame, on_pick: Callable[[str], None]) -> None:
+    """The turn table; clicking a row selects that turn's LLM span."""
+    st.dataframe(
+        turns.select(list(TURN_COLUMNS)),
+        height=table_height(turns.height),
+        hide_index=True,
+        width="stretch",
+        column_config=TURN_COLUMNS,
+        key="turn_table",
+        on_select=lambda: _picked(turns, "turn_table", on_pick),
+        selection_mode="single-row",
+    )
+    st.caption("Click a row to inspect that call. Empty cells: not recorded.")
+
+
+def _picked(frame: pl.DataFrame, key: str, on_pick: Callable[[str], None]) -> None:
+    rows = st.session_state[key].selection.rows
+    if rows:
+        on_pick(frame["span_id"][rows[0]])
+
+
+def show_waste_summary(summary: pl.DataFrame) -> None:
+    """One line per category: how many turns, tokens and dollars."""
+    if summary.is_empty():
+        st.success("No waste found in this run.")
+        return
+    lines = []
+    for row in summary.iter_rows(named=True):
+        tokens = fmt.tokens(row["tokens"]) if not row["unknown_tokens"] else fmt.NOT_RECORDED
+        dollars = usd(row["usd"]) if not row["unknown_usd"] else fmt.NOT_RECORDED
+        label = WASTE_TEXT.get(row["category"], "")
+        lines.append(
+            f"- **{row['category']}** ({label}): {row['turns']} turns, {tokens}, {dollars}"
+        )
+    st.markdown("\n".join(lines))
+
+
+FINDING_COLUMNS = {
+    "turn": st.column_config.NumberColumn("Turn", format="%d"),
+    "category": st.column_config.TextColumn("Category"),
+    "tokens": st.column_config.NumberColumn("Tokens", format="%d"),
+    "usd": st.column_config.NumberColumn("USD", format="$%.5f"),
+    "span_link": st.column_config.LinkColumn("Span", display_text=r"span=([^&]*)"),
+    "repeats_link": st.column_config.LinkColumn(
+        "Repeats span", display_text=r"span=([^&]*)", help="The earlier span this one repeats"
+    ),
+    "detail": st.column_config.TextColumn("Detail"),
+}
+
+
+def finding_table(findings: pl.DataFrame, trace_id: str) -> pl.DataFrame:
+    """Findings with links to their span and to the span they repeat."""
+
+    def link(span_id: str | None) -> str | None:
+        return page_href("trajectory", trace=trace_id, span=span_id) if span_id else None
+
+    return findings.with_columns(
+        span_link=pl.col("span_id").map_elements(link, return_dtype=pl.String),
+        repeats_link=pl.col("repeats_span_id").map_elements(link, return_dtype=pl.String),
+    )
+
+
+def show_findings(findings: pl.DataFrame, trace_id: str, on_pick: Callable[[str], None]) -> None:
+    if findings.is_empty():
+        return
+    table = finding_table(findings, trace_id)
+    st.dataframe(
+        table.select(list(FINDING_COLUMNS)),
+        height=table_height(table.height),
+        hide_index=True,
+        width="stretch",
+        column_config=FINDING_COLUMNS,
+        key="finding_table",
+        on_select=lambda: _picked(table, "finding_table", on_pick),
+        selection_mode="single-row",
+    )
+    st.caption(
+        "Click a row to inspect the wasted call; the links open a span in a new tab. "
+        "Detail: the stuck rule, or the repeated tool."
+    )
+
+
+def span_links(trace_id: str, span_ids: list[str], names: dict[str, str] | None = None) -> str:
+    """Links that open each span in the inspector, labelled `turn n` where it is a turn."""
+    names = names or {}
+    links = [
+        markdown_link(names.get(s) or short_id(s), page_href("trajectory", trace=trace_id, span=s))
+        for s in span_ids[:MAX_LINKS]
+    ]
+    more = f" and {len(span_ids) - MAX_LINKS} more" if len(span_ids) > MAX_LINKS else ""
+    return (" · ".join(links) + more) if links else "none"
+
+
+def trace_links(trace_ids: list[str]) -> str:
+    links = [
+        markdown_link(short_id(t, 16), page_href("trajectory", trace=t))
+        for t in trace_ids[:MAX_LINKS]
+    ]
+    return " · ".join(links) if links else "none"
+
+
+def turn_names(turns: pl.DataFrame) -> dict[str, str]:
+    return {row["span_id"]: f"turn {row['turn']}" for row in turns.iter_rows(named=True)}
+
+
+def show_verdict(verdict, trace_id: str, names: dict[str, str]) -> None:
+    if verdict is None:
+        st.info("No verdict computed for this run.")
+        return
+    text = VERDICT_TEXT.get(verdict.verdict, "")
+    st.markdown(f"**{escape_markdown(verdict.verdict)}** — {text}")
+    evidence = verdict.evidence
+    if "escalation_span_id" in evidence:
+        _escalation_evidence(evidence, trace_id, names)
+    else:
+        _sibling_evidence(evidence, trace_id)
+
+
+def _escalation_evidence(ev: dict[str, Any], trace_id: str, names: dict[str, str]) -> None:
+    def links(key: str) -> str:
+        value = ev.get(key) or []
+        return span_links(trace_id, value if isinstance(value, list) else [value], names)
+
+    st.markdown(
+        f"- Escalated at {links('escalation_span_id')} from "
+        f"{escape_markdown(ev.get('from_model'))} ({escape_markdown(ev.get('from_tier'))}) to "
+        f"{escape_markdown(ev.get('to_model'))} ({escape_markdown(ev.get('to_tier'))})\n"
+        f"- Signals before escalating (stalled or failed turns): "
+        f"{links('signal_span_ids')}\n"
+        f"- Turns before: {links('before_span_ids')}\n"
+        f"- Turns after: {links('after_span_ids')}"
+    )
+
+
+def _sibling_evidence(ev: dict[str, Any], trace_id: str) -> None:
+    lines = []
+    for key, label in (
+        ("smaller", "Smaller tiers"),
+        ("same_tier", "Same tier"),
+        ("larger", "Larger tiers"),
+    ):
+        group = ev.get(key) or {}
+        others = [t for t in group.get("trace_ids") or [] if t != trace_id]
+        tiers = ", ".join(escape_markdown(t) for t in group.get("tiers") or []) or "none"
+        lines.append(
+            f"- {label} ({tiers}): {group.get('runs', 0)} runs, "
+            f"{group.get('successes', 0)} succeeded — other runs: {trace_links(others)}"
+        )
+    st.markdown("\n".join(lines))
+
+
+SIBLING_COLUMNS = {
+    "open": st.column_config.LinkColumn("Run", display_text=r"trace=([^&]*)"),
+    "compare": st.column_config.LinkColumn("Compare", display_text="compare"),
+    "start_time": st.column_config.DatetimeColumn("Started (UTC)"),
+    "models": st.column_config.TextColumn("Models"),
+    "tier": st.column_config.TextColumn("Tier"),
+    "outcome": st.column_config.TextColumn("Outcome"),
+    "score": st.column_config.NumberColumn("Score", format="%.2f"),
+    "turns": st.column_config.NumberColumn("Turns", format="%d"),
+    "wall_ms": st.column_config.NumberColumn("Wall (ms)", format="%.0f"),
+    "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
+    "waste_usd": st.column_config.NumberColumn("Waste (USD)", format="$%.4f"),
+    "verdict": st.column_config.TextColumn("Verdict"),
+}
+
+
+def sibling_table(siblings: pl.DataFrame, trace_id: str) -> pl.DataFrame:
+    return siblings.with_columns(
+        open=pl.col("trace_id").map_elements(
+            lambda t: page_href("trajectory", trace=t), return_dtype=pl.String
+        ),
+        compare=pl.col("trace_id").map_elements(
+            lambda t: page_href("compare", a=trace_id, b=t), return_dtype=pl.String
+        ),
+        models=pl.col("models").list.join(" → "),
+    ).select(list(SIBLING_COLUMNS))
+
+
+def show_siblings(siblings: pl.DataFrame, trace_id: str) -> None:
+    st.dataframe(
+        sibling_table(siblings, trace_id),
+        hide_index=True,
+        width="stretch",
+        column_config=SIBLING_COLUMNS,
+    )

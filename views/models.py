@@ -1,0 +1,173 @@
+"""Models & cost: what each model was asked, what it cost, what it bought, and whether the
+cheaper-listed model really is cheaper per task (price reversal)."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analysis import fleet, reversal
+from analysis.filters import TrajectoryFilter
+from analysis.reversal import FACTORS
+from ui import fleet_figures as figures
+from ui import format as fmt
+from ui.db import connection
+from ui.fleet_common import UNKNOWN_CELLS, filter_note, kpis_or_stop, page_header
+
+MODEL_COLUMNS = {
+    "model": "Model",
+    "tier": "Tier",
+    "calls": st.column_config.NumberColumn("Calls", format="%,d"),
+    "trajectories": st.column_config.NumberColumn(
+        "Trajectories", help="Runs where it was the main model"
+    ),
+    "input_tokens": st.column_config.NumberColumn("Input tokens", format="%,d"),
+    "cache_read_tokens": st.column_config.NumberColumn("Cached input", format="%,d"),
+    "cache_write_tokens": st.column_config.NumberColumn("Cache writes", format="%,d"),
+    "output_tokens": st.column_config.NumberColumn("Output tokens", format="%,d"),
+    "reasoning_tokens": st.column_config.NumberColumn("Reasoning tokens", format="%,d"),
+    "cache_hit_rate": st.column_config.NumberColumn("Cache hit rate", format="percent"),
+    "reasoning_share": st.column_config.NumberColumn("Reasoning share", format="percent"),
+    "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
+    "cost_per_trajectory": st.column_config.NumberColumn("Cost / trajectory", format="$%.4f"),
+    "cost_per_success": st.column_config.NumberColumn(
+        "Cost / success", format="$%.4f", help="Cost of its judged runs / their successes"
+    ),
+    "success_rate": st.column_config.NumberColumn("Success rate", format="percent"),
+    "score_per_1k_tokens": st.column_config.NumberColumn(
+        "Score / 1k tokens",
+        format="%.2f",
+        help="Mean score (0–100) per 1,000 tokens, over runs with a score and token counts",
+    ),
+    "listed_input_per_mtok": st.column_config.NumberColumn("Listed input $/Mtok", format="$%.3f"),
+    "listed_output_per_mtok": st.column_config.NumberColumn("Listed output $/Mtok", format="$%.3f"),
+    "effective_usd_per_mtok": st.column_config.NumberColumn(
+        "Effective $/Mtok",
+        format="$%.3f",
+        help="Cost of its priced calls / their tokens (input + output), cache discounts included",
+    ),
+}
+# The money first; token counts, drawn in the chart below, last.
+MODEL_ORDER = (
+    "model",
+    "tier",
+    "calls",
+    "trajectories",
+    "cost_usd",
+    "cost_per_trajectory",
+    "cost_per_success",
+    "success_rate",
+    "cache_hit_rate",
+    "reasoning_share",
+    "effective_usd_per_mtok",
+    "listed_input_per_mtok",
+    "listed_output_per_mtok",
+    "score_per_1k_tokens",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+PAIR_COLUMNS = {
+    "cheaper_model": "Cheaper listed",
+    "pricier_model": "Pricier listed",
+    "cheaper_listed_per_mtok": st.column_config.NumberColumn(
+        "Cheaper: listed $/Mtok", format="$%.2f"
+    ),
+    "pricier_listed_per_mtok": st.column_config.NumberColumn(
+        "Pricier: listed $/Mtok", format="$%.2f"
+    ),
+    "shared_tasks": st.column_config.NumberColumn("Shared tasks"),
+    "cheaper_cost_per_task": st.column_config.NumberColumn("Cheaper: USD / task", format="$%.4f"),
+    "pricier_cost_per_task": st.column_config.NumberColumn("Pricier: USD / task", format="$%.4f"),
+    "reversed": st.column_config.CheckboxColumn("Reversed"),
+    "magnitude": st.column_config.NumberColumn("Cost ratio", format="%.2f×"),
+    "driver": "Driving factor",
+    **{
+        f"gap_{f}": st.column_config.NumberColumn(f"Gap from {f} (USD)", format="$%.5f")
+        for f in FACTORS
+    },
+}
+
+
+@st.cache_data(max_entries=32)
+def load_model_stats(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
+    stats = fleet.model_stats(connection(), flt)
+    return stats.with_columns(success_rate=pl.col("successes") / pl.col("judged"))
+
+
+@st.cache_data(max_entries=8)
+def load_reversal(version: str) -> pl.DataFrame:
+    return reversal.reversal_matrix(connection())
+
+
+def show_models(stats: pl.DataFrame) -> None:
+    st.dataframe(
+        stats.select(MODEL_ORDER),
+        hide_index=True,
+        width="stretch",
+        column_config=MODEL_COLUMNS,
+    )
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Where the money went: cost of each model's calls (USD)**")
+        st.plotly_chart(
+            figures.build_spend_figure(stats.sort("cost_usd", descending=True, nulls_last=True)),
+            key="spend",
+        )
+    with right:
+        st.markdown("**Tokens by kind**")
+        st.plotly_chart(figures.build_tokens_by_kind_figure(stats), key="tokens")
+    st.markdown("**Listed price vs effective cost per 1M tokens (USD, log scale)**")
+    st.plotly_chart(figures.build_price_figure(stats), key="prices")
+    st.caption(
+        "Effective $/Mtok blends input and output at each model's own mix, after cache discounts: "
+        "a model whose traffic is mostly cached input pays far less than its listed prices."
+    )
+
+
+def reversal_sentence(matrix: pl.DataFrame) -> str:
+    summary = reversal.summary(matrix)
+    rate = fmt.percent(summary.reversal_rate)
+    text = (
+        f"**Reversal rate: {rate}** — {summary.reversed_pairs} of {summary.comparable_pairs} "
+        "comparable model pairs cost more per task on the model with the lower listed price."
+    )
+    drivers = matrix.filter(pl.col("reversed"))["driver"].value_counts(sort=True)
+    if drivers.height:
+        text += f" Driving factor of the reversals: **{drivers['driver'][0]}**."
+    return text
+
+
+def show_reversal(version: str, flt: TrajectoryFilter) -> None:
+    st.subheader("Price reversal")
+    st.caption(
+        "Two models that ran the same tasks (single-model runs with known cost): is the one with "
+        "the lower listed price (input + output $/Mtok) really cheaper per task? The gap is split "
+        "over turns, context, output, reasoning and price; the driving factor contributes most."
+    )
+    filter_note(flt)
+    matrix = load_reversal(version)
+    if not matrix.height:
+        st.info("No two models with different listed prices ran the same task yet.")
+        return
+    st.markdown(reversal_sentence(matrix))
+    st.plotly_chart(figures.build_reversal_figure(matrix), key="reversal")
+    st.dataframe(matrix, hide_index=True, width="stretch", column_config=PAIR_COLUMNS)
+
+
+page_header(
+    "Models & cost",
+    "models",
+    "Per model: calls, tokens by kind, cache hit rate, reasoning share, cost per trajectory and "
+    "per success, and what a million tokens really cost. Prices and tiers are on Settings.",
+)
+version, flt, k = kpis_or_stop()
+stats = load_model_stats(version, flt)
+if stats.height:
+    show_models(stats)
+else:
+    st.info("These trajectories record no model name.")
+st.caption(UNKNOWN_CELLS)
+show_reversal(version, flt)

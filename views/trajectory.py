@@ -1,0 +1,185 @@
+"""Trajectory: where one run's time and money went, which turns were wasted, and whether it
+needed the bigger model — with every span one click away, and the view in the URL
+(`?trace=…&span=…`) so a link shows a colleague exactly this.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from analysis import queries
+from analysis import trajectory_queries as tq
+from ui import trajectory_figures as figures
+from ui import trajectory_sections as sections
+from ui.db import connection, data_version
+from ui.empty import show_empty_store
+from ui.fleet_common import page_header
+from ui.report import trajectory_report
+from ui.review_panel import show_review_panel
+from ui.span_inspector import show_inspector, show_span_picker
+from ui.text import escape_markdown, one_line
+from ui.timeline import build_timeline_figure
+
+
+@st.cache_data(max_entries=64)
+def load_run(version: str, trace_id: str) -> dict[str, Any] | None:
+    return queries.trajectory(connection(), trace_id)
+
+
+@st.cache_data(max_entries=8)
+def load_count(version: str) -> int:
+    return queries.trajectory_count(connection())
+
+
+@st.cache_data(max_entries=32)
+def load_detail(version: str, trace_id: str) -> dict[str, Any]:
+    con = connection()
+    return {
+        "models": tq.models_in_order(con, trace_id),
+        "spans": tq.timeline_spans(con, trace_id),
+        "turns": tq.turn_rows(con, trace_id),
+        "growth": queries.context_growth(con, trace_id),
+        "findings": tq.finding_rows(con, trace_id),
+        "waste": tq.waste_summary(con, trace_id),
+        "verdict": queries.verdict(con, trace_id),
+        "siblings": tq.siblings(con, trace_id),
+    }
+
+
+@st.cache_data(max_entries=64)
+def load_span(version: str, trace_id: str, span_id: str) -> dict[str, Any] | None:
+    return tq.span(connection(), trace_id, span_id)
+
+
+def select_span(span_id: str | None) -> None:
+    if span_id:
+        st.query_params["span"] = span_id
+    else:
+        st.query_params.pop("span", None)
+
+
+def on_timeline_click() -> None:
+    points = st.session_state["timeline"].selection.points
+    if points and points[0].get("customdata"):
+        select_span(points[0]["customdata"])
+
+
+def show_missing(trace_id: str | None) -> None:
+    if trace_id is None:
+        st.info("Choose a run on the Trajectories page; its link opens it here.")
+    else:
+        st.error(f"No trajectory with id {escape_markdown(trace_id)} in this store.")
+    st.page_link("views/trajectories.py", label="Browse trajectories", icon=":material/list:")
+
+
+def show_actions(run: dict[str, Any], siblings: pl.DataFrame) -> None:
+    row = st.container(horizontal=True)
+    if siblings.height:
+        row.page_link(
+            "views/compare.py",
+            label=f"Compare with… ({siblings.height} other run{'s' * (siblings.height > 1)})",
+            icon=":material/compare_arrows:",
+            query_params={"a": run["trace_id"], "b": siblings["trace_id"][0]},
+        )
+    row.download_button(
+        "HTML report",
+        data=lambda: trajectory_report(connection(), run["trace_id"]) or "",
+        file_name=f"trajectory-{one_line(run['trace_id'], 40)}.html",
+        mime="text/html",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+def show_timeline_and_inspector(
+    detail: dict[str, Any], names: dict[str, str], trace_id: str, span_id: str | None
+) -> dict[str, Any] | None:
+    """The Gantt beside the inspector; returns the inspected span (None if none or unknown)."""
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("Timeline")
+        st.plotly_chart(
+            figures.highlight_span(build_timeline_figure(detail["spans"]), span_id),
+            key="timeline",
+            on_select=on_timeline_click,
+            selection_mode="points",
+            config={"displaylogo": False},
+        )
+        st.caption("Bars: indigo = model call, amber = tool, red outline = error. Click a bar.")
+    with right:
+        st.subheader("Span inspector")
+        show_span_picker(detail["spans"], span_id, select_span, names)
+        span = load_span(version, trace_id, span_id) if span_id else None
+        with st.container(height=640, border=False):
+            show_inspector(span, span_id)
+    return span
+
+
+def show_turns_and_waste(detail: dict[str, Any], trace_id: str) -> None:
+    st.subheader("Turns")
+    sections.show_turn_table(detail["turns"], select_span)
+    st.subheader("Waste")
+    sections.show_waste_summary(detail["waste"])
+    if detail["turns"].height:
+        st.plotly_chart(figures.build_turn_cost_figure(detail["turns"]), key="turn_cost")
+    sections.show_findings(detail["findings"], trace_id, select_span)
+
+
+def show_time_and_context(run: dict[str, Any], detail: dict[str, Any]) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Time split")
+        split = figures.time_split_frame(run)
+        if split.is_empty():
+            st.info("Time split: not recorded (some calls have no timestamps).")
+        else:
+            st.plotly_chart(figures.build_time_split_figure(split), key="time_split")
+        sections.show_time_split_caption(run)
+    with right:
+        st.subheader("Context growth")
+        if detail["growth"].is_empty():
+            st.info("No model calls, so no context to grow.")
+        else:
+            figure = figures.build_context_growth_figure(detail["growth"])
+            st.plotly_chart(figure, key="context_growth")
+
+
+def show_verdict_and_siblings(detail: dict[str, Any], names: dict[str, str], trace_id: str) -> None:
+    st.subheader("Was a bigger model needed?")
+    sections.show_verdict(detail["verdict"], trace_id, names)
+    siblings = detail["siblings"]
+    if siblings.height:
+        st.markdown("**Other runs of this task**")
+        sections.show_siblings(siblings, trace_id)
+
+
+page_header(
+    "Trajectory",
+    "trajectory",
+    "One run: where its time and money went, which turns were wasted, and whether it "
+    "needed the bigger model. Click a bar, a turn or a finding to inspect that span.",
+)
+version = data_version()
+trace_id = st.query_params.get("trace") or None
+span_id = st.query_params.get("span") or None
+run = load_run(version, trace_id) if trace_id else None
+if run is None:
+    if load_count(version) == 0:
+        show_empty_store()
+    else:
+        show_missing(trace_id)
+    st.stop()
+detail = load_detail(version, trace_id)
+names = sections.turn_names(detail["turns"])  # span id -> "turn n", for labels and links
+sections.show_header(run, detail["models"])
+sections.show_headline(detail["verdict"], detail["findings"])
+show_actions(run, detail["siblings"])
+span = show_timeline_and_inspector(detail, names, trace_id, span_id)
+show_turns_and_waste(detail, trace_id)
+show_time_and_context(run, detail)
+show_verdict_and_siblings(detail, names, trace_id)
+st.subheader("Reviews")
+show_review_panel(trace_id, span_id if span else None, names)

@@ -1,0 +1,197 @@
+"""Waste: which tokens bought nothing, in which category, by which agent and model, and when.
+
+Every chart leads to the trajectories behind it: clicking a bar picks it in "Show the
+trajectories behind", a selectbox bound to the URL, so the drilled-down view is a link too.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analysis import fleet, fleet_queries, queries
+from analysis.filters import TrajectoryFilter
+from ui import fleet_figures as figures
+from ui import format as fmt
+from ui.db import connection
+from ui.fleet_common import UNKNOWN_CELLS, kpis_or_stop, page_header
+from ui.fleet_links import trajectories_url, trajectory_link_column, trajectory_url
+
+GROUPS = {"category": "Category", "agent": "Agent", "model": "Model", "day": "Day"}
+MEASURES = {"USD": "usd", "Tokens": "tokens"}
+DRILL_SEPARATOR = ": "
+TOP_ROWS = 50
+BEHIND_ROWS = 200
+# fmt: off
+TOP_ORDER = (
+    "open", "task_key", "agent_name", "primary_model", "waste_usd", "waste_tokens",
+    "waste_stagnation_tokens", "waste_error_retry_tokens", "waste_repeated_tokens",
+    "waste_uncached_tokens", "cost_usd", "outcome", "verdict",
+)
+# fmt: on
+
+
+@st.cache_data(max_entries=128)
+def load_waste(version: str, flt: TrajectoryFilter, by: str) -> pl.DataFrame:
+    return fleet.waste_by(connection(), by, flt)
+
+
+@st.cache_data(max_entries=64)
+def load_behind(version: str, flt: TrajectoryFilter, by: str, key: str) -> pl.DataFrame:
+    return fleet_queries.waste_behind(connection(), by, key, flt, limit=BEHIND_ROWS)
+
+
+@st.cache_data(max_entries=32)
+def load_top(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
+    return queries.trajectory_list(connection(), flt, sort="waste_usd", limit=TOP_ROWS)
+
+
+def drill_label(by: str, key) -> str:
+    return f"{GROUPS[by]}{DRILL_SEPARATOR}{key}"
+
+
+def parse_drill(label: str) -> tuple[str, str]:
+    name, key = label.split(DRILL_SEPARATOR, 1)
+    by = {v: k for k, v in GROUPS.items()}[name]
+    return by, key
+
+
+def on_bar_click(by: str) -> None:
+    """A clicked bar becomes the drill-down (before the selectbox is drawn in the rerun)."""
+    points = st.session_state[f"chart_{by}"]["selection"]["points"]
+    if points:
+        point = points[0]
+        key = point.get("customdata") or (point.get("y") if by == "category" else point.get("x"))
+        if key is not None:
+            st.session_state["drill"] = drill_label(by, key)
+
+
+def show_kpis(k: queries.Kpis) -> None:
+    cols = st.columns(5)
+    cols[0].metric(
+        "Wasted tokens", fmt.compact(k.waste_tokens) if k.with_waste else fmt.NOT_RECORDED
+    )
+    cols[1].metric("Waste (USD)", fmt.usd(k.waste_usd))
+    cols[2].metric("Share of tokens", fmt.percent(k.waste_share))
+    share_of_cost = k.waste_usd / k.cost_usd if k.waste_usd is not None and k.cost_usd else None
+    cols[3].metric("Share of cost", fmt.percent(share_of_cost))
+    cols[4].metric("Runs with wasted turns", fmt.count(k.with_waste_turns))
+
+
+def show_chart(version: str, flt: TrajectoryFilter, by: str, measure: str, k) -> list[str]:
+    waste = load_waste(version, flt, by)
+    if by == "category":
+        figure = figures.build_waste_category_figure(waste, k.waste_base_tokens)
+    else:
+        figure = figures.build_waste_by_figure(waste, measure, by)
+    if waste.height:
+        st.plotly_chart(
+            figure,
+            key=f"chart_{by}",
+            on_select=lambda: on_bar_click(by),
+            selection_mode="points",
+        )
+    else:
+        st.caption("No wasted turns found in these trajectories.")
+    keys = figures.waste_totals(waste)["key"].drop_nulls().to_list()
+    return [drill_label(by, key) for key in keys]
+
+
+def with_links(frame: pl.DataFrame) -> pl.DataFrame:
+    links = pl.Series("open", [trajectory_url(t) for t in frame["trace_id"]], dtype=pl.String)
+    return frame.with_columns(links)
+
+
+COLUMNS = {
+    "open": trajectory_link_column(),
+    "task_key": "Task",
+    "agent_name": "Agent",
+    "primary_model": "Model",
+    "group_waste_tokens": st.column_config.NumberColumn("Waste here (tokens)", format="%,d"),
+    "group_waste_usd": st.column_config.NumberColumn("Waste here (USD)", format="$%.4f"),
+    "waste_tokens": st.column_config.NumberColumn("All waste (tokens)", format="%,d"),
+    "waste_usd": st.column_config.NumberColumn("All waste (USD)", format="$%.4f"),
+    "waste_stagnation_tokens": st.column_config.NumberColumn("Stagnation", format="%,d"),
+    "waste_error_retry_tokens": st.column_config.NumberColumn("Error retries", format="%,d"),
+    "waste_repeated_tokens": st.column_config.NumberColumn("Repeated calls", format="%,d"),
+    "waste_uncached_tokens": st.column_config.NumberColumn("Uncached", format="%,d"),
+    "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
+    "outcome": "Outcome",
+    "verdict": "Verdict",
+}
+
+
+def show_behind(version: str, flt: TrajectoryFilter, label: str) -> None:
+    by, key = parse_drill(label)
+    frame = load_behind(version, flt, by, key)
+    if frame.height == BEHIND_ROWS:
+        st.caption(f"The {BEHIND_ROWS} trajectories with the most waste here.")
+    st.dataframe(
+        with_links(frame).select(c for c in COLUMNS if c in frame.columns or c == "open"),
+        hide_index=True,
+        width="stretch",
+        column_config=COLUMNS,
+    )
+    list_filter = {
+        "agent": {"agent": key},
+        "model": {"model": key},
+        "day": {"since": key, "until": key},
+    }
+    if by in list_filter:
+        note = " (every run that called this model)" if by == "model" else ""
+        # A link, not st.switch_page: switching pages while a sidebar filter (a widget bound
+        # to the URL) is set raises in Streamlit 1.67. The list opens in a new tab, filtered.
+        url = trajectories_url(**list_filter[by])
+        st.markdown(f"[Open these in the Trajectories list{note}]({url})")
+
+
+def show_top(version: str, flt: TrajectoryFilter) -> None:
+    frame = load_top(version, flt)
+    st.dataframe(
+        with_links(frame).select(TOP_ORDER),  # only what is shown crosses the wire
+        hide_index=True,
+        width="stretch",
+        column_config=COLUMNS,
+    )
+
+
+page_header(
+    "Waste",
+    "waste",
+    "Tokens that bought nothing: stagnation (turns inside a stuck loop), error retries, repeated "
+    "tool calls and context sent again without a cache hit. A token counts in one category at "
+    "most. Click a bar to list the trajectories behind it.",
+)
+version, flt, k = kpis_or_stop()
+show_kpis(k)
+measure_label = st.segmented_control(
+    "Measure", list(MEASURES), default="USD", key="measure", bind="query-params", required=True
+)
+measure = MEASURES[measure_label or "USD"]
+
+drill_options: list[str] = []
+for row in (("category", "agent"), ("model", "day")):
+    for column, by in zip(st.columns(2), row, strict=True):
+        with column:
+            title = (
+                "Share of all tokens, by category"
+                if by == "category"
+                else f"Wasted {measure_label or 'USD'} by {GROUPS[by].lower()}"
+            )
+            st.markdown(f"**{title}**")
+            drill_options += show_chart(version, flt, by, measure, k)
+
+st.subheader("Trajectories behind a bar")
+drill = st.selectbox(
+    "Show the trajectories behind",
+    drill_options,
+    index=None,
+    placeholder="Click a bar above, or pick one here",
+    key="drill",
+    bind="query-params",
+)
+if drill:
+    show_behind(version, flt, drill)
+st.subheader("Most wasteful trajectories")
+show_top(version, flt)
+st.caption(UNKNOWN_CELLS + " Waste per category in tokens.")
