@@ -11,6 +11,7 @@ from analysis.pipeline import IngestReport, ingest_path
 from ingest.source import safe_filename
 from store.db import upload_dir
 from ui.db import connection
+from ui.fleet_common import page_header
 
 
 def ingest_upload(uploaded) -> IngestReport:
@@ -45,10 +46,12 @@ def show_report(report: IngestReport) -> None:
         )
 
 
-st.title("Upload traces")
-st.write(
-    "OpenTelemetry (OTLP JSON, JSON Lines, protobuf), LangSmith exports and JSONL — gzip is fine. "
-    "Each file is ingested atomically: it lands whole or not at all."
+page_header(
+    "Upload traces",
+    "upload",
+    "OpenTelemetry (OTLP JSON, JSON Lines, protobuf), LangSmith exports (JSONL, JSON, Parquet, "
+    "a zip of a bulk-export folder) and JSONL — gzip is fine. Each file is ingested atomically: "
+    "it lands whole or not at all.",
 )
 files = st.file_uploader("Trace files", accept_multiple_files=True, key="files")
 if files and st.button("Ingest", type="primary"):
