@@ -10,7 +10,6 @@ import json
 import tempfile
 import zipfile
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,9 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis.pipeline import ingest_path
-from ingest import langsmith
-from ingest.errors import DecodeError, LimitExceeded
-from ingest.registry import decode_file, detect
+from ingest.registry import detect
 from ingest.source import Source
 
 BASE = datetime(2025, 3, 1, 10, 0, 0, tzinfo=UTC)
@@ -336,204 +333,7 @@ def test_payloads_merge_across_batches_and_report_orphan_patches(con, tmp_path):
     assert_tree(con)
 
 
-# -- the same agent from LangSmith and from span JSONL --------------------------------------
-
-
-def agent_runs() -> list[dict]:
-    root = make_run(11, "chain", "AgentExecutor", 0, 6)
-    meta = llm_meta("gpt-4o-mini", "openai")
-    llm1 = make_run(
-        12, "llm", "ChatOpenAI", 0.1, 1.5, root, prompt_tokens=300, completion_tokens=40, extra=meta
-    )
-    tool = make_run(13, "tool", "get_weather", 1.6, 2.0, root, inputs={"input": '{"city": "Oslo"}'})
-    llm2 = make_run(
-        14,
-        "llm",
-        "ChatOpenAI",
-        2.1,
-        5.9,
-        root,
-        prompt_tokens=380,
-        completion_tokens=60,
-        prompt_token_details={"cache_read": 256},
-        extra=meta,
-    )
-    return [root, llm1, tool, llm2]
-
-
-def agent_spans() -> list[dict]:
-    def span(span_id, kind, name, start, end, parent="root", **fields):
-        return {
-            "trace_id": "otel-agent",
-            "span_id": span_id,
-            "parent_id": parent,
-            "kind": kind,
-            "name": name,
-            "start_time": (BASE + timedelta(seconds=start)).isoformat(),
-            "end_time": (BASE + timedelta(seconds=end)).isoformat(),
-            **fields,
-        }
-
-    return [
-        span("root", "agent", "AgentExecutor", 0, 6, parent=None),
-        span(
-            "l1",
-            "llm",
-            "chat gpt-4o-mini",
-            0.1,
-            1.5,
-            model="gpt-4o-mini",
-            input_tokens=300,
-            output_tokens=40,
-        ),
-        span("t1", "tool", "execute_tool get_weather", 1.6, 2.0, tool_name="get_weather"),
-        span(
-            "l2",
-            "llm",
-            "chat gpt-4o-mini",
-            2.1,
-            5.9,
-            model="gpt-4o-mini",
-            input_tokens=380,
-            output_tokens=60,
-            cache_read_tokens=256,
-        ),
-    ]
-
-
-def test_langsmith_agent_matches_the_same_agent_as_spans(con, tmp_path):
-    newest_first = list(reversed(agent_runs()))  # list_runs returns newest first
-    (tmp_path / "runs.json").write_text(json.dumps(newest_first, indent=2))
-    ingest_ok(con, tmp_path / "runs.json")
-    assert (
-        ingest_path(con, write_jsonl(tmp_path / "spans.jsonl", agent_spans())).format
-        == "span_jsonl"
-    )
-    rows = spans(con, uid(11))
-    assert [(r["name"], r["parent_id"]) for r in rows] == [
-        ("AgentExecutor", None),
-        ("ChatOpenAI", uid(11)),
-        ("get_weather", uid(11)),
-        ("ChatOpenAI", uid(11)),
-    ]
-    assert rows[2]["tool_args"] == '{"city":"Oslo"}'
-    keys = (
-        "llm_calls",
-        "turns",
-        "tool_calls",
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "models",
-        "model_ms",
-        "tool_ms",
-        "idle_ms",
-        "wall_ms",
-        "cost_usd",
-    )
-    from_langsmith = {k: trajectory(con, uid(11))[k] for k in keys}
-    from_spans = {k: trajectory(con, "otel-agent")[k] for k in keys}
-    assert from_langsmith == from_spans
-    assert from_langsmith["llm_calls"] == 2 and from_langsmith["tool_calls"] == 1
-    assert (from_langsmith["input_tokens"], from_langsmith["output_tokens"]) == (680, 100)
-    assert (from_langsmith["model_ms"], from_langsmith["tool_ms"]) == (5200.0, 400.0)
-
-
-# -- bulk-export Parquet ------------------------------------------------------------------
-
-
-def export_table(runs: list[dict], tz: str | None = "UTC") -> pa.Table:
-    """Runs in the bulk-export layout: JSON columns as text, times as timestamps, Decimal costs."""
-    json_columns = (
-        "inputs",
-        "outputs",
-        "extra",
-        "feedback_stats",
-        "prompt_token_details",
-        "completion_token_details",
-    )
-    columns = {
-        "id": [r["id"] for r in runs],
-        "session_id": ["project-1"] * len(runs),
-        "trace_id": [r.get("trace_id") for r in runs],
-        "parent_run_id": [r.get("parent_run_id") for r in runs],
-        "dotted_order": [r["dotted_order"] for r in runs],
-        "name": [r["name"] for r in runs],
-        "run_type": [r["run_type"] for r in runs],
-        "status": [r["status"] for r in runs],
-        "reference_example_id": [r.get("reference_example_id") for r in runs],
-        "prompt_tokens": pa.array([r.get("prompt_tokens") for r in runs], pa.int64()),
-        "completion_tokens": pa.array([r.get("completion_tokens") for r in runs], pa.int64()),
-        "total_cost": pa.array(
-            [None if r.get("total_cost") is None else Decimal(str(r["total_cost"])) for r in runs],
-            pa.decimal128(20, 10),
-        ),
-    }
-    for key in ("start_time", "end_time"):
-        times = [datetime.fromisoformat(r[key]).astimezone(UTC) for r in runs]
-        columns[key] = pa.array(
-            [t.replace(tzinfo=None) if tz is None else t for t in times], pa.timestamp("us", tz=tz)
-        )
-    for key in json_columns:
-        columns[key] = [json.dumps(r[key]) if key in r else None for r in runs]
-    return pa.table(columns)
-
-
-def write_hive_export(tmp_path):
-    runs = tree_runs()
-    folder = tmp_path / "export" / "runs"
-    first_day, second_day = (
-        folder / "year=2025/month=03/day=01",
-        folder / "year=2025/month=03/day=02",
-    )
-    first_day.mkdir(parents=True)
-    second_day.mkdir(parents=True)
-    pq.write_table(export_table(runs[:3]), first_day / "part-0.parquet")
-    pq.write_table(export_table(runs[3:], tz=None), second_day / "part-0.parquet")  # naive = UTC
-    (folder / "_SUCCESS").write_text("")
-    return folder
-
-
-def test_parquet_single_file(con, tmp_path):
-    pq.write_table(export_table(tree_runs()), tmp_path / "runs.parquet", compression="zstd")
-    ingest_ok(con, tmp_path / "runs.parquet")
-    assert_tree(con)
-
-
-def test_parquet_hive_folder(con, tmp_path):
-    folder = write_hive_export(tmp_path)
-    report = ingest_ok(con, folder)
-    assert report.warnings == ["ignored 1 files that are not Parquet: _SUCCESS"]
-    assert_tree(con)
-    assert ingest_path(con, folder).already_ingested  # the folder's content hash dedupes
-
-
-def test_parquet_zip_of_hive_folder(con, tmp_path):
-    folder = write_hive_export(tmp_path)
-    archive = tmp_path / "export.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for part in sorted(folder.rglob("*")):
-            if part.is_file():
-                zf.write(part, part.relative_to(folder.parent).as_posix())
-    report = ingest_ok(con, archive)
-    assert report.warnings == ["ignored 1 files that are not Parquet: runs/_SUCCESS"]
-    assert_tree(con)
-    with pytest.raises(LimitExceeded, match="zip holds .* bytes of Parquet; the limit is 100"):
-        langsmith.decode(Source.open(archive, max_bytes=100))
-
-
 # -- detection and bad input -----------------------------------------------------------------
-
-
-def test_sniff_leaves_span_and_messages_jsonl_alone(tmp_path):
-    spans_file = write_jsonl(tmp_path / "a.jsonl", agent_spans())
-    messages = write_jsonl(
-        tmp_path / "b.jsonl", [{"id": "t", "messages": [{"role": "user", "content": "x"}]}]
-    )
-    for path in (spans_file, messages):
-        source = Source.open(path)
-        assert not langsmith.sniff(source.head(), source)
-    assert langsmith.is_payload({"post": []}) and not langsmith.is_payload({"post": [], "user": 1})
 
 
 def bad_files(tmp_path) -> dict:
@@ -583,17 +383,3 @@ def test_bad_input_is_refused_and_leaves_the_store_unchanged(con, tmp_path):
         assert report.error == message
         assert counts(con) == before
     assert not (Path(tempfile.gettempdir()) / "evil.parquet").exists()
-
-
-def test_parquet_folder_names_the_file_missing_columns(tmp_path):
-    folder = write_hive_export(tmp_path)
-    pq.write_table(
-        pa.table({"id": ["x"], "run_type": ["llm"], "start_time": ["2025-03-02"]}),
-        folder / "year=2025/month=03/day=02/part-1.parquet",
-    )
-    with pytest.raises(
-        DecodeError,
-        match=r"year=2025/month=03/day=02/part-1.parquet, schema: "
-        r"missing required column\(s\) trace_id or dotted_order",
-    ):
-        decode_file(folder)
