@@ -23,13 +23,7 @@ def duration(ms: float | None) -> str:
 
 
 def tokens(count: float | None) -> str:
-    if _missing(count):
-        return NOT_RECORDED
-    if count >= 1_000_000:
-        return f"{count / 1_000_000:.2f}M tokens"
-    if count >= 10_000:
-        return f"{count / 1000:.1f}k tokens"
-    return f"{count:,.0f} tokens"
+    return NOT_RECORDED if _missing(count) else f"{compact(count)} tokens"
 
 
 def compact(count: float | None) -> str:
