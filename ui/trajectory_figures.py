@@ -12,7 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
-from ui.timeline import KIND_COLORS
+from ui.timeline import KIND_COLORS, plotly_text
 
 TIME_PART_COLORS = {
     "model": KIND_COLORS["llm"],
@@ -87,7 +87,7 @@ def context_parts(turns: pl.DataFrame) -> pl.DataFrame:
     known = pl.col("cache_read_tokens").is_not_null()
     return turns.select(
         "turn",
-        "model",
+        plotly_text("model").alias("model"),  # trace text shown in a hover: made literal
         cached=pl.when(known).then(pl.col("cache_read_tokens")),
         not_cached=pl.when(known).then(pl.col("input_tokens") - pl.col("cache_read_tokens")),
         cache_unknown=pl.when(~known).then(pl.col("input_tokens")),
