@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ingest.errors import DecodeError, LimitExceeded
@@ -34,6 +34,10 @@ class Source:
     display_name: str
     max_bytes: int = DEFAULT_MAX_BYTES
     compressed: bool = False
+    # A part of a plain file, for a decoding worker: bytes [start, end), whose first line (JSON
+    # lines) or message (framed protobuf) is number `first_record` of the file.
+    byte_range: tuple[int, int] | None = None
+    first_record: int = 1
     _data: bytes | None = field(default=None, repr=False)
 
     @classmethod
@@ -49,6 +53,10 @@ class Source:
             max_bytes=max_bytes or DEFAULT_MAX_BYTES,
             compressed=compressed,
         )
+
+    def part(self, start: int, end: int, first_record: int = 1) -> Source:
+        """Bytes [start, end) of this plain file, starting at record number `first_record`."""
+        return replace(self, byte_range=(start, end), first_record=first_record, _data=None)
 
     @property
     def is_dir(self) -> bool:

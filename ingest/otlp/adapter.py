@@ -20,7 +20,17 @@ from ingest.canonical import SPAN_COLUMNS, fast_canonical_json, gc_paused
 from ingest.errors import DecodeError
 from ingest.otlp.conventions import map_attributes
 from ingest.otlp.envelope import SHAPE_OTLP, JsonSpanReader
+from ingest.otlp.parallel import (
+    PartResult,
+    decode_parts,
+    frame_parts,
+    line_parts,
+    worker_count,
+    worth_splitting,
+    write_ipc,
+)
 from ingest.otlp.protobuf import FORMAT_FRAMED, ProtobufSpanReader, sniff_binary
+from ingest.otlp.streams import is_json_lines
 from ingest.otlp.table import ROW_ORDER, TableBuilder
 from ingest.source import Source
 
@@ -54,10 +64,24 @@ def _first_key(obj: bytes) -> bytes | None:
 
 
 def decode_json(source: Source) -> registry.Decoded:
+    joined = None
+    if worth_splitting(source) and is_json_lines(source.head()):
+        joined = decode_parts(source, line_parts(source.path, worker_count()), decode_json_part)
+    if joined is not None:
+        table, skipped, shapes = joined
+    else:
+        reader = JsonSpanReader(source)
+        table = _table_or_error(reader.spans(), source)
+        skipped, shapes = reader.skipped, reader.shapes
+    fmt = "+".join(shapes) or SHAPE_OTLP
+    return registry.Decoded(fmt, table, skipped, _warnings(table, skipped))
+
+
+def decode_json_part(source: Source, ipc_path: str) -> PartResult:
+    """A worker's share of `decode_json`: one part, unfilled, written as Arrow IPC."""
     reader = JsonSpanReader(source)
-    table = _table_or_error(reader.spans(), source)
-    fmt = "+".join(reader.shapes) or SHAPE_OTLP
-    return registry.Decoded(fmt, table, reader.skipped, _warnings(table, reader.skipped))
+    write_ipc(_table_or_error(reader.spans(), source, fill=False), ipc_path)
+    return PartResult(ipc_path, reader.skipped, reader.shapes)
 
 
 def sniff_protobuf(head: bytes, source: Source) -> bool:
@@ -66,14 +90,29 @@ def sniff_protobuf(head: bytes, source: Source) -> bool:
 
 def decode_protobuf(source: Source) -> registry.Decoded:
     fmt = sniff_binary(source.head())
-    reader = ProtobufSpanReader(source, framed=fmt == FORMAT_FRAMED)
-    table = _table_or_error(reader.spans(), source)
-    return registry.Decoded(fmt, table, reader.skipped, _warnings(table, reader.skipped))
+    joined = None
+    if fmt == FORMAT_FRAMED and worth_splitting(source):
+        parts = frame_parts(source.path, worker_count())
+        if parts and len(parts) > 1:
+            joined = decode_parts(source, parts, decode_protobuf_part)
+    if joined is not None:
+        table, skipped, _ = joined
+    else:
+        reader = ProtobufSpanReader(source, framed=fmt == FORMAT_FRAMED)
+        table, skipped = _table_or_error(reader.spans(), source), reader.skipped
+    return registry.Decoded(fmt, table, skipped, _warnings(table, skipped))
 
 
-def _table_or_error(spans: Iterable[dict], source: Source) -> pa.Table:
+def decode_protobuf_part(source: Source, ipc_path: str) -> PartResult:
+    """A worker's share of a Collector-framed file: whole frames, unfilled, as Arrow IPC."""
+    reader = ProtobufSpanReader(source, framed=True)
+    write_ipc(_table_or_error(reader.spans(), source, fill=False), ipc_path)
+    return PartResult(ipc_path, reader.skipped)
+
+
+def _table_or_error(spans: Iterable[dict], source: Source, fill: bool = True) -> pa.Table:
     try:
-        return spans_to_table(spans)
+        return spans_to_table(spans, fill)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, RecursionError) as exc:
         raise DecodeError(
             source.display_name, f"a span value does not fit its canonical column ({exc})"
@@ -86,13 +125,14 @@ def _warnings(table: pa.Table, skipped: list) -> list[str]:
     return []
 
 
-def spans_to_table(spans: Iterable[dict]) -> pa.Table:
-    """Canonical table from neutral spans, with the trajectory-wide fills applied."""
+def spans_to_table(spans: Iterable[dict], fill: bool = True) -> pa.Table:
+    """Canonical table from neutral spans, with the trajectory-wide fills applied (unless
+    `fill` is False: a part of a file, filled once the parts are joined)."""
     with gc_paused():
         builder = TableBuilder()
         for seq, span in enumerate(spans):
             builder.add(span_row(span, seq))
-        return builder.finish()
+        return builder.finish(fill)
 
 
 def span_row(span: dict, seq: int) -> list:

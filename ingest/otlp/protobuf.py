@@ -101,7 +101,8 @@ class ProtobufSpanReader:
         yield "message at byte offset 0", self._parse(self.source.read(), 0, EXPECTED)
 
     def _framed_messages(self) -> Iterator[tuple[str, ExportTraceServiceRequest]]:
-        name, offset, number = self.source.display_name, 0, 0
+        name, number = self.source.display_name, self.source.first_record - 1
+        offset = self.source.byte_range[0] if self.source.byte_range else 0
         with open_stream(self.source) as handle:
             try:
                 while prefix := handle.read(PREFIX_BYTES):

@@ -32,13 +32,13 @@ OTHER_LINE_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\xc2\x85", b
 
 def iter_json_values(source: Source) -> Iterator[tuple[str, Any]]:
     """(position, value) for each top-level JSON value: JSON Lines, or one/many pretty documents."""
-    if _is_json_lines(source.head()):
+    if source.byte_range is not None or is_json_lines(source.head()):
         yield from _iter_lines(source)
     else:
         yield from _iter_document(source)
 
 
-def _is_json_lines(head: bytes) -> bool:
+def is_json_lines(head: bytes) -> bool:
     """True when the first non-blank line is a complete JSON value (or too long to tell)."""
     stripped = head.lstrip(codecs.BOM_UTF8 + b" \t\r\n")
     line, newline, _ = stripped.partition(b"\n")
@@ -84,7 +84,7 @@ def raw_lines(source: Source) -> Iterator[bytes]:
 
 def numbered_lines(source: Source) -> Iterator[tuple[int, bytes]]:
     """(line number, bytes) of each non-blank line, the first without its BOM."""
-    for number, line in enumerate(raw_lines(source), start=1):
+    for number, line in enumerate(raw_lines(source), start=source.first_record):
         if line and not line.isspace():
             yield number, line.removeprefix(codecs.BOM_UTF8) if number == 1 else line
 
@@ -159,4 +159,26 @@ def _iter_document(source: Source) -> Iterator[tuple[str, Any]]:
 
 def open_stream(source: Source):
     """The file's (decompressed) bytes as a stream, so big files are never held whole."""
+    if source.byte_range is not None:
+        return RangeReader(source.path, *source.byte_range)
     return gzip.open(source.path, "rb") if source.compressed else source.path.open("rb")
+
+
+class RangeReader:
+    """Bytes [start, end) of a plain file, read like a file."""
+
+    def __init__(self, path, start: int, end: int):
+        self.handle = open(path, "rb")  # noqa: SIM115 - closed by __exit__
+        self.handle.seek(start)
+        self.left = end - start
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(self.left if size < 0 else min(size, self.left))
+        self.left -= len(data)
+        return data
+
+    def __enter__(self) -> RangeReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.close()

@@ -1,8 +1,9 @@
 """Canonical rows -> one Arrow table, in bounded batches, with the trajectory-wide fills.
 
 A file of a million spans must never sit in memory as Python rows (~5x its size), so rows
-turn into Arrow every `BATCH_ROWS`. What the two fills need from the whole file is kept
-aside as small indexes while rows stream past, and applied to the finished columns:
+turn into Arrow every `BATCH_ROWS`. Two fills need the whole file, so they run on the
+finished table (rows in file order) — which is also what lets a file decoded in parts by
+several processes be filled once its parts are joined:
 - a conversation id recorded on one span (the agent span, per GenAI) covers its trace;
 - a tool span without arguments/result takes them from the LLM messages of its trace (the
   first LLM call, in file order, that mentions the call id wins).
@@ -27,9 +28,6 @@ ROW_ORDER = (
     "score",
 )  # fmt: skip
 COL = {name: index for index, name in enumerate(ROW_ORDER)}
-I_TRACE, I_KIND, I_SESSION = COL["trace_id"], COL["kind"], COL["session_id"]
-I_TOOL_NAME, I_CALL_ID, I_ARGS = COL["tool_name"], COL["tool_call_id"], COL["tool_args"]
-I_INPUT, I_OUTPUT = COL["input"], COL["output"]
 BATCH_ROWS = 20_000
 MAX_PROBED_IDS = 8
 SCHEMA = pa.schema(SPAN_FIELDS)
@@ -41,55 +39,23 @@ class TableBuilder:
     def __init__(self) -> None:
         self.rows: list[list] = []
         self.batches: list[pa.Table] = []
-        self.count = 0
-        self.first_session: dict[str, str] = {}
-        self.session_missing = False
-        self.wanted: dict[str, set[str]] = {}
-        self.tool_rows: list[tuple] = []  # (index, trace, call id, args?, name?, output?)
-        self.llm_rows: list[tuple[int, str]] = []
 
     def add(self, row: list) -> None:
-        trace, kind = row[I_TRACE], row[I_KIND]
-        if row[I_SESSION] is None:
-            self.session_missing = True
-        elif trace not in self.first_session:
-            self.first_session[trace] = row[I_SESSION]
-        if kind == "llm":
-            self.llm_rows.append((self.count, trace))
-        elif kind == "tool":
-            self._note_tool(row, trace)
         self.rows.append(row)
-        self.count += 1
         if len(self.rows) >= BATCH_ROWS:
             self._flush()
-
-    def _note_tool(self, row: list, trace: str) -> None:
-        no_args, no_output = row[I_ARGS] is None, row[I_OUTPUT] is None
-        if no_args or no_output or row[I_TOOL_NAME] is None:
-            self.tool_rows.append(
-                (self.count, trace, row[I_CALL_ID], no_args, row[I_TOOL_NAME] is None, no_output)
-            )
-        if row[I_CALL_ID] and (no_args or no_output):
-            self.wanted.setdefault(trace, set()).add(row[I_CALL_ID])
 
     def _flush(self) -> None:
         if self.rows or not self.batches:
             self.batches.append(rows_to_table(self.rows))
         self.rows = []
 
-    def finish(self) -> pa.Table:
+    def finish(self, fill: bool = True) -> pa.Table:
+        """The table; `fill=False` leaves the whole-file fills to whoever joins the parts."""
         self._flush()
         batches, self.batches = self.batches, []
-        calls, results = {}, {}
-        if self.wanted:
-            calls, results = _calls_in_llm_messages(batches, self.wanted, self.llm_rows)
         table = pa.concat_tables(batches) if len(batches) > 1 else batches[0]
-        del batches
-        if self.session_missing and self.first_session:
-            table = _fill_sessions(table, self.first_session)
-        if self.wanted:
-            table = _fill_tool_calls(table, self.wanted, self.tool_rows, calls, results)
-        return table
+        return apply_fills(table) if fill else table
 
 
 def rows_to_table(rows: list[list]) -> pa.Table:
@@ -116,29 +82,65 @@ def _timestamps(nanoseconds: pa.Array) -> pa.Array:
     return pc.divide(nanoseconds, 1000).cast(TIMESTAMP)
 
 
-def _fill_sessions(table: pa.Table, first: dict[str, str]) -> pa.Table:
-    traces = pa.array(list(first), pa.string())
-    found = pc.index_in(table.column("trace_id"), value_set=traces)
-    sessions = pc.take(pa.array(list(first.values()), pa.string()), found)
-    filled = pc.coalesce(table.column("session_id"), sessions)
+def apply_fills(table: pa.Table) -> pa.Table:
+    """What only the whole file knows, applied to its table (rows in file order)."""
+    return fill_tool_calls(fill_sessions(table))
+
+
+def fill_sessions(table: pa.Table) -> pa.Table:
+    """A trace's first recorded conversation id, on its spans that have none."""
+    sessions = table.column("session_id")
+    if sessions.null_count in (0, table.num_rows):
+        return table
+    known = table.select(["trace_id", "session_id"]).filter(pc.is_valid(sessions))
+    first: dict[str, str] = {}
+    for trace, session in zip(
+        *(known.column(c).to_pylist() for c in known.column_names), strict=True
+    ):
+        first.setdefault(trace, session)
+    found = pc.index_in(table.column("trace_id"), value_set=pa.array(list(first), pa.string()))
+    filled = pc.coalesce(sessions, pc.take(pa.array(list(first.values()), pa.string()), found))
     return table.set_column(COL["session_id"], "session_id", filled)
 
 
-def _fill_tool_calls(
-    table: pa.Table, wanted: dict, tool_rows: list, calls: dict, results: dict
-) -> pa.Table:
+def fill_tool_calls(table: pa.Table) -> pa.Table:
+    """Arguments, name and result of tool spans lacking them, from their trace's LLM messages."""
+    tool_rows = pc.indices_nonzero(pc.fill_null(pc.equal(table.column("kind"), "tool"), False))
+    if len(tool_rows) == 0:
+        return table
+    wanted: dict[str, set[str]] = {}
+    pending = []
+    columns = (
+        table.column("trace_id").take(tool_rows).to_pylist(),
+        table.column("tool_call_id").take(tool_rows).to_pylist(),
+        # the big text columns only as null flags: taking their text would copy all of it
+        *(
+            pc.is_null(table.column(c)).take(tool_rows).to_pylist()
+            for c in ("tool_args", "tool_name", "output")
+        ),
+    )
+    for row, trace, call_id, no_args, no_name, no_output in zip(
+        tool_rows.to_pylist(), *columns, strict=True
+    ):
+        if no_args or no_output or no_name:
+            pending.append((row, trace, call_id, no_args, no_name, no_output))
+        if call_id and (no_args or no_output):
+            wanted.setdefault(trace, set()).add(call_id)
+    if not wanted:
+        return table
+    calls, results = _calls_in_llm_messages(table, wanted)
     patches: dict[str, dict[int, str]] = {"tool_args": {}, "tool_name": {}, "output": {}}
-    for index, trace, call_id, no_args, no_name, no_output in tool_rows:
+    for row, trace, call_id, no_args, no_name, no_output in pending:
         if trace not in wanted:
             continue
         key = (trace, call_id)
         call = calls.get(key)
         if call is not None and no_args:
-            patches["tool_args"][index] = arguments_text(call["arguments"])
+            patches["tool_args"][row] = arguments_text(call["arguments"])
         if call is not None and no_name and call["name"] is not None:
-            patches["tool_name"][index] = str(call["name"])
+            patches["tool_name"][row] = str(call["name"])
         if no_output and key in results:
-            patches["output"][index] = content_text(results[key])
+            patches["output"][row] = content_text(results[key])
     for name, values in patches.items():
         if values:
             patch = [None] * table.num_rows
@@ -149,25 +151,21 @@ def _fill_tool_calls(
     return table
 
 
-def _calls_in_llm_messages(batches: list, wanted: dict, llm_rows: list) -> tuple[dict, dict]:
-    """Tool calls and results in the messages of the LLM spans of the wanted traces, read
-    batch by batch (every batch but the last holds exactly BATCH_ROWS rows)."""
+def _calls_in_llm_messages(table: pa.Table, wanted: dict) -> tuple[dict, dict]:
+    """Tool calls and results in the messages of the LLM spans of the wanted traces, in file order."""
+    is_llm = pc.fill_null(pc.equal(table.column("kind"), "llm"), False)
+    in_wanted = pc.is_in(table.column("trace_id"), value_set=pa.array(list(wanted), pa.string()))
+    rows = pc.indices_nonzero(pc.and_(is_llm, in_wanted))
+    llm = table.select(["trace_id", "output", "input"]).take(rows)
     calls: dict[tuple, dict] = {}
     results: dict[tuple, object] = {}
-    by_batch: dict[int, list[tuple[int, str]]] = {}
-    for index, trace in llm_rows:
-        if trace in wanted:
-            by_batch.setdefault(index // BATCH_ROWS, []).append((index % BATCH_ROWS, trace))
-    for number, rows in by_batch.items():
-        local = pa.array([index for index, _ in rows], pa.int64())
-        outputs = batches[number].column("output").take(local).to_pylist()
-        inputs = batches[number].column("input").take(local).to_pylist()
-        for (_, trace), output, input_ in zip(rows, outputs, inputs, strict=True):
-            ids = wanted[trace]
-            for text in (output, input_):
-                # A substring probe skips most parses; past a few ids, parsing once is cheaper.
-                if text and (len(ids) > MAX_PROBED_IDS or any(i in text for i in ids)):
-                    _collect(text, trace, calls, results)
+    traces, outputs, inputs = (llm.column(c).to_pylist() for c in llm.column_names)
+    for trace, output, input_ in zip(traces, outputs, inputs, strict=True):
+        ids = wanted[trace]
+        for text in (output, input_):
+            # A substring probe skips most parses; past a few ids, parsing once is cheaper.
+            if text and (len(ids) > MAX_PROBED_IDS or any(i in text for i in ids)):
+                _collect(text, trace, calls, results)
     return calls, results
 
 

@@ -1,0 +1,159 @@
+"""Large OTLP files decoded by one process per core, each taking a contiguous part.
+
+Decoding is Python (parse, envelope walk, convention mapping: tens of µs per span), so one
+process uses one core while DuckDB's own reader uses them all. A file of JSON lines splits
+at line boundaries and a Collector-framed protobuf file at message boundaries; each worker
+decodes its part exactly as the whole file would be decoded (positions in errors and
+skipped spans are numbered from the file's start) and hands back Arrow IPC. The parts are
+joined in file order and only then get the whole-file fills (`table.apply_fills`), so the
+result is the table the single-process decode makes, row for row. The first error in file
+order is raised, as a single process would have raised it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+
+from ingest.otlp.table import COL, apply_fills
+from ingest.source import Source
+
+MIN_PART_BYTES = 16 * 1024 * 1024
+MAX_WORKERS = 4
+SCAN_BLOCK = 8 * 1024 * 1024
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+@dataclass
+class Part:
+    start: int
+    end: int
+    first_record: int
+
+
+@dataclass
+class PartResult:
+    ipc_path: str
+    skipped: list = field(default_factory=list)
+    shapes: list[str] = field(default_factory=list)
+
+
+def worker_count() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_WORKERS))
+
+
+def worth_splitting(source: Source, min_part_bytes: int = MIN_PART_BYTES) -> bool:
+    """A plain file on disk large enough that each core gets a part worth a process."""
+    if source.is_dir or source.compressed or source._data is not None or source.byte_range:
+        return False
+    return worker_count() > 1 and source.size >= 2 * min_part_bytes
+
+
+def line_parts(path: Path, parts: int) -> list[Part]:
+    """`parts` contiguous byte ranges ending at line ends, each with its first line number."""
+    size = path.stat().st_size
+    cuts = [0]
+    with path.open("rb") as handle:
+        for k in range(1, parts):
+            handle.seek(max(cuts[-1], size * k // parts - 1))
+            handle.readline()  # to the end of the line the cut fell in (or just before it)
+            cuts.append(min(handle.tell(), size))
+    cuts.append(size)
+    firsts, line = [], 1
+    with path.open("rb") as handle:
+        for start, end in zip(cuts[:-1], cuts[1:], strict=True):
+            firsts.append(line)
+            left = end - start
+            while left > 0:
+                block = handle.read(min(SCAN_BLOCK, left))
+                line += block.count(b"\n")
+                left -= len(block)
+    return [Part(s, e, f) for s, e, f in zip(cuts[:-1], cuts[1:], firsts, strict=True) if e > s]
+
+
+def frame_parts(path: Path, parts: int) -> list[Part] | None:
+    """Ranges of whole Collector frames (4-byte big-endian length + message), about equal in
+    bytes; None when the lengths do not add up (the single-process reader then says where)."""
+    size = path.stat().st_size
+    starts, offset = [], 0
+    with path.open("rb") as handle:
+        while offset < size:
+            prefix = handle.read(4)
+            length = int.from_bytes(prefix, "big")
+            if len(prefix) < 4 or offset + 4 + length > size:
+                return None
+            starts.append(offset)
+            offset += 4 + length
+            handle.seek(offset)
+    result, index = [], 0
+    for k in range(1, parts + 1):
+        target = size * k // parts
+        begin = index
+        while index < len(starts) and (starts[index] < target or index == begin):
+            index += 1
+        if index > begin:
+            end = starts[index] if index < len(starts) else size
+            result.append(Part(starts[begin], end, begin + 1))
+    return result
+
+
+def decode_parts(source: Source, parts: list[Part], worker) -> tuple[pa.Table, list, list[str]]:
+    """Run `worker(source_part, ipc_path) -> PartResult` over every part; join in file order."""
+    with tempfile.TemporaryDirectory(prefix="agenttime-decode-") as folder:
+        futures = [
+            _executor().submit(
+                worker, source.part(p.start, p.end, p.first_record), f"{folder}/{i}.arrow"
+            )
+            for i, p in enumerate(parts)
+        ]
+        results = [future.result() for future in futures]  # the first failing part raises first
+        tables = [_read_ipc(result.ipc_path) for result in results]
+    skipped = [entry for result in results for entry in result.skipped]
+    shapes = list(dict.fromkeys(shape for result in results for shape in result.shapes))
+    return apply_fills(_join(tables)), skipped, shapes
+
+
+def write_ipc(table: pa.Table, path: str) -> None:
+    with pa.OSFile(path, "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def _read_ipc(path: str) -> pa.Table:
+    return ipc.open_file(pa.memory_map(path, "r")).read_all()  # mapped: no copy
+
+
+def _join(tables: list[pa.Table]) -> pa.Table:
+    """Parts in order, `seq` renumbered to run on across them as in one file."""
+    shifted, offset = [], 0
+    for table in tables:
+        if offset:
+            seq = pc.add(table.column("seq"), pa.scalar(offset, pa.int64()))
+            table = table.set_column(COL["seq"], "seq", seq)
+        shifted.append(table)
+        offset += table.num_rows
+    return pa.concat_tables(shifted)
+
+
+def _executor() -> ProcessPoolExecutor:
+    """One pool per process, started on first use; spawned, so no thread state is forked."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(
+                max_workers=worker_count(), mp_context=multiprocessing.get_context("spawn")
+            )
+        return _pool

@@ -1,0 +1,115 @@
+"""Decoding a file in parts, one process each, gives the single-process table row for row.
+
+Large OTLP files are split at line (JSON) or frame (Collector protobuf) boundaries and decoded
+by worker processes (`ingest.otlp.parallel`). Here the split is forced on small real files so
+every part boundary falls inside real data: the joined table, the skipped spans and the
+first error must be exactly what one process produces.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ingest.errors import DecodeError
+from ingest.otlp import parallel
+from ingest.otlp.adapter import decode_json_part, decode_protobuf_part, spans_to_table
+from ingest.otlp.envelope import JsonSpanReader
+from ingest.otlp.protobuf import ProtobufSpanReader
+from ingest.otlp.table import apply_fills
+from ingest.source import Source
+from tests.conftest import ROOT
+
+SAMPLE_OTLP = ROOT / "sample_traces" / "support-bot.otlp.jsonl"
+
+
+def serial_json(path):
+    reader = JsonSpanReader(Source.open(path))
+    return spans_to_table(reader.spans()), reader.skipped
+
+
+def test_line_parts_cover_the_file_at_line_ends_with_their_line_numbers(tmp_path):
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"aaaa\nbb\ncccccc\nd\neeeeeeee\n")
+    parts = parallel.line_parts(path, 3)
+    assert [(p.start, p.end, p.first_record) for p in parts] == [
+        (0, 8, 1),
+        (8, 17, 3),
+        (17, 26, 5),
+    ]
+
+
+@pytest.mark.parametrize("parts", [2, 3, 7])
+def test_json_parts_join_to_the_single_process_table(parts):
+    expected, skipped = serial_json(SAMPLE_OTLP)
+    source = Source.open(SAMPLE_OTLP)
+    table, got_skipped, shapes = parallel.decode_parts(
+        source, parallel.line_parts(SAMPLE_OTLP, parts), decode_json_part
+    )
+    assert table.num_rows == expected.num_rows == 122
+    assert table.equals(expected)
+    assert (got_skipped, shapes) == (skipped, ["otlp_json"])
+
+
+def test_skipped_spans_and_errors_keep_their_file_positions(tmp_path, shared_traces):
+    lines = SAMPLE_OTLP.read_bytes().splitlines()
+    spec = (shared_traces / "otlp" / "otel_spec_file_exporter_traces.jsonl").read_bytes()
+    lines[17] = re.sub(rb'"spanId":"[0-9a-f]+"', b'"spanId":""', lines[17], count=1)
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join(lines[:5]) + b"\n" + spec + b"\n".join(lines[5:]) + b"\n")
+    expected, skipped = serial_json(path)
+    table, got_skipped, shapes = parallel.decode_parts(
+        Source.open(path), parallel.line_parts(path, 3), decode_json_part
+    )
+    assert table.equals(expected)
+    assert got_skipped == skipped
+    # the spec example's id-less spans (lines 6-9) and the span blanked on line 17 + 4 + 1
+    assert {s.position.split(",")[0] for s in skipped} == {
+        "line 6",
+        "line 7",
+        "line 8",
+        "line 9",
+        "line 22",
+    }
+    assert skipped[-1].position == "line 22, resourceSpans[0].scopeSpans[0].spans[0]"
+
+    broken = tmp_path / "broken.jsonl"
+    broken.write_bytes(b"\n".join([*lines[:17], b'{"resourceSpans": [', *lines[17:]]))
+    with pytest.raises(DecodeError) as single:
+        serial_json(broken)
+    with pytest.raises(DecodeError) as split:
+        parallel.decode_parts(Source.open(broken), parallel.line_parts(broken, 3), decode_json_part)
+    assert str(split.value) == str(single.value)
+    assert split.value.position == "line 18 column 20"
+
+
+def test_framed_protobuf_parts_join_to_the_single_process_table(tmp_path, shared_traces):
+    one = (shared_traces / "otlp" / "sdk_agent_collector.lenprefix.binpb").read_bytes()
+    path = tmp_path / "many.binpb"
+    path.write_bytes(one * 5)
+    reader = ProtobufSpanReader(Source.open(path), framed=True)
+    expected = spans_to_table(reader.spans())
+    parts = parallel.frame_parts(path, 3)
+    assert [p.first_record for p in parts][0] == 1 and len(parts) == 3
+    assert parts[-1].end == len(one) * 5
+    table, skipped, _ = parallel.decode_parts(Source.open(path), parts, decode_protobuf_part)
+    assert table.num_rows == expected.num_rows == 20
+    assert table.equals(expected) and skipped == reader.skipped == []
+
+
+def test_a_frame_length_past_the_end_leaves_the_file_to_the_single_reader(tmp_path):
+    path = tmp_path / "cut.binpb"
+    path.write_bytes((100).to_bytes(4, "big") + b"\x0a" * 20)
+    assert parallel.frame_parts(path, 2) is None
+
+
+def test_fills_run_once_over_the_joined_parts():
+    """A tool span in one part takes its arguments from an LLM call in another part."""
+    expected, _ = serial_json(SAMPLE_OTLP)
+    parts = parallel.line_parts(SAMPLE_OTLP, 7)
+    unfilled = [
+        JsonSpanReader(Source.open(SAMPLE_OTLP).part(p.start, p.end, p.first_record)) for p in parts
+    ]
+    tables = [spans_to_table(reader.spans(), fill=False) for reader in unfilled]
+    assert apply_fills(parallel._join(tables)).equals(expected)
