@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import pyarrow as pa
 import pytest
 
 from ingest.errors import DecodeError
@@ -111,5 +112,9 @@ def test_fills_run_once_over_the_joined_parts():
     unfilled = [
         JsonSpanReader(Source.open(SAMPLE_OTLP).part(p.start, p.end, p.first_record)) for p in parts
     ]
-    tables = [spans_to_table(reader.spans(), fill=False) for reader in unfilled]
+    tables = []
+    for reader in unfilled:
+        batches: list = []
+        spans_to_table(reader.spans(), emit=batches.append)
+        tables.append(pa.concat_tables(batches))
     assert apply_fills(parallel._join(tables)).equals(expected)

@@ -11,7 +11,8 @@ from the LLM call that made it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import pyarrow as pa
 
@@ -24,10 +25,10 @@ from ingest.otlp.parallel import (
     PartResult,
     decode_parts,
     frame_parts,
+    ipc_writer,
     line_parts,
     worker_count,
     worth_splitting,
-    write_ipc,
 )
 from ingest.otlp.protobuf import FORMAT_FRAMED, ProtobufSpanReader, sniff_binary
 from ingest.otlp.streams import is_json_lines
@@ -78,9 +79,9 @@ def decode_json(source: Source) -> registry.Decoded:
 
 
 def decode_json_part(source: Source, ipc_path: str) -> PartResult:
-    """A worker's share of `decode_json`: one part, unfilled, written as Arrow IPC."""
+    """A worker's share of `decode_json`: one part, unfilled, streamed to Arrow IPC."""
     reader = JsonSpanReader(source)
-    write_ipc(_table_or_error(reader.spans(), source, fill=False), ipc_path)
+    _write_part(reader.spans(), source, ipc_path)
     return PartResult(ipc_path, reader.skipped, reader.shapes)
 
 
@@ -106,13 +107,24 @@ def decode_protobuf(source: Source) -> registry.Decoded:
 def decode_protobuf_part(source: Source, ipc_path: str) -> PartResult:
     """A worker's share of a Collector-framed file: whole frames, unfilled, as Arrow IPC."""
     reader = ProtobufSpanReader(source, framed=True)
-    write_ipc(_table_or_error(reader.spans(), source, fill=False), ipc_path)
+    _write_part(reader.spans(), source, ipc_path)
     return PartResult(ipc_path, reader.skipped)
 
 
-def _table_or_error(spans: Iterable[dict], source: Source, fill: bool = True) -> pa.Table:
+def _table_or_error(spans: Iterable[dict], source: Source) -> pa.Table:
+    with _value_errors(source):
+        return spans_to_table(spans)
+
+
+def _write_part(spans: Iterable[dict], source: Source, ipc_path: str) -> None:
+    with _value_errors(source), ipc_writer(ipc_path) as writer:
+        spans_to_table(spans, emit=writer.write_table)
+
+
+@contextmanager
+def _value_errors(source: Source) -> Iterator[None]:
     try:
-        return spans_to_table(spans, fill)
+        yield
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, RecursionError) as exc:
         raise DecodeError(
             source.display_name, f"a span value does not fit its canonical column ({exc})"
@@ -125,14 +137,14 @@ def _warnings(table: pa.Table, skipped: list) -> list[str]:
     return []
 
 
-def spans_to_table(spans: Iterable[dict], fill: bool = True) -> pa.Table:
-    """Canonical table from neutral spans, with the trajectory-wide fills applied (unless
-    `fill` is False: a part of a file, filled once the parts are joined)."""
+def spans_to_table(spans: Iterable[dict], emit=None) -> pa.Table | None:
+    """Canonical table from neutral spans, with the trajectory-wide fills applied; with
+    `emit`, unfilled batches go to it instead (a part of a file, filled once joined)."""
     with gc_paused():
-        builder = TableBuilder()
+        builder = TableBuilder(emit)
         for seq, span in enumerate(spans):
             builder.add(span_row(span, seq))
-        return builder.finish(fill)
+        return builder.finish()
 
 
 def span_row(span: dict, seq: int) -> list:

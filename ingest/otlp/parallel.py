@@ -16,7 +16,9 @@ import multiprocessing
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
+from ingest.canonical import SPAN_SCHEMA
 from ingest.otlp.table import COL, apply_fills
 from ingest.source import Source
 
@@ -127,9 +130,11 @@ def decode_parts(source: Source, parts: list[Part], worker) -> tuple[pa.Table, l
     return apply_fills(_join(tables)), skipped, shapes
 
 
-def write_ipc(table: pa.Table, path: str) -> None:
-    with pa.OSFile(path, "wb") as sink, ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
+@contextmanager
+def ipc_writer(path: str) -> Iterator[ipc.RecordBatchFileWriter]:
+    """Where a worker streams its part's canonical batches."""
+    with pa.OSFile(path, "wb") as sink, ipc.new_file(sink, SPAN_SCHEMA) as writer:
+        yield writer
 
 
 def _read_ipc(path: str) -> pa.Table:
@@ -149,11 +154,14 @@ def _join(tables: list[pa.Table]) -> pa.Table:
 
 
 def _executor() -> ProcessPoolExecutor:
-    """One pool per process, started on first use; spawned, so no thread state is forked."""
+    """One pool per process, started on first use; spawned, so no thread state is forked.
+    A worker exits after its part, so an idle server holds no decoding memory."""
     global _pool
     with _pool_lock:
         if _pool is None:
             _pool = ProcessPoolExecutor(
-                max_workers=worker_count(), mp_context=multiprocessing.get_context("spawn")
+                max_workers=worker_count(),
+                mp_context=multiprocessing.get_context("spawn"),
+                max_tasks_per_child=1,
             )
         return _pool

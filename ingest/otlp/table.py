@@ -11,6 +11,8 @@ several processes be filled once its parts are joined:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -34,11 +36,15 @@ SCHEMA = pa.schema(SPAN_FIELDS)
 
 
 class TableBuilder:
-    """Collects rows (lists in ROW_ORDER); `finish` returns the filled canonical table."""
+    """Collects rows (lists in ROW_ORDER); `finish` returns the filled canonical table.
 
-    def __init__(self) -> None:
+    With `emit`, each batch goes to it as soon as it is built (a decoding worker streams its
+    part to disk) and `finish` returns nothing: the whole-file fills are the joiner's."""
+
+    def __init__(self, emit: Callable[[pa.Table], None] | None = None) -> None:
         self.rows: list[list] = []
         self.batches: list[pa.Table] = []
+        self.emit = emit
 
     def add(self, row: list) -> None:
         self.rows.append(row)
@@ -46,16 +52,20 @@ class TableBuilder:
             self._flush()
 
     def _flush(self) -> None:
-        if self.rows or not self.batches:
+        if self.emit is not None:
+            if self.rows:
+                self.emit(rows_to_table(self.rows))
+        elif self.rows or not self.batches:
             self.batches.append(rows_to_table(self.rows))
         self.rows = []
 
-    def finish(self, fill: bool = True) -> pa.Table:
-        """The table; `fill=False` leaves the whole-file fills to whoever joins the parts."""
+    def finish(self) -> pa.Table | None:
         self._flush()
+        if self.emit is not None:
+            return None
         batches, self.batches = self.batches, []
         table = pa.concat_tables(batches) if len(batches) > 1 else batches[0]
-        return apply_fills(table) if fill else table
+        return apply_fills(table)
 
 
 def rows_to_table(rows: list[list]) -> pa.Table:
