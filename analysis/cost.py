@@ -81,17 +81,31 @@ CALL_COST_SOURCE_SQL = f"""CASE
 END"""
 VRAM_GB_MIN_SQL = "p.vram_gb * s.duration_ms / 60000.0"
 
-# Time to first token, read from the attribute each convention records it in.
-_ATTR = "json_extract_string(s.attributes, '$.\"{key}\"')"
-TTFT_MS_SQL = f"""coalesce(
-    try_cast({_ATTR.format(key="gen_ai.response.time_to_first_chunk")} AS DOUBLE) * 1000,
-    try_cast({_ATTR.format(key="gen_ai.response.time_to_first_token")} AS DOUBLE) * 1000,
-    try_cast({_ATTR.format(key="ai.response.msToFirstChunk")} AS DOUBLE),
-    try_cast({_ATTR.format(key="timeToFirstToken")} AS DOUBLE) * 1000,
-    (epoch_us(try_cast({_ATTR.format(key="first_token_time")} AS TIMESTAMPTZ))
-        - epoch_us(s.start_time)) / 1000.0,
-    (epoch_us(try_cast({_ATTR.format(key="completionStartTime")} AS TIMESTAMPTZ))
-        - epoch_us(s.start_time)) / 1000.0
+# Time to first token, read from the attribute each convention records it in. The attributes
+# are parsed once for all keys, and only when their text can hold one of them: every key
+# contains "irst" or "ompletionStart", unless it is spelt with \\u escapes.
+TTFT_KEYS = (
+    "gen_ai.response.time_to_first_chunk",
+    "gen_ai.response.time_to_first_token",
+    "ai.response.msToFirstChunk",
+    "timeToFirstToken",
+    "first_token_time",
+    "completionStartTime",
+)
+_TTFT_PATHS = ", ".join(f"'$.\"{key}\"'" for key in TTFT_KEYS)
+TTFT_ATTRS_SQL = (
+    "CASE WHEN contains({col}::VARCHAR, 'irst') OR contains({col}::VARCHAR, 'ompletionStart')"
+    " OR contains({col}::VARCHAR, '\\u') THEN json_extract_string({col}, ["
+    + _TTFT_PATHS.replace("{", "{{").replace("}", "}}")
+    + "]) END"
+)
+TTFT_FROM_ATTRS_SQL = """coalesce(
+    try_cast({attrs}[1] AS DOUBLE) * 1000,
+    try_cast({attrs}[2] AS DOUBLE) * 1000,
+    try_cast({attrs}[3] AS DOUBLE),
+    try_cast({attrs}[4] AS DOUBLE) * 1000,
+    (epoch_us(try_cast({attrs}[5] AS TIMESTAMPTZ)) - epoch_us(s.start_time)) / 1000.0,
+    (epoch_us(try_cast({attrs}[6] AS TIMESTAMPTZ)) - epoch_us(s.start_time)) / 1000.0
 )"""
 
 CALL_COSTS_SQL = f"""

@@ -15,14 +15,8 @@ from collections.abc import Sequence
 import duckdb
 import pyarrow as pa
 
-from analysis.cost import (
-    CALL_COST_SQL,
-    COMPUTED_COST_SQL,
-    TIER_NAME_SQL,
-    TTFT_MS_SQL,
-    VRAM_GB_MIN_SQL,
-    model_prices_cte,
-)
+from analysis.cost import TIER_NAME_SQL
+from analysis.stage import staged_spans
 from analysis.task_key import refresh_task_keys
 from store.db import registered
 
@@ -81,17 +75,12 @@ ROLLUP_COLUMNS = (
 
 REFRESH_SQL = f"""
 INSERT INTO trajectories ({ROLLUP_COLUMNS})
-WITH scoped AS (SELECT * FROM spans WHERE trace_id IN (SELECT trace_id FROM affected)),
-{model_prices_cte("scoped")},
+WITH scoped AS (FROM refresh_spans),
 ordered AS (
-    SELECT s.*, p.tier, p.tier_rank,
+    SELECT s.*,
            row_number() OVER (PARTITION BY s.trace_id
-               ORDER BY s.start_time NULLS LAST, s.seq NULLS LAST, s.span_id) AS ord,
-           ({COMPUTED_COST_SQL}) AS computed_usd,
-           {CALL_COST_SQL} AS call_usd,
-           {VRAM_GB_MIN_SQL} AS call_vram_gb_min,
-           {TTFT_MS_SQL} AS call_ttft_ms
-    FROM scoped s LEFT JOIN model_prices p USING (model)
+               ORDER BY s.start_time NULLS LAST, s.seq NULLS LAST, s.span_id) AS ord
+    FROM scoped s
 ), llm AS (
     SELECT *,
         min(tier_rank) OVER (PARTITION BY trace_id ORDER BY ord
@@ -195,7 +184,8 @@ def affected(cur: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]):
 
 
 def rebuild_trajectories(cur: duckdb.DuckDBPyConnection) -> None:
-    """Delete and rebuild the rows of the traces in `affected` (already registered)."""
+    """Delete and rebuild the rows of the traces in `affected` (already registered), from
+    `refresh_spans` (analysis.stage, already staged)."""
     cur.execute(DELETE_SQL)
     cur.execute(REFRESH_SQL)
     refresh_task_keys(cur)
@@ -203,7 +193,7 @@ def rebuild_trajectories(cur: duckdb.DuckDBPyConnection) -> None:
 
 def refresh_trajectories(cur: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) -> None:
     """Recompute only the `trajectories` rows of `trace_ids` (inside the write transaction)."""
-    with affected(cur, trace_ids):
+    with affected(cur, trace_ids), staged_spans(cur):
         rebuild_trajectories(cur)
 
 

@@ -8,25 +8,42 @@ parts, plain text), so the same prompt run on a small and a large model pairs up
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from analysis.turn_facts import NOT_JSON, json_value
 from store.db import registered
 
+# Only traces without an explicit task id need their first messages; the candidate spans are
+# picked on light columns, and only their two inputs are read.
 FIRST_INPUTS_SQL = """
-SELECT t.trace_id, t.task_id,
-       (SELECT s.input FROM spans s
-        WHERE s.trace_id = t.trace_id AND s.input IS NOT NULL AND s.kind IN ('agent', 'llm', 'chain')
-        ORDER BY (s.parent_id IS NULL) DESC, s.start_time NULLS LAST, s.seq NULLS LAST
-        LIMIT 1) AS first_input,
-       (SELECT s.input FROM spans s
-        WHERE s.trace_id = t.trace_id AND s.input IS NOT NULL AND s.kind = 'llm'
-        ORDER BY s.start_time NULLS LAST, s.seq NULLS LAST LIMIT 1) AS first_llm_input
-FROM trajectories t WHERE t.trace_id IN (SELECT trace_id FROM affected)
+WITH need AS (
+    SELECT trace_id FROM trajectories
+    WHERE trace_id IN (SELECT trace_id FROM affected) AND task_id IS NULL
+), candidates AS (
+    SELECT s.trace_id, s.span_id,
+        row_number() OVER (PARTITION BY s.trace_id
+            ORDER BY (s.parent_id IS NULL) DESC, s.start_time NULLS LAST, s.seq NULLS LAST) AS rank_any,
+        CASE WHEN s.kind = 'llm' THEN row_number() OVER (PARTITION BY s.trace_id, s.kind = 'llm'
+            ORDER BY s.start_time NULLS LAST, s.seq NULLS LAST) END AS rank_llm
+    FROM spans s SEMI JOIN need USING (trace_id)
+    WHERE s.input IS NOT NULL AND s.kind IN ('agent', 'llm', 'chain')
+), picked AS (
+    SELECT trace_id, any_value(span_id) FILTER (WHERE rank_any = 1) AS first_span,
+           any_value(span_id) FILTER (WHERE rank_llm = 1) AS first_llm_span
+    FROM candidates WHERE rank_any = 1 OR rank_llm = 1 GROUP BY trace_id
+)
+SELECT n.trace_id, a.input AS first_input, b.input AS first_llm_input
+FROM need n LEFT JOIN picked p USING (trace_id)
+LEFT JOIN spans a ON a.trace_id = p.trace_id AND a.span_id = p.first_span
+LEFT JOIN spans b ON b.trace_id = p.trace_id AND b.span_id = p.first_llm_span
+"""
+TASK_ID_KEYS_SQL = """
+UPDATE trajectories SET task_key = 'task:' || task_id
+WHERE trace_id IN (SELECT trace_id FROM affected) AND task_id IS NOT NULL
 """
 UPDATE_SQL = """
 UPDATE trajectories SET task_key = k.task_key
@@ -35,12 +52,15 @@ FROM task_keys k WHERE trajectories.trace_id = k.trace_id
 
 
 def refresh_task_keys(cur: duckdb.DuckDBPyConnection) -> None:
+    cur.execute(TASK_ID_KEYS_SQL)
     rows = cur.execute(FIRST_INPUTS_SQL).fetchall()
-    keys = [
-        task_key(task_id, first_user_message(a) or first_user_message(b))
-        for _, task_id, a, b in rows
-    ]
-    table = pa.table({"trace_id": [r[0] for r in rows], "task_key": keys})
+    keys = [task_key(None, first_user_message(a) or first_user_message(b)) for _, a, b in rows]
+    table = pa.table(
+        {
+            "trace_id": pa.array([r[0] for r in rows], pa.string()),
+            "task_key": pa.array(keys, pa.string()),
+        }
+    )
     with registered(cur, "task_keys", table):
         cur.execute(UPDATE_SQL)
 
@@ -58,9 +78,8 @@ def first_user_message(raw: str | None) -> str | None:
     """The text of the first user message in `raw`, or `raw` itself when it is plain text."""
     if raw is None:
         return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
+    value = json_value(raw)
+    if value is NOT_JSON:
         return raw
     if isinstance(value, (dict, list)):
         return _find_user_text(value)

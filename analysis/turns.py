@@ -1,9 +1,11 @@
 """A trajectory as a sequence of turns: each LLM call with the tool calls it issued.
 
 The stuck rules, the waste categories, the verdicts and the routing simulation all reason
-about turns, so the spans of the touched traces are staged once per refresh, priced with the
-shared cost SQL, and grouped here a batch of traces at a time (bounded memory). A tool span belongs to the latest LLM call before it in
-trajectory order (start time, then the source's sequence, LLM before tool on ties).
+about turns. This is the per-trace reference of those rules, kept small and readable; the
+ingest refresh runs the same rules as SQL over every touched trace at once
+(analysis.turn_sql), and tests hold the two to the same answers. A tool span belongs to the
+latest LLM call before it in trajectory order (start time, then the source's sequence, LLM
+before tool on ties).
 
 `action` and `result` are computed once per turn, after all its tool calls are attached.
 Equality is what the detectors compare, so unknown parts stay unknown: a tool call without
@@ -20,56 +22,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import duckdb
-
-from analysis.cost import (
-    CALL_COST_SOURCE_SQL,
-    CALL_COST_SQL,
-    TTFT_MS_SQL,
-    VRAM_GB_MIN_SQL,
-    model_prices_cte,
-)
 from ingest.canonical import canonical_json
 
-SHORT_OUTPUT_CHARS = 16384
-BATCH_TRACES = 2000
 TEXT_KEYS = ("content", "text", "parts", "message", "messages", "choices", "output", "generations")
-
-# Staged once per refresh into a temporary table, ordered and numbered by batch: every
-# batch then reads only its own row groups instead of scanning `spans` again.
-STAGE_SQL = f"""
-CREATE OR REPLACE TEMP TABLE turn_spans AS
-WITH batches AS (
-    SELECT trace_id, (row_number() OVER (ORDER BY trace_id) - 1) // {BATCH_TRACES} AS batch_no
-    FROM affected
-), scoped AS (
-    SELECT s.*, b.batch_no FROM spans s JOIN batches b USING (trace_id)
-    WHERE s.kind IN ('llm', 'tool')
-), {model_prices_cte("scoped")}
-SELECT s.batch_no, s.trace_id, s.span_id, s.kind, s.status, s.model, p.tier,
-       s.start_time, s.end_time, epoch_us(s.end_time) AS end_us, s.duration_ms,
-       {TTFT_MS_SQL} AS ttft_ms,
-       s.input_tokens, s.output_tokens, s.reasoning_tokens, s.cache_read_tokens,
-       s.cache_write_tokens,
-       {CALL_COST_SQL} AS cost_usd, {CALL_COST_SOURCE_SQL} AS cost_source,
-       {VRAM_GB_MIN_SQL} AS vram_gb_min,
-       p.input_per_mtok, coalesce(p.cached_input_per_mtok, p.input_per_mtok) AS cached_per_mtok,
-       coalesce(s.tool_name, s.name) AS tool_name, s.tool_args,
-       md5(s.output) AS output_hash,
-       CASE WHEN length(s.output) <= {SHORT_OUTPUT_CHARS} THEN s.output END AS short_output,
-       epoch_us(t.start_time) AS trace_start_us,
-       row_number() OVER (PARTITION BY s.trace_id ORDER BY s.start_time NULLS LAST,
-           s.seq NULLS LAST, CASE s.kind WHEN 'llm' THEN 0 ELSE 1 END, s.span_id) AS ord
-FROM scoped s LEFT JOIN model_prices p USING (model)
-LEFT JOIN trajectories t USING (trace_id)
-ORDER BY s.batch_no, s.trace_id, ord
-"""
-BATCH_COUNT_SQL = "SELECT coalesce(max(batch_no) + 1, 0) FROM turn_spans"
-BATCH_ROWS_SQL = """
-SELECT * EXCLUDE (batch_no, start_time, end_time) FROM turn_spans
-WHERE batch_no = ? ORDER BY trace_id, ord
-"""
-DROP_STAGE_SQL = "DROP TABLE IF EXISTS turn_spans"
 
 
 @dataclass
@@ -150,25 +105,7 @@ class TraceTurns:
                 yield turn.index, tool
 
 
-def stage_turn_spans(cur: duckdb.DuckDBPyConnection) -> int:
-    """Stage the LLM and tool spans of the traces in `affected`; returns the batch count."""
-    cur.execute(STAGE_SQL)
-    return cur.execute(BATCH_COUNT_SQL).fetchone()[0]
-
-
-def drop_turn_spans(cur: duckdb.DuckDBPyConnection) -> None:
-    cur.execute(DROP_STAGE_SQL)
-
-
-def load_batch(cur: duckdb.DuckDBPyConnection, batch_no: int) -> list[TraceTurns]:
-    """The turns of one staged batch of traces (drained before the caller writes)."""
-    result = cur.execute(BATCH_ROWS_SQL, [batch_no])
-    names = [column[0] for column in result.description]
-    rows = [dict(zip(names, values, strict=True)) for values in result.fetchall()]
-    return list(_group(rows))
-
-
-def _group(rows: list[dict]) -> Iterator[TraceTurns]:
+def group_rows(rows: list[dict]) -> Iterator[TraceTurns]:
     current: TraceTurns | None = None
     for row in rows:
         if current is None or current.trace_id != row["trace_id"]:

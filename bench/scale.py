@@ -16,8 +16,11 @@ from pathlib import Path
 
 from store import db
 
-TABLES = ("spans", "trajectories", "turns", "findings", "verdicts")
-SUFFIXED = ("trace_id", "session_id", "task_id", "task_key")
+TABLES = (
+    "spans", "trajectories", "turns", "findings", "verdicts", "routing_stops", "task_tiers",
+    "trace_waste",
+)  # fmt: skip
+SUFFIXED = ("trace_id", "session_id", "task_id", "task_key", "pick_trace_id")
 CONTENT = ("input", "output", "tool_args", "attributes")
 COLUMNS_SQL = (
     "SELECT column_name FROM duckdb_columns() WHERE database_name = 'src' AND table_name = ?"

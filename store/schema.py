@@ -198,9 +198,74 @@ CREATE TABLE IF NOT EXISTS verdicts (
 );
 """
 
+# The turn at which each trajectory reaches its K-th stalled turn (K = 1..ROUTING_MAX_K),
+# with the cost (NULL when a turn up to it has no cost) and the elapsed time at its end:
+# what the routing simulation replays (analysis.routing). Rebuilt with `turns` for the
+# traces an ingest or price edit touches (analysis.routing_rollup); the table is created
+# from `turns` on first use, which also fills it for stores made before it existed.
+ROUTING_MAX_K = 5
+ROUTING_STOPS_SELECT = f"""
+SELECT trace_id, CAST(stalled_so_far AS BIGINT) AS k, turn,
+    CASE WHEN unknown_costs = 0 THEN cost_so_far END AS cost_usd, end_offset_ms
+FROM (
+    SELECT trace_id, turn, stalled, end_offset_ms,
+        sum(CAST(coalesce(stalled, false) AS INTEGER)) OVER upto AS stalled_so_far,
+        sum(cost_usd) OVER upto AS cost_so_far,
+        count(*) OVER upto - count(cost_usd) OVER upto AS unknown_costs
+    FROM turns {{where}}
+    WINDOW upto AS (PARTITION BY trace_id ORDER BY turn ROWS UNBOUNDED PRECEDING)
+)
+WHERE stalled AND stalled_so_far <= {ROUTING_MAX_K}
+"""
+ROUTING_STOPS_SQL = (
+    "CREATE TABLE IF NOT EXISTS routing_stops AS " + ROUTING_STOPS_SELECT.format(where="") + ";\n"
+)
+
+# Per task_key and tier, the non-escalated runs with a known outcome (the siblings verdicts
+# judge a run against): counts, sums with how many values are known, and the run to compare
+# with (a success first, then the earliest). Rebuilt for the task_keys an ingest touches
+# (analysis.task_tiers) so the tier comparisons read a few rows per task, never every run.
+TIER_RANK = "CASE tier WHEN 'small' THEN 1 WHEN 'medium' THEN 2 WHEN 'large' THEN 3 END"
+PICK_KEY_SQL = "(outcome <> 'success', start_time, trace_id)"
+TASK_TIERS_SELECT = f"""
+SELECT task_key, tier, CAST({TIER_RANK} AS INTEGER) AS rank,
+    count(*) AS runs, count(*) FILTER (WHERE outcome = 'success') AS successes,
+    sum(cost_usd) AS cost_usd, count(cost_usd) AS cost_runs,
+    sum(wall_ms) AS wall_ms, count(wall_ms) AS wall_runs,
+    sum(cost_usd) FILTER (WHERE outcome = 'success') AS success_cost_usd,
+    count(cost_usd) FILTER (WHERE outcome = 'success') AS success_cost_runs,
+    sum(wall_ms) FILTER (WHERE outcome = 'success') AS success_wall_ms,
+    count(wall_ms) FILTER (WHERE outcome = 'success') AS success_wall_runs,
+    arg_min(trace_id, {PICK_KEY_SQL}) AS pick_trace_id,
+    arg_min(primary_model, {PICK_KEY_SQL}) AS pick_model,
+    arg_min(outcome <> 'success', {PICK_KEY_SQL}) AS pick_failed,
+    arg_min(start_time, {PICK_KEY_SQL}) AS pick_start_time
+FROM trajectories
+WHERE task_key IS NOT NULL AND escalated = false AND outcome IN ('success', 'failure', 'error')
+  AND tier IN ('small', 'medium', 'large') {{scope}}
+GROUP BY task_key, tier
+"""
+TASK_TIERS_SQL = (
+    "CREATE TABLE IF NOT EXISTS task_tiers AS " + TASK_TIERS_SELECT.format(scope="") + ";\n"
+)
+
+# Per trajectory and waste category, its findings summed (with how many have tokens and a
+# dollar value): what the fleet waste breakdowns add up, a third of the `findings` rows.
+# Rebuilt with `findings` for the touched traces (analysis.trace_waste).
+TRACE_WASTE_SELECT = """
+SELECT trace_id, category, count(*) AS findings,
+    CAST(sum(tokens) AS BIGINT) AS tokens, count(tokens) AS findings_with_tokens,
+    sum(usd) AS usd, count(usd) AS findings_with_usd
+FROM findings {where}
+GROUP BY trace_id, category
+"""
+TRACE_WASTE_SQL = (
+    "CREATE TABLE IF NOT EXISTS trace_waste AS " + TRACE_WASTE_SELECT.format(where="") + ";\n"
+)
+
 MIGRATIONS_SQL = "".join(
     f"ALTER TABLE trajectories ADD COLUMN IF NOT EXISTS {name} {kind};\n"
     for name, kind in TRAJECTORY_ANALYSIS_COLUMNS
 )
 
-SCHEMA_SQL = _TABLES_SQL + MIGRATIONS_SQL
+SCHEMA_SQL = _TABLES_SQL + MIGRATIONS_SQL + ROUTING_STOPS_SQL + TASK_TIERS_SQL + TRACE_WASTE_SQL

@@ -20,6 +20,9 @@ SNAPSHOT_SQL = {
     "turns": "SELECT * FROM turns ORDER BY trace_id, turn",
     "findings": "SELECT * FROM findings ORDER BY trace_id, span_id, category",
     "verdicts": "SELECT * FROM verdicts ORDER BY trace_id",
+    "routing_stops": "SELECT * FROM routing_stops ORDER BY trace_id, k",
+    "task_tiers": "SELECT * FROM task_tiers ORDER BY task_key, tier",
+    "trace_waste": "SELECT * FROM trace_waste ORDER BY trace_id, category",
 }
 
 
@@ -91,3 +94,17 @@ def test_spans_arriving_in_batches_give_the_same_rollups_as_one_file(assignment)
     spans = scenario()
     batches = [[s for s, b in zip(spans, assignment, strict=True) if b == n] for n in range(4)]
     assert ingest_in_batches(batches) == one_file()
+
+
+def test_a_store_made_before_the_derived_tables_gets_them_filled_on_connect(con, tmp_path):
+    """routing_stops, task_tiers and trace_waste are created from the stored rollups the
+    first time the schema runs on a store without them: the same rows ingest keeps."""
+    from store.schema import SCHEMA_SQL
+
+    use_acme_prices(con)
+    ingest_spans(con, tmp_path, "all.jsonl", scenario())
+    before = snapshot(con)
+    with con.cursor() as cur:
+        cur.execute("DROP TABLE routing_stops; DROP TABLE task_tiers; DROP TABLE trace_waste")
+        cur.execute(SCHEMA_SQL)
+    assert snapshot(con) == before

@@ -166,3 +166,27 @@ def test_a_failed_recompute_rolls_the_price_edit_back(store, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         save_prices(store, edited(store, "acme-mini%", input_per_mtok=5.0))
     assert snapshot(store) == before
+
+
+STOPS_SQL = "SELECT trace_id, k, turn, cost_usd, end_offset_ms FROM routing_stops ORDER BY 1, 2"
+TASK_TIERS_SQL = "SELECT task_key, tier, runs, cost_usd FROM task_tiers ORDER BY 1, 2"
+
+
+def test_a_price_edit_recomputes_the_routing_stops_and_the_per_task_tiers(store):
+    mini, big = (1000 * 2.0 + 100 * 4.0) / 1e6, (1000 * 4.0 + 100 * 16.0) / 1e6
+    save_prices(store, edited(store, "acme-mini%", input_per_mtok=2.0))
+    # esc: turns 1-3 stall (their tool call fails), each ending 150 ms after the last
+    assert rows(store, STOPS_SQL) == [
+        ("esc", 1, 1, pytest.approx(mini), 150.0),
+        ("esc", 2, 2, pytest.approx(2 * mini), 300.0),
+        ("esc", 3, 3, pytest.approx(3 * mini), 450.0),
+    ]
+    assert rows(store, TASK_TIERS_SQL) == [
+        ("task:t1", "large", 1, pytest.approx(big)),
+        ("task:t1", "small", 1, pytest.approx(2 * mini)),
+    ]
+    save_prices(store, edited(store, "acme-max%", tier="small"))  # nothing escalates now
+    assert rows(store, TASK_TIERS_SQL) == [
+        ("task:t1", "small", 2, pytest.approx(2 * mini + big)),
+        ("task:t3", "small", 1, pytest.approx(3 * mini + big)),
+    ]

@@ -1,0 +1,62 @@
+"""The spans of the touched traces, staged once per refresh with their prices applied.
+
+Every rollup of a refresh (trajectories, turns) reads this one temporary table instead of
+scanning `spans` again: the heavy text columns (input, output, attributes) are read once
+here and reduced to what the rollups need (an output hash, time to first token).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+import duckdb
+
+from analysis.cost import (
+    CALL_COST_SOURCE_SQL,
+    CALL_COST_SQL,
+    COMPUTED_COST_SQL,
+    TTFT_ATTRS_SQL,
+    TTFT_FROM_ATTRS_SQL,
+    VRAM_GB_MIN_SQL,
+    model_prices_cte,
+)
+
+SHORT_OUTPUT_CHARS = 16384  # longer replies are compared by hash, not by their text
+STAGE_TABLE = "refresh_spans"
+
+STAGE_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS
+WITH scoped AS (
+    SELECT trace_id, span_id, parent_id, source, upload_id, name, kind, start_time, end_time,
+           duration_ms, status, model, input_tokens, output_tokens, reasoning_tokens,
+           cache_read_tokens, cache_write_tokens, cost_usd, tool_name, tool_args, agent_name,
+           session_id, task_id, seq, score,
+           CASE WHEN kind IN ('llm', 'tool') THEN md5(output) END AS output_hash,
+           kind = 'llm' AND length(output) <= {SHORT_OUTPUT_CHARS} AS short_output,
+           CASE WHEN kind = 'llm' THEN {TTFT_ATTRS_SQL.format(col="attributes")} END AS ttft_attrs
+    FROM spans WHERE trace_id IN (SELECT trace_id FROM affected)
+), {model_prices_cte("scoped")}
+SELECT s.* EXCLUDE (ttft_attrs), p.tier, p.tier_rank,
+       ({COMPUTED_COST_SQL}) AS computed_usd,
+       {CALL_COST_SQL} AS call_usd,
+       {CALL_COST_SOURCE_SQL} AS call_cost_source,
+       {VRAM_GB_MIN_SQL} AS call_vram_gb_min,
+       {TTFT_FROM_ATTRS_SQL.format(attrs="s.ttft_attrs")} AS call_ttft_ms,
+       p.input_per_mtok, coalesce(p.cached_input_per_mtok, p.input_per_mtok) AS cached_per_mtok
+FROM scoped s LEFT JOIN model_prices p USING (model)
+"""
+DROP_STAGE_SQL = f"DROP TABLE IF EXISTS {STAGE_TABLE}"
+
+
+@contextmanager
+def staged_spans(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """`refresh_spans`: every span of the traces in `affected`, for the block."""
+    cur.execute(STAGE_SQL)
+    try:
+        yield
+    except BaseException:
+        with suppress(duckdb.Error):  # an aborted transaction refuses even the drop
+            cur.execute(DROP_STAGE_SQL)
+        raise
+    cur.execute(DROP_STAGE_SQL)
