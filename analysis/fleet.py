@@ -14,19 +14,25 @@ from analysis.cost import model_prices_cte
 from analysis.filters import NO_FILTER, TrajectoryFilter
 from analysis.sqlread import read_frame
 
+# The UTC calendar day of a TIMESTAMPTZ, whatever the session time zone, from its epoch
+# microseconds (twice as fast as timezone('UTC', ...); exact until the year 2149, when the
+# double division could no longer tell a microsecond before midnight from midnight).
+UTC_DAY_SQL = "DATE '1970-01-01' + CAST(floor(epoch_us({col}) / 86400000000.0) AS INTEGER)"
+
 # Grouping expressions for waste breakdowns: an allow-list, never user text.
 WASTE_GROUPS = {
     "category": "f.category",
     "agent": "t.agent_name",
     "model": "t.primary_model",
-    "day": "CAST(date_trunc('day', t.start_time) AS DATE)",
+    "day": UTC_DAY_SQL.format(col="t.start_time"),
 }
 WASTE_BY_SQL = """
-SELECT {group} AS key, f.category, count(*) AS findings, count(DISTINCT f.trace_id) AS trajectories,
-       sum(f.tokens) AS tokens, count(f.tokens) AS findings_with_tokens,
-       sum(f.usd) AS usd, count(f.usd) AS findings_with_usd
-FROM findings f JOIN trajectories t USING (trace_id)
-WHERE f.trace_id IN ({scope})
+SELECT {group} AS key, f.category, CAST(sum(f.findings) AS BIGINT) AS findings,
+    count(*) AS trajectories, CAST(sum(f.tokens) AS HUGEINT) AS tokens,
+    CAST(sum(f.findings_with_tokens) AS BIGINT) AS findings_with_tokens,
+    sum(f.usd) AS usd, CAST(sum(f.findings_with_usd) AS BIGINT) AS findings_with_usd
+FROM trace_waste f JOIN trajectories t USING (trace_id)
+{where}
 GROUP BY ALL ORDER BY key NULLS LAST, f.category
 """
 
@@ -46,7 +52,7 @@ SELECT model, count(*) AS calls,
         / nullif(sum(input_tokens + output_tokens) FILTER (WHERE cost_source = 'computed'), 0)
         AS effective_usd_per_mtok,
     sum(duration_ms) AS call_ms, sum(vram_gb_min) AS vram_gb_min
-FROM turns WHERE trace_id IN ({scope}) AND model IS NOT NULL GROUP BY model
+FROM turns WHERE model IS NOT NULL {scope} GROUP BY model
 """
 MODEL_TRAJECTORIES_SQL = """
 SELECT primary_model AS model, count(*) AS trajectories,
@@ -75,7 +81,15 @@ WHERE n.model IS NOT NULL
 ORDER BY c.calls DESC NULLS LAST, n.model
 """
 
+# The page of escalated runs is cut before the verdict evidence is parsed, so a page costs
+# the same whatever the number of escalations; `{page}`: "" or "LIMIT ? OFFSET ?".
 ESCALATIONS_SQL = """
+WITH page AS (
+    SELECT t.trace_id, t.task_key, t.start_time, t.models, t.outcome, t.cost_usd, t.wall_ms
+    FROM trajectories t
+    WHERE t.escalated AND t.trace_id IN (SELECT trace_id FROM verdicts) {scope}
+    ORDER BY t.start_time NULLS LAST, t.trace_id {page}
+)
 SELECT t.trace_id, t.task_key, t.start_time, t.models, t.outcome, v.verdict,
        json_extract_string(v.evidence, '$.escalation_span_id') AS escalation_span_id,
        json_extract_string(v.evidence, '$.from_model') AS from_model,
@@ -86,9 +100,11 @@ SELECT t.trace_id, t.task_key, t.start_time, t.models, t.outcome, v.verdict,
        json_array_length(v.evidence, '$.before_span_ids') AS turns_before,
        json_array_length(v.evidence, '$.after_span_ids') AS turns_after,
        t.cost_usd, t.wall_ms
-FROM trajectories t JOIN verdicts v USING (trace_id)
-WHERE t.escalated AND t.trace_id IN ({scope})
+FROM page t JOIN verdicts v USING (trace_id)
 ORDER BY t.start_time NULLS LAST, t.trace_id
+"""
+ESCALATION_EVENT_COUNT_SQL = """
+SELECT count(*) FROM trajectories t JOIN verdicts v USING (trace_id) WHERE t.escalated {scope}
 """
 
 BOTH_TIERS_SQL = """
@@ -118,25 +134,52 @@ def waste_by(
     """Findings summed per `by` (category, agent, model or day) and category."""
     if by not in WASTE_GROUPS:
         raise ValueError(f"cannot group waste by {by!r}; choose one of {sorted(WASTE_GROUPS)}")
-    scope, params = flt.scope()
-    sql = WASTE_BY_SQL.format(group=WASTE_GROUPS[by], scope=scope)
+    where, params = flt.where("t.")
+    sql = WASTE_BY_SQL.format(group=WASTE_GROUPS[by], where=where)
     return read_frame(con, sql, params)
 
 
 def model_stats(con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER) -> pl.DataFrame:
     """Per model: calls, tokens by kind, cache hit rate, reasoning share, cost per trajectory
     and per success, score per 1k tokens, listed and effective $/Mtok."""
-    scope, scope_params = flt.scope()
+    scope, scope_params = _trace_scope(flt, "trace_id")
     where, where_params = flt.where()
     sql = MODEL_STATS_SQL.format(scope=scope, where=where)
     return read_frame(con, sql, [*scope_params, *where_params])
 
 
+def _trace_scope(flt: TrajectoryFilter, column: str) -> tuple[str, list]:
+    """("AND <column> IN (<the filter's trace ids>)", params), or ("", []) without a filter:
+    every stored turn and verdict belongs to a stored trajectory, so no semi-join is needed."""
+    where, params = flt.where()
+    return (f"AND {column} IN (SELECT trace_id FROM trajectories {where})" if where else ""), params
+
+
+def _escalated_scope(flt: TrajectoryFilter) -> tuple[str, list]:
+    return _trace_scope(flt, "t.trace_id")
+
+
 def escalation_events(
-    con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER
+    con: duckdb.DuckDBPyConnection,
+    flt: TrajectoryFilter = NO_FILTER,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> pl.DataFrame:
-    scope, params = flt.scope()
-    return read_frame(con, ESCALATIONS_SQL.format(scope=scope), params)
+    """Escalated runs with where they switched, oldest first; `limit` rows from `offset`
+    (every row when `limit` is None)."""
+    scope, params = _escalated_scope(flt)
+    if limit is None:
+        return read_frame(con, ESCALATIONS_SQL.format(scope=scope, page=""), params)
+    sql = ESCALATIONS_SQL.format(scope=scope, page="LIMIT ? OFFSET ?")
+    return read_frame(con, sql, [*params, limit, offset])
+
+
+def escalation_event_count(
+    con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER
+) -> int:
+    scope, params = _escalated_scope(flt)
+    with con.cursor() as cur:
+        return cur.execute(ESCALATION_EVENT_COUNT_SQL.format(scope=scope), params).fetchone()[0]
 
 
 def tasks_on_both_tiers(

@@ -10,17 +10,20 @@ All of them read the rollup tables (`trajectories`, `turns`, `findings`, `verdic
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import polars as pl
 
-from analysis.cost import TIER_NAME_SQL, TIER_RANK_SQL
+from analysis.cost import TIER_RANK_SQL
 from analysis.filters import NO_FILTER, TrajectoryFilter
-from analysis.fleet import WASTE_GROUPS, escalation_events
+from analysis.fleet import UTC_DAY_SQL, WASTE_GROUPS, escalation_events
 from analysis.sqlread import read_frame
 from analysis.verdicts import VERDICTS
+from store.db import registered
 
 JUDGED = "('success', 'failure', 'error')"
-UTC_DAY = "CAST(timezone('UTC', start_time) AS DATE)"
+UTC_DAY = UTC_DAY_SQL.format(col="start_time")
 
 DAILY_SQL = f"""
 SELECT {UTC_DAY} AS day,
@@ -74,82 +77,106 @@ SELECT t.trace_id, t.task_key, t.agent_name, t.primary_model, t.start_time, t.ou
     CASE WHEN count(f.usd) = count(*) THEN sum(f.usd) END AS group_waste_usd,
     t.waste_tokens, t.waste_usd
 FROM findings f JOIN trajectories t USING (trace_id)
-WHERE f.trace_id IN ({scope}) AND {group} = {param}
+WHERE {group} = {param} {scope}
 GROUP BY ALL
 ORDER BY group_waste_usd DESC NULLS LAST, group_waste_tokens DESC NULLS LAST, t.trace_id
 LIMIT ?
 """
 
-# Non-escalated runs with a known tier and outcome: the siblings verdicts are judged against.
-SIBLING_RUNS_CTE = f"""
-runs AS (
+# The smaller tiers of an over-provisioned run's task, from `task_tiers` (per task_key and
+# tier, the non-escalated runs with a known outcome); `{scope}`: "" or "AND trace_id IN (...)".
+# The extra cost of every run is computed on narrow rows first, so ordering them is cheap and
+# the representative smaller run is picked only for the page shown; `{page}`: "" or
+# "LIMIT ? OFFSET ?".
+PICK = "(s.pick_failed, s.pick_start_time, s.pick_trace_id)"
+SMALLER = "s.task_key = o.task_key AND s.rank < o.rank"
+OVER_EXTRA_CTE = f"""
+over AS (
     SELECT trace_id, task_key, primary_model, tier, outcome, cost_usd, wall_ms, turns,
-           start_time, verdict, {TIER_RANK_SQL.format(col="tier")} AS rank
+        {TIER_RANK_SQL.format(col="tier")} AS rank
     FROM trajectories
-    WHERE task_key IS NOT NULL AND escalated = false AND outcome IN {JUDGED}
-      AND tier IN ('small', 'medium', 'large')
+    WHERE verdict = 'over_provisioned' AND task_key IS NOT NULL AND escalated = false
+      AND outcome IN {JUDGED} AND tier IN ('small', 'medium', 'large') {{scope}}
+), extras AS (
+    SELECT o.trace_id, any_value(o.cost_usd) AS cost_usd,
+        sum(s.success_cost_usd) / nullif(sum(s.success_cost_runs), 0) AS smaller_cost_usd,
+        any_value(o.cost_usd) - smaller_cost_usd AS extra_cost_usd
+    FROM over o JOIN task_tiers s ON {SMALLER}
+    GROUP BY o.trace_id
 )"""
 OVER_PROVISIONED_SQL = f"""
-WITH {SIBLING_RUNS_CTE}, pairs AS (
-    SELECT o.trace_id, o.task_key, o.primary_model AS model, o.tier, o.outcome, o.cost_usd,
-        o.wall_ms, o.turns,
-        count(*) AS smaller_runs,
-        count(*) FILTER (WHERE s.outcome = 'success') AS smaller_successes,
-        avg(s.cost_usd) FILTER (WHERE s.outcome = 'success') AS smaller_cost_usd,
-        avg(s.wall_ms) FILTER (WHERE s.outcome = 'success') AS smaller_wall_ms,
-        arg_min(s.primary_model, (s.outcome <> 'success', s.start_time, s.trace_id))
-            AS smaller_model,
-        arg_min(s.trace_id, (s.outcome <> 'success', s.start_time, s.trace_id)) AS smaller_trace_id
-    FROM runs o JOIN runs s ON s.task_key = o.task_key AND s.rank < o.rank
-    WHERE o.verdict = 'over_provisioned' AND o.trace_id IN ({{scope}})
-    GROUP BY ALL
+WITH {OVER_EXTRA_CTE}, page AS (
+    SELECT trace_id FROM extras ORDER BY extra_cost_usd DESC NULLS LAST, trace_id {{page}}
+), pairs AS (
+    SELECT o.trace_id, any_value(o.task_key) AS task_key, any_value(o.primary_model) AS model,
+        any_value(o.tier) AS tier, any_value(o.outcome) AS outcome,
+        any_value(o.cost_usd) AS cost_usd, any_value(o.wall_ms) AS wall_ms,
+        any_value(o.turns) AS turns,
+        CAST(sum(s.runs) AS BIGINT) AS smaller_runs,
+        CAST(sum(s.successes) AS BIGINT) AS smaller_successes,
+        sum(s.success_cost_usd) / nullif(sum(s.success_cost_runs), 0) AS smaller_cost_usd,
+        sum(s.success_wall_ms) / nullif(sum(s.success_wall_runs), 0) AS smaller_wall_ms,
+        arg_min(s.pick_model, {PICK}) AS smaller_model,
+        arg_min(s.pick_trace_id, {PICK}) AS smaller_trace_id
+    FROM over o JOIN page USING (trace_id) JOIN task_tiers s ON {SMALLER}
+    GROUP BY o.trace_id
 )
 SELECT *, cost_usd - smaller_cost_usd AS extra_cost_usd FROM pairs
 ORDER BY extra_cost_usd DESC NULLS LAST, trace_id
 """
-
-TIER_PAIRS_SQL = f"""
-WITH {SIBLING_RUNS_CTE},
-spread AS (
-    SELECT task_key, min(rank) AS lo, max(rank) AS hi FROM runs
-    GROUP BY task_key HAVING min(rank) < max(rank)
-)
-SELECT r.task_key,
-    {TIER_NAME_SQL.format(col="any_value(lo)")} AS smaller_tier,
-    count(*) FILTER (WHERE rank = lo) AS smaller_runs,
-    count(*) FILTER (WHERE rank = lo AND outcome = 'success') AS smaller_successes,
-    avg(cost_usd) FILTER (WHERE rank = lo) AS smaller_cost_usd,
-    avg(wall_ms) FILTER (WHERE rank = lo) AS smaller_wall_ms,
-    arg_min(primary_model, (outcome <> 'success', start_time, trace_id)) FILTER (WHERE rank = lo)
-        AS smaller_model,
-    arg_min(trace_id, (outcome <> 'success', start_time, trace_id)) FILTER (WHERE rank = lo)
-        AS smaller_trace_id,
-    {TIER_NAME_SQL.format(col="any_value(hi)")} AS larger_tier,
-    count(*) FILTER (WHERE rank = hi) AS larger_runs,
-    count(*) FILTER (WHERE rank = hi AND outcome = 'success') AS larger_successes,
-    avg(cost_usd) FILTER (WHERE rank = hi) AS larger_cost_usd,
-    avg(wall_ms) FILTER (WHERE rank = hi) AS larger_wall_ms,
-    arg_min(primary_model, (outcome <> 'success', start_time, trace_id)) FILTER (WHERE rank = hi)
-        AS larger_model,
-    arg_min(trace_id, (outcome <> 'success', start_time, trace_id)) FILTER (WHERE rank = hi)
-        AS larger_trace_id,
-    list(DISTINCT verdict ORDER BY verdict) FILTER (WHERE rank = hi) AS larger_verdicts
-FROM runs r JOIN spread USING (task_key)
-WHERE r.rank IN (lo, hi)
-  AND r.task_key IN (SELECT task_key FROM trajectories WHERE trace_id IN ({{scope}}))
-GROUP BY r.task_key
-ORDER BY r.task_key
+OVER_SUMMARY_SQL = f"""
+WITH {OVER_EXTRA_CTE}
+SELECT count(*), sum(cost_usd), count(extra_cost_usd),
+    sum(smaller_cost_usd) FILTER (WHERE cost_usd IS NOT NULL), sum(extra_cost_usd)
+FROM extras
 """
 
-# Each escalated run split at its first higher-tier call: cost, time and waste on either side.
-# A side's cost or waste is unknown (NULL) when any of its turns has it unknown.
+# Tasks whose runs span tiers, by task key; `{scope}`: "" or "AND task_key IN (...)",
+# `{page}`: "" or "LIMIT ? OFFSET ?".
+SPREAD_CTE = """
+spread AS (
+    SELECT task_key, min(rank) AS lo, max(rank) AS hi FROM task_tiers
+    GROUP BY task_key HAVING min(rank) < max(rank)
+)"""
+TIER_SIDE = """{side}.tier AS {prefix}_tier, {side}.runs AS {prefix}_runs,
+    {side}.successes AS {prefix}_successes,
+    {side}.cost_usd / nullif({side}.cost_runs, 0) AS {prefix}_cost_usd,
+    {side}.wall_ms / nullif({side}.wall_runs, 0) AS {prefix}_wall_ms,
+    {side}.pick_model AS {prefix}_model, {side}.pick_trace_id AS {prefix}_trace_id"""
+TIER_PAIRS_SQL = f"""
+WITH {SPREAD_CTE}, page AS (
+    SELECT * FROM spread WHERE true {{scope}} ORDER BY task_key {{page}}
+), verdicts_hi AS (
+    SELECT t.task_key, list(DISTINCT t.verdict ORDER BY t.verdict) AS larger_verdicts
+    FROM trajectories t JOIN page p
+        ON t.task_key = p.task_key AND {TIER_RANK_SQL.format(col="t.tier")} = p.hi
+    WHERE t.escalated = false AND t.outcome IN {JUDGED}
+    GROUP BY t.task_key
+)
+SELECT p.task_key, {TIER_SIDE.format(side="lo", prefix="smaller")},
+    {TIER_SIDE.format(side="hi", prefix="larger")}, v.larger_verdicts
+FROM page p
+JOIN task_tiers lo ON lo.task_key = p.task_key AND lo.rank = p.lo
+JOIN task_tiers hi ON hi.task_key = p.task_key AND hi.rank = p.hi
+LEFT JOIN verdicts_hi v ON v.task_key = p.task_key
+ORDER BY p.task_key
+"""
+TIER_PAIR_COUNT_SQL = f"""
+WITH {SPREAD_CTE}
+SELECT count(*) FROM spread WHERE true {{scope}}
+"""
+
+# Each escalated run of the page shown (`escalation_page`: trace_id, wall_ms) split at its
+# first higher-tier call: cost, time and waste on either side. A side's cost or waste is unknown (NULL) when
+# any of its turns has it unknown.
 ESCALATION_PHASES_SQL = """
-WITH split AS (
-    SELECT v.trace_id, tu.turn AS at_turn
-    FROM verdicts v JOIN trajectories t USING (trace_id)
-    JOIN turns tu ON tu.trace_id = v.trace_id
-        AND tu.span_id = json_extract_string(v.evidence, '$.escalation_span_id')
-    WHERE t.escalated AND v.trace_id IN ({scope})
+WITH page_turns AS MATERIALIZED (
+    SELECT * FROM turns WHERE trace_id IN (SELECT trace_id FROM escalation_page)
+), switches AS MATERIALIZED (
+    SELECT trace_id, json_extract_string(evidence, '$.escalation_span_id') AS span_id
+    FROM verdicts WHERE trace_id IN (SELECT trace_id FROM escalation_page)
+), split AS (
+    SELECT trace_id, tu.turn AS at_turn FROM switches JOIN page_turns tu USING (trace_id, span_id)
 ), sides AS (
     SELECT tu.trace_id, tu.turn < s.at_turn AS before, count(*) AS turns,
         CASE WHEN count(tu.cost_usd) = count(*) THEN sum(tu.cost_usd) END AS cost_usd,
@@ -158,7 +185,7 @@ WITH split AS (
         count(*) FILTER (WHERE tu.stalled) AS stalled_turns,
         CAST(sum(tu.tool_errors) AS BIGINT) AS tool_errors,
         max(tu.end_offset_ms) AS ends_at_ms
-    FROM turns tu JOIN split s USING (trace_id) GROUP BY ALL
+    FROM page_turns tu JOIN split s USING (trace_id) GROUP BY ALL
 )
 SELECT b.trace_id,
     b.cost_usd AS cost_before_usd, a.cost_usd AS cost_after_usd,
@@ -166,7 +193,7 @@ SELECT b.trace_id,
     b.waste_tokens AS waste_tokens_before, a.waste_tokens AS waste_tokens_after,
     b.tool_errors AS tool_errors_before, a.tool_errors AS tool_errors_after
 FROM sides b JOIN sides a ON a.trace_id = b.trace_id AND NOT a.before
-JOIN trajectories t ON t.trace_id = b.trace_id
+JOIN escalation_page t ON t.trace_id = b.trace_id
 WHERE b.before
 """
 
@@ -239,33 +266,101 @@ def waste_behind(
     (`by` = category, agent, model or day), most wasteful first, with that group's share."""
     if by not in WASTE_GROUPS:
         raise ValueError(f"cannot group waste by {by!r}; choose one of {sorted(WASTE_GROUPS)}")
-    scope, params = flt.scope()
+    where, params = flt.where("t.")
     sql = WASTE_BEHIND_SQL.format(
-        scope=scope, group=WASTE_GROUPS[by], param=GROUP_PARAM.get(by, "?")
+        scope=where.replace("WHERE", "AND", 1),
+        group=WASTE_GROUPS[by],
+        param=GROUP_PARAM.get(by, "?"),
     )
-    return read_frame(con, sql, [*params, key, limit])
+    return read_frame(con, sql, [key, *params, limit])
+
+
+def _run_scope(flt: TrajectoryFilter) -> tuple[str, list]:
+    """("AND trace_id IN (<the filter's trace ids>)", params), or ("", []) without a filter."""
+    where, params = flt.where()
+    return (f"AND trace_id IN (SELECT trace_id FROM trajectories {where})" if where else ""), params
+
+
+def _task_scope(flt: TrajectoryFilter) -> tuple[str, list]:
+    """("AND task_key IN (<task_keys of the filter's runs>)", params), or ("", [])."""
+    where, params = flt.where()
+    return (f"AND task_key IN (SELECT task_key FROM trajectories {where})" if where else ""), params
+
+
+def _page(sql: str, scope: str, params: list, limit: int | None, offset: int) -> tuple[str, list]:
+    """(`sql` with its `{scope}` and `{page}` filled in, params): one page of rows, or all of
+    them when `limit` is None."""
+    if limit is None:
+        return sql.format(scope=scope, page=""), params
+    return sql.format(scope=scope, page="LIMIT ? OFFSET ?"), [*params, limit, offset]
+
+
+@dataclass(frozen=True)
+class OverProvisionedSummary:
+    """Totals over every over-provisioned run of a filter (`over_provisioned` pages them)."""
+
+    trajectories: int
+    cost_usd: float | None
+    known_extra_runs: int  # runs whose cost and smaller tier's successful cost are known
+    smaller_cost_usd: float | None  # over those runs
+    extra_cost_usd: float | None  # over those runs
 
 
 def over_provisioned(
-    con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER
+    con: duckdb.DuckDBPyConnection,
+    flt: TrajectoryFilter = NO_FILTER,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> pl.DataFrame:
     """Each over-provisioned run beside the smaller-tier runs of its task: what those cost,
-    the one to compare with (a success first, then the earliest), and the extra spent."""
-    scope, params = flt.scope()
-    return read_frame(con, OVER_PROVISIONED_SQL.format(scope=scope), params)
+    the one to compare with (a success first, then the earliest), and the extra spent;
+    largest extra first, `limit` rows from `offset` (every row when `limit` is None)."""
+    scope, params = _run_scope(flt)
+    sql, params = _page(OVER_PROVISIONED_SQL, scope, params, limit, offset)
+    return read_frame(con, sql, params)
 
 
-def tier_pairs(con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER) -> pl.DataFrame:
+def over_provisioned_summary(
+    con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER
+) -> OverProvisionedSummary:
+    scope, params = _run_scope(flt)
+    with con.cursor() as cur:
+        row = cur.execute(OVER_SUMMARY_SQL.format(scope=scope), params).fetchone()
+    return OverProvisionedSummary(*row)
+
+
+def tier_pairs(
+    con: duckdb.DuckDBPyConnection,
+    flt: TrajectoryFilter = NO_FILTER,
+    limit: int | None = None,
+    offset: int = 0,
+) -> pl.DataFrame:
     """Tasks whose non-escalated runs span more than one tier: the lowest and the highest
-    tier side by side, each with a representative run (a success first, then the earliest)."""
-    scope, params = flt.scope()
-    return read_frame(con, TIER_PAIRS_SQL.format(scope=scope), params)
+    tier side by side, each with a representative run (a success first, then the earliest);
+    by task key, `limit` rows from `offset` (every row when `limit` is None)."""
+    scope, params = _task_scope(flt)
+    sql, params = _page(TIER_PAIRS_SQL, scope, params, limit, offset)
+    return read_frame(con, sql, params)
 
 
-def escalations(con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER) -> pl.DataFrame:
-    """`analysis.fleet.escalation_events` with cost, time, waste and tool errors before and
-    after the first higher-tier call."""
-    events = escalation_events(con, flt)
-    scope, params = flt.scope()
-    phases = read_frame(con, ESCALATION_PHASES_SQL.format(scope=scope), params)
-    return events.join(phases, on="trace_id", how="left")
+def tier_pair_count(con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER) -> int:
+    scope, params = _task_scope(flt)
+    with con.cursor() as cur:
+        return cur.execute(TIER_PAIR_COUNT_SQL.format(scope=scope), params).fetchone()[0]
+
+
+def escalations(
+    con: duckdb.DuckDBPyConnection,
+    flt: TrajectoryFilter = NO_FILTER,
+    limit: int | None = None,
+    offset: int = 0,
+) -> pl.DataFrame:
+    """`analysis.fleet.escalation_events` (oldest first, `limit` rows from `offset`) with
+    cost, time, waste and tool errors before and after the first higher-tier call."""
+    events = escalation_events(con, flt, limit, offset)
+    with (
+        con.cursor() as cur,
+        registered(cur, "escalation_page", events.select("trace_id", "wall_ms")),
+    ):
+        phases = cur.sql(ESCALATION_PHASES_SQL).pl()
+    return events.join(phases, on="trace_id", how="left", maintain_order="left")

@@ -14,6 +14,9 @@ makes the identity exact (it absorbs cache discounts and reported costs). The ga
 C_cheaper − C_pricier is split over the five factors (turns, context, output, reasoning,
 price) by their Shapley values in the hybrid-cost game of the paper's v2: a coalition takes
 the cheaper-listed model's values, the rest the other's. The values add up to the gap.
+
+The per-(model, task_key) means and every pair's means over its shared task_keys are one
+SQL query, so Python only splits a few dozen pairs, whatever the number of runs.
 """
 
 from __future__ import annotations
@@ -50,6 +53,26 @@ WHERE p.listed_per_mtok IS NOT NULL
 GROUP BY r.model, r.task_key
 """
 
+# Each pair of models with different listed prices, cheaper-listed first, with both sides'
+# means over the task_keys both ran (each task weighted equally).
+PAIR_MEANS = ", ".join(
+    f"avg({side}.{column}) AS {side}_{column}"
+    for side in ("a", "b")
+    for column in ("cost", "turns", "input_tokens", "visible_output_tokens", "reasoning_tokens")
+)
+PAIRS_SQL = f"""
+WITH tasks AS ({MODEL_TASKS_SQL})
+SELECT a.model AS cheaper_model, b.model AS pricier_model,
+    any_value(a.listed_per_mtok) AS cheaper_listed_per_mtok,
+    any_value(b.listed_per_mtok) AS pricier_listed_per_mtok,
+    any_value(a.output_per_mtok) AS a_output_per_mtok,
+    any_value(b.output_per_mtok) AS b_output_per_mtok,
+    count(*) AS shared_tasks, {PAIR_MEANS}
+FROM tasks a JOIN tasks b ON a.task_key = b.task_key AND a.listed_per_mtok < b.listed_per_mtok
+GROUP BY a.model, b.model
+ORDER BY least(a.model, b.model), greatest(a.model, b.model)
+"""
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -71,13 +94,14 @@ class Profile:
         return turns * (context * p_in + (output + reasoning) * p_out)
 
 
-def profile(tasks: pl.DataFrame) -> Profile:
-    """Mean over task_keys (each weighted equally) of one model's per-task means."""
-    cost, turns = tasks["cost"].mean(), tasks["turns"].mean()
-    context = tasks["input_tokens"].mean() / turns
-    output = tasks["visible_output_tokens"].mean() / turns
-    reasoning = tasks["reasoning_tokens"].mean() / turns
-    p_out = tasks["output_per_mtok"][0] / 1e6
+def profile(pair: dict, side: str) -> Profile:
+    """One side ("a" cheaper-listed, "b" pricier) of a pair row of PAIRS_SQL: the model's
+    mean task over the shared task_keys, in the factors of the cost identity."""
+    cost, turns = pair[f"{side}_cost"], pair[f"{side}_turns"]
+    context = pair[f"{side}_input_tokens"] / turns
+    output = pair[f"{side}_visible_output_tokens"] / turns
+    reasoning = pair[f"{side}_reasoning_tokens"] / turns
+    p_out = pair[f"{side}_output_per_mtok"] / 1e6
     billed_output = turns * (output + reasoning) * p_out
     p_in = (cost - billed_output) / (turns * context) if context else 0.0
     return Profile(cost, turns, context, output, reasoning, p_in, p_out)
@@ -100,26 +124,22 @@ def shapley(cheaper: Profile, pricier: Profile) -> dict[str, float]:
     return values
 
 
-def compare(cheaper: str, pricier: str, tasks: pl.DataFrame) -> dict:
-    """One comparable pair on the task_keys both models ran."""
-    a, b = tasks.filter(pl.col("model") == cheaper), tasks.filter(pl.col("model") == pricier)
-    shared = sorted(set(a["task_key"]) & set(b["task_key"]))
-    a = a.filter(pl.col("task_key").is_in(shared)).sort("task_key")
-    b = b.filter(pl.col("task_key").is_in(shared)).sort("task_key")
-    pa_, pb_ = profile(a), profile(b)
-    parts = shapley(pa_, pb_)
-    gap = pa_.cost - pb_.cost
+def compare(pair: dict) -> dict:
+    """One comparable pair (a row of PAIRS_SQL) with the factor split of its cost gap."""
+    cheaper, pricier = profile(pair, "a"), profile(pair, "b")
+    parts = shapley(cheaper, pricier)
+    gap = cheaper.cost - pricier.cost
     driver = max(parts, key=lambda f: parts[f] if gap >= 0 else -parts[f])
     return {
-        "cheaper_model": cheaper,
-        "pricier_model": pricier,
-        "cheaper_listed_per_mtok": a["listed_per_mtok"][0],
-        "pricier_listed_per_mtok": b["listed_per_mtok"][0],
-        "shared_tasks": len(shared),
-        "cheaper_cost_per_task": pa_.cost,
-        "pricier_cost_per_task": pb_.cost,
-        "reversed": pa_.cost > pb_.cost,
-        "magnitude": pa_.cost / pb_.cost if pb_.cost else None,
+        "cheaper_model": pair["cheaper_model"],
+        "pricier_model": pair["pricier_model"],
+        "cheaper_listed_per_mtok": pair["cheaper_listed_per_mtok"],
+        "pricier_listed_per_mtok": pair["pricier_listed_per_mtok"],
+        "shared_tasks": pair["shared_tasks"],
+        "cheaper_cost_per_task": cheaper.cost,
+        "pricier_cost_per_task": pricier.cost,
+        "reversed": cheaper.cost > pricier.cost,
+        "magnitude": cheaper.cost / pricier.cost if pricier.cost else None,
         "driver": driver,
         **{f"gap_{f}": parts[f] for f in FACTORS},
     }
@@ -131,16 +151,9 @@ def model_tasks(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def reversal_matrix(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every comparable model pair, cheaper-listed first, with the factor split of the gap."""
-    tasks = model_tasks(con)
-    listed = dict(zip(tasks["model"], tasks["listed_per_mtok"], strict=True))
-    keys = {m: set(tasks.filter(pl.col("model") == m)["task_key"]) for m in listed}
-    rows = []
-    for first, second in combinations(sorted(listed), 2):
-        if listed[first] == listed[second] or not keys[first] & keys[second]:
-            continue
-        cheaper, pricier = sorted((first, second), key=lambda m: listed[m])
-        rows.append(compare(cheaper, pricier, tasks))
-    return pl.DataFrame(rows) if rows else pl.DataFrame(schema=_EMPTY_SCHEMA)
+    pairs = read_frame(con, PAIRS_SQL)
+    rows = [compare(pair) for pair in pairs.iter_rows(named=True)]
+    return pl.DataFrame(rows, schema=_EMPTY_SCHEMA) if rows else pl.DataFrame(schema=_EMPTY_SCHEMA)
 
 
 @dataclass(frozen=True)

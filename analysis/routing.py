@@ -14,158 +14,97 @@ with a known outcome. Estimation model (an estimate from recorded runs, not a re
 Per task the small runs are averaged; then every task counts equally. A cost or time that
 is unknown for a task leaves that task out of that column (the `*_tasks` columns count the
 tasks behind each figure) rather than counting it as zero.
+
+Where each run reaches its K-th stalled turn is kept at ingest in `routing_stops`
+(analysis.routing_rollup), so the whole simulation is one aggregate query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from statistics import mean
-
 import duckdb
 import polars as pl
-import pyarrow as pa
 
-from store.db import registered
+from analysis.sqlread import read_frame
+from store.schema import ROUTING_MAX_K
 
-THRESHOLDS = (1, 2, 3, 4, 5)
+THRESHOLDS = tuple(range(1, ROUTING_MAX_K + 1))
+ALL_LARGE = ROUTING_MAX_K + 1  # policy positions: 0 all small, K, then all large
 
-RUNS_SQL = """
-SELECT trace_id, task_key, tier, outcome = 'success' AS success, cost_usd, wall_ms
-FROM trajectories
-WHERE task_key IS NOT NULL AND escalated = false AND tier IN (?, ?)
-  AND outcome IN ('success', 'failure', 'error')
-ORDER BY task_key, trace_id
+# Per task, K-policy figures are the small runs' totals with the runs that reach K stalled
+# turns swapped for their replay (prefix + the large tier's mean), so no per-run rows are
+# multiplied by K. Each tier's totals per task come from `task_tiers` (the same runs:
+# non-escalated, known outcome). Parameters: small tier, large tier, small tier.
+ROUTING_SQL = f"""
+WITH tiers AS (
+    SELECT task_key, tier, runs AS n, CAST(successes AS DOUBLE) AS successes,
+        coalesce(cost_usd, 0) AS cost, runs - cost_runs AS unknown_cost,
+        coalesce(wall_ms, 0) AS wall, runs - wall_runs AS unknown_wall
+    FROM task_tiers
+), pairs AS (
+    SELECT s.*, l.successes / l.n AS large_success,
+        CASE WHEN l.unknown_cost = 0 THEN l.cost / l.n END AS large_cost,
+        CASE WHEN l.unknown_wall = 0 THEN l.wall / l.n END AS large_wall
+    FROM tiers s JOIN tiers l ON l.task_key = s.task_key AND s.tier = ? AND l.tier = ?
+), runs AS (
+    SELECT trace_id, task_key, CAST(outcome = 'success' AS DOUBLE) AS success, cost_usd, wall_ms
+    FROM trajectories
+    WHERE task_key IS NOT NULL AND escalated = false AND tier = ?
+      AND outcome IN ('success', 'failure', 'error')
+      AND trace_id IN (SELECT trace_id FROM routing_stops)
+), stopped AS (
+    SELECT r.task_key, st.k, count(*) AS n, sum(r.success) AS successes,
+        coalesce(sum(r.cost_usd), 0) AS cost, count(*) - count(r.cost_usd) AS unknown_cost,
+        coalesce(sum(r.wall_ms), 0) AS wall, count(*) - count(r.wall_ms) AS unknown_wall,
+        coalesce(sum(st.cost_usd), 0) AS prefix_cost,
+        count(*) - count(st.cost_usd) AS unknown_prefix_cost,
+        coalesce(sum(st.end_offset_ms), 0) AS prefix_ms,
+        count(*) - count(st.end_offset_ms) AS unknown_prefix_ms
+    FROM runs r JOIN routing_stops st USING (trace_id)
+    WHERE r.task_key IN (SELECT task_key FROM pairs)
+    GROUP BY r.task_key, st.k
+), replayed AS (
+    SELECT p.*, k.k, coalesce(s.n, 0) AS m, coalesce(s.successes, 0) AS stopped_successes,
+        coalesce(s.cost, 0) AS stopped_cost, coalesce(s.unknown_cost, 0) AS stopped_unknown_cost,
+        coalesce(s.wall, 0) AS stopped_wall, coalesce(s.unknown_wall, 0) AS stopped_unknown_wall,
+        coalesce(s.prefix_cost, 0) AS prefix_cost, coalesce(s.unknown_prefix_cost, 0) AS unknown_prefix_cost,
+        coalesce(s.prefix_ms, 0) AS prefix_ms, coalesce(s.unknown_prefix_ms, 0) AS unknown_prefix_ms
+    FROM pairs p CROSS JOIN range(1, {ROUTING_MAX_K + 1}) k(k)
+    LEFT JOIN stopped s ON s.task_key = p.task_key AND s.k = k.k
+), per_task AS (
+    SELECT 0 AS position, successes / n AS success,
+        CASE WHEN unknown_cost = 0 THEN cost / n END AS cost,
+        CASE WHEN unknown_wall = 0 THEN wall / n END AS wall, 0.0 AS escalated
+    FROM pairs
+    UNION ALL
+    SELECT k, (successes - stopped_successes + m * large_success) / n,
+        CASE WHEN unknown_cost = stopped_unknown_cost
+                  AND (m = 0 OR (unknown_prefix_cost = 0 AND large_cost IS NOT NULL))
+             THEN (cost - stopped_cost + prefix_cost + m * coalesce(large_cost, 0)) / n END,
+        CASE WHEN unknown_wall = stopped_unknown_wall
+                  AND (m = 0 OR (unknown_prefix_ms = 0 AND large_wall IS NOT NULL))
+             THEN (wall - stopped_wall + prefix_ms + m * coalesce(large_wall, 0)) / n END,
+        m / n
+    FROM replayed
+    UNION ALL
+    SELECT {ALL_LARGE}, large_success, large_cost, large_wall, 0.0 FROM pairs
+)
+SELECT CASE position WHEN 0 THEN 'all_small' WHEN {ALL_LARGE} THEN 'all_large'
+           ELSE 'small_then_large_k' || position END AS policy,
+    CASE WHEN position BETWEEN 1 AND {ROUTING_MAX_K} THEN position END AS k,
+    count(*) AS tasks, avg(success) AS success_rate,
+    avg(cost) AS cost_per_task, count(cost) AS cost_tasks,
+    avg(wall) AS wall_ms_per_task, count(wall) AS wall_tasks,
+    avg(escalated) AS escalation_rate
+FROM per_task GROUP BY position ORDER BY position
 """
-SMALL_TURNS_SQL = """
-SELECT trace_id, turn, stalled, cost_usd, end_offset_ms FROM turns
-WHERE trace_id IN (SELECT trace_id FROM routing_runs) ORDER BY trace_id, turn
-"""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    success: float
-    cost: float | None
-    wall: float | None
-    escalated: float = 0.0
-
-
-@dataclass
-class SmallRun:
-    outcome: Outcome
-    stalled: list[bool]
-    costs: list[float | None]
-    offsets: list[float | None]
-
-    def stop_turn(self, k: int) -> int | None:
-        """1-based turn at which the K-th stalled turn happens, or None."""
-        seen = 0
-        for index, stalled in enumerate(self.stalled, start=1):
-            seen += stalled
-            if seen >= k:
-                return index
-        return None
-
-
-def _mean_or_none(values: Sequence[float | None]) -> float | None:
-    return None if not values or any(v is None for v in values) else mean(values)
-
-
-def tier_outcome(runs: Sequence[Outcome]) -> Outcome:
-    return Outcome(
-        mean(r.success for r in runs),
-        _mean_or_none([r.cost for r in runs]),
-        _mean_or_none([r.wall for r in runs]),
-    )
-
-
-def replay(run: SmallRun, k: int, large: Outcome) -> Outcome:
-    stop = run.stop_turn(k)
-    if stop is None:
-        return run.outcome
-    prefix_costs = run.costs[:stop]
-    prefix = None if any(c is None for c in prefix_costs) else sum(prefix_costs)
-    offset = run.offsets[stop - 1]
-    return Outcome(
-        large.success,
-        None if prefix is None or large.cost is None else prefix + large.cost,
-        None if offset is None or large.wall is None else offset + large.wall,
-        1.0,
-    )
-
-
-def simulate_task(small: Sequence[SmallRun], large: Sequence[Outcome]) -> dict[str, Outcome]:
-    """Per policy, the mean outcome over this task's small runs (or its large runs)."""
-    large_mean = tier_outcome(large)
-    policies = {"all_small": tier_outcome([s.outcome for s in small])}
-    for k in THRESHOLDS:
-        replays = [replay(s, k, large_mean) for s in small]
-        policies[f"small_then_large_k{k}"] = Outcome(
-            mean(r.success for r in replays),
-            _mean_or_none([r.cost for r in replays]),
-            _mean_or_none([r.wall for r in replays]),
-            mean(r.escalated for r in replays),
-        )
-    policies["all_large"] = large_mean
-    return policies
-
-
-def summarise(per_task: list[dict[str, Outcome]]) -> pl.DataFrame:
-    rows = []
-    for policy in per_task[0] if per_task else []:
-        outcomes = [task[policy] for task in per_task]
-        costs = [o.cost for o in outcomes if o.cost is not None]
-        walls = [o.wall for o in outcomes if o.wall is not None]
-        rows.append(
-            {
-                "policy": policy,
-                "k": int(policy.rsplit("k", 1)[1]) if "_k" in policy else None,
-                "tasks": len(outcomes),
-                "success_rate": mean(o.success for o in outcomes),
-                "cost_per_task": mean(costs) if costs else None,
-                "cost_tasks": len(costs),
-                "wall_ms_per_task": mean(walls) if walls else None,
-                "wall_tasks": len(walls),
-                "escalation_rate": mean(o.escalated for o in outcomes),
-            }
-        )
-    return pl.DataFrame(rows, schema=_SCHEMA)
 
 
 def routing_table(
     con: duckdb.DuckDBPyConnection, small_tier: str = "small", large_tier: str = "large"
 ) -> pl.DataFrame:
     """One row per policy: all_small, small_then_large_k1..k5, all_large."""
-    with con.cursor() as cur:
-        runs = cur.execute(RUNS_SQL, [small_tier, large_tier]).fetchall()
-        by_task: dict[str, dict[str, list]] = {}
-        for trace_id, task_key, tier, success, cost, wall in runs:
-            side = "small" if tier == small_tier else "large"
-            by_task.setdefault(task_key, {"small": [], "large": []})[side].append(
-                (trace_id, Outcome(float(success), cost, wall))
-            )
-        both = {k: v for k, v in by_task.items() if v["small"] and v["large"]}
-        small_ids = [tid for v in both.values() for tid, _ in v["small"]]
-        turns = _small_turns(cur, small_ids)
-    per_task = []
-    for task in both.values():
-        small = [_small_run(outcome, turns.get(tid, [])) for tid, outcome in task["small"]]
-        per_task.append(simulate_task(small, [outcome for _, outcome in task["large"]]))
-    return summarise(per_task)
-
-
-def _small_turns(cur: duckdb.DuckDBPyConnection, trace_ids: list[str]) -> dict[str, list]:
-    with registered(cur, "routing_runs", pa.table({"trace_id": pa.array(trace_ids, pa.string())})):
-        rows = cur.execute(SMALL_TURNS_SQL).fetchall()
-    turns: dict[str, list] = {}
-    for trace_id, _, stalled, cost, offset in rows:
-        turns.setdefault(trace_id, []).append((bool(stalled), cost, offset))
-    return turns
-
-
-def _small_run(outcome: Outcome, turns: list) -> SmallRun:
-    return SmallRun(outcome, [t[0] for t in turns], [t[1] for t in turns], [t[2] for t in turns])
+    frame = read_frame(con, ROUTING_SQL, [small_tier, large_tier, small_tier])
+    return frame.cast(_SCHEMA)
 
 
 _SCHEMA = {

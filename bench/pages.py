@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 OVERVIEW_LIST_ROWS, TRAJECTORIES_PAGE_ROWS, WASTE_TOP_ROWS = 10, 100, 50  # as in pages/
+TABLE_ROWS = 500  # ui.fleet_common.TABLE_ROWS: one page of a long fleet table
 HISTOGRAMS = (("wall_ms", "wall time (s)", 1 / 1000), ("turns", "turns", 1.0), ("cost_usd", "cost (USD)", 1.0))  # fmt: skip
 WASTE_GROUPS = ("category", "agent", "model", "day")
 ROUTING_K = 2
@@ -72,7 +73,8 @@ def overview(rec: Recorder, con, ctx: Context) -> None:
     k = rec.call("kpis", "list", "analysis.queries.kpis", con, flt)
     rec.call("escalation_count", "list", "analysis.fleet_queries.escalation_count", con, flt)
     waste = rec.call("waste_by(category)", "query", "analysis.fleet.waste_by", con, "category", flt)
-    rec.call("over_provisioned", "query", "analysis.fleet_queries.over_provisioned", con, flt)
+    rec.call("over_provisioned_summary", "list", "analysis.fleet_queries.over_provisioned_summary", con, flt)  # fmt: skip
+    rec.call("over_provisioned 1", "list", "analysis.fleet_queries.over_provisioned", con, flt, limit=1)  # fmt: skip
     daily = rec.call("daily", "query", "analysis.fleet_queries.daily", con, flt)
     if daily is not None:
         rec.call("trend figure", "figure", "ui.fleet_figures.build_trend_figure", daily)
@@ -164,9 +166,12 @@ def escalation(rec: Recorder, con, ctx: Context) -> None:
     counts = rec.call("verdict_counts", "query", "analysis.fleet_queries.verdict_counts", con, flt)
     if counts is not None:
         rec.call("verdict figure", "figure", "ui.fleet_figures.build_verdict_figure", counts)
-    rec.call("over_provisioned", "query", "analysis.fleet_queries.over_provisioned", con, flt)
-    rec.call("escalations", "query", "analysis.fleet_queries.escalations", con, flt)
-    rec.call("tier_pairs", "query", "analysis.fleet_queries.tier_pairs", con, flt)
+    rec.call("over_provisioned_summary", "list", "analysis.fleet_queries.over_provisioned_summary", con, flt)  # fmt: skip
+    rec.call(f"over_provisioned {TABLE_ROWS}", "list", "analysis.fleet_queries.over_provisioned", con, flt, TABLE_ROWS, 0)  # fmt: skip
+    rec.call("escalation_event_count", "list", "analysis.fleet.escalation_event_count", con, flt)
+    rec.call(f"escalations {TABLE_ROWS}", "list", "analysis.fleet_queries.escalations", con, flt, TABLE_ROWS, 0)  # fmt: skip
+    rec.call("tier_pair_count", "list", "analysis.fleet_queries.tier_pair_count", con, flt)
+    rec.call(f"tier_pairs {TABLE_ROWS}", "list", "analysis.fleet_queries.tier_pairs", con, flt, TABLE_ROWS, 0)  # fmt: skip
     table = rec.call("routing_table", "query", "analysis.routing.routing_table", con)
     if table is not None and table.height:
         rec.call("frontier (cost) figure", "figure", "ui.fleet_figures.build_frontier_figure", table, "cost_per_task", ROUTING_K, "cost per task (USD)")  # fmt: skip

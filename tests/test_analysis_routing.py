@@ -95,3 +95,12 @@ def test_no_task_on_both_tiers_gives_an_empty_table(con, tmp_path):
         trajectory("x", turns("tiny", 0.01, ["ok"], "x"), task_id="X", score=1),
     )
     assert routing_table(con).height == 0
+
+
+def test_routing_stops_hold_where_each_run_reaches_k_stalled_turns(store):
+    # s1 stalls on turns 2 and 3 (tool errors); the cost and time are up to that turn's end
+    got = store.execute("SELECT * FROM routing_stops ORDER BY trace_id, k").fetchall()
+    assert got == [
+        ("s1", 1, 2, pytest.approx(0.02), 300.0),
+        ("s1", 2, 3, pytest.approx(0.03), 450.0),
+    ]

@@ -174,3 +174,68 @@ def test_escalation_split_at_the_first_larger_call(fleet_con):
 def test_escalation_count_says_how_many_runs_could_be_judged(fleet_con):
     assert q.escalation_count(fleet_con) == (1, 5)
     assert q.escalation_count(fleet_con, TrajectoryFilter(task="task:t1")) == (0, 2)
+
+
+# --- paging: a page of rows plus a total, so no page sends every run ----------------------
+
+
+def test_over_provisioned_summary_adds_up_every_run_the_pages_list(fleet_con):
+    summary = q.over_provisioned_summary(fleet_con)
+    assert (summary.trajectories, summary.known_extra_runs) == (1, 1)
+    assert summary.cost_usd == pytest.approx(MAX_TURN)
+    assert summary.smaller_cost_usd == pytest.approx(2 * MINI_TURN)
+    assert summary.extra_cost_usd == pytest.approx(MAX_TURN - 2 * MINI_TURN)
+    assert q.over_provisioned(fleet_con, limit=1)["trace_id"].to_list() == ["large-ok"]
+    assert q.over_provisioned(fleet_con, limit=1, offset=1).is_empty()
+    none = q.over_provisioned_summary(fleet_con, TrajectoryFilter(task="task:t2"))
+    assert (none.trajectories, none.cost_usd, none.extra_cost_usd) == (0, None, None)
+
+
+def test_tier_pairs_page_through_the_tasks_by_task_key(fleet_con):
+    assert q.tier_pair_count(fleet_con) == 2
+    assert q.tier_pairs(fleet_con, limit=1)["task_key"].to_list() == ["task:t1"]
+    second = q.tier_pairs(fleet_con, limit=1, offset=1)
+    assert second["task_key"].to_list() == ["task:t2"]
+    assert second["larger_verdicts"].to_list() == [["large_needed"]]
+    assert q.tier_pair_count(fleet_con, TrajectoryFilter(verdict="over_provisioned")) == 1
+
+
+def test_escalations_page_and_count(fleet_con):
+    from analysis.fleet import escalation_event_count
+
+    assert escalation_event_count(fleet_con) == 1
+    assert escalation_event_count(fleet_con, TrajectoryFilter(task="task:t1")) == 0
+    (row,) = q.escalations(fleet_con, limit=1).iter_rows(named=True)
+    assert (row["trace_id"], row["cost_before_usd"]) == ("esc", pytest.approx(3 * MINI_TURN))
+    assert (row["ms_before"], row["ms_after"]) == (450.0, 150.0)
+    assert q.escalations(fleet_con, limit=1, offset=1).is_empty()
+
+
+def test_per_task_tier_rows_hold_what_the_tier_comparisons_add_up(fleet_con):
+    got = fleet_con.execute(
+        "SELECT task_key, tier, rank, runs, successes, cost_usd, success_wall_ms, pick_trace_id"
+        " FROM task_tiers ORDER BY task_key, rank"
+    ).fetchall()
+    assert got == [
+        ("task:t1", "small", 1, 1, 1, pytest.approx(2 * MINI_TURN), 300.0, "small-ok"),
+        ("task:t1", "large", 3, 1, 1, pytest.approx(MAX_TURN), 150.0, "large-ok"),
+        ("task:t2", "small", 1, 1, 0, pytest.approx(MINI_TURN), None, "small-fail"),
+        ("task:t2", "large", 3, 1, 1, pytest.approx(MAX_TURN), 150.0, "large-t2"),
+    ]  # esc escalated: it is no sibling
+
+
+def test_waste_and_runs_per_day_are_utc_days_whatever_the_session_time_zone(fleet_con):
+    from analysis.fleet import waste_by
+
+    fleet_con.execute("SET GLOBAL TimeZone = 'Pacific/Kiritimati'")  # UTC+14: noon is tomorrow
+    try:
+        by_day = waste_by(fleet_con, "day")
+        daily = q.daily(fleet_con)
+    finally:
+        fleet_con.execute("SET GLOBAL TimeZone = 'UTC'")
+    assert set(by_day["key"].to_list()) == {date(2025, 3, 1)}  # day 2 has no waste
+    assert by_day.select("category", "findings", "trajectories").rows() == [
+        ("stagnation", 2, 1),
+        ("uncached_context", 2, 2),
+    ]
+    assert daily["day"].to_list() == [date(2025, 3, 1), date(2025, 3, 2)]

@@ -248,6 +248,21 @@ def test_escalation_page_counts_verdicts_and_lists_over_provisioned_runs(sample_
         assert row["compare"] == f"compare?a={small}&b={large}"
 
 
+def test_long_escalation_tables_are_paged_and_say_how_many_rows_there_are(sample_db, monkeypatch):
+    monkeypatch.setattr("ui.fleet_common.TABLE_ROWS", 3)  # 8 over-provisioned runs: 3 pages
+    every = sql(sample_db, "SELECT count(*) FROM trajectories WHERE verdict = 'over_provisioned'")
+    assert every == [(8,)]
+    with app_on(sample_db, page="views/escalation.py", query={"over_page": "3"}) as at:
+        assert not at.exception
+        assert len(at.dataframe[1].value) == 2
+        shown = [c.value for c in at.caption if c.value.startswith("Showing over-provisioned")]
+        assert shown == ["Showing over-provisioned runs (largest extra cost first) 7–8 of 8."]
+        assert "**8 runs** cost" in markdown(at)  # the totals cover every page
+        escalated = [c.value for c in at.caption if c.value.startswith("Showing escalated")]
+        assert escalated == ["Showing escalated runs (oldest first) 1–3 of 7."]
+        assert len(at.dataframe[2].value) == 3
+
+
 def test_escalation_events_link_to_the_switch(sample_db):
     ((trace,),) = sql(
         sample_db, "SELECT trace_id FROM trajectories WHERE task_key = 'task:fix-flaky-test-142'"

@@ -7,7 +7,8 @@ only needs to know whether anything matches pays one small query once.
 
 from __future__ import annotations
 
-import polars as pl
+import math
+
 import streamlit as st
 
 from analysis import queries
@@ -54,8 +55,15 @@ def filter_note(flt: TrajectoryFilter) -> None:
         st.caption("Computed over all stored trajectories: the sidebar filters do not apply here.")
 
 
-def first_rows(frame: pl.DataFrame, what: str, limit: int = TABLE_ROWS) -> pl.DataFrame:
-    """At most `limit` rows of `frame` for a table, saying so when some are left out."""
-    if frame.height > limit:
-        st.caption(f"Showing the first {limit:,} of {frame.height:,} {what}.")
-    return frame.head(limit)
+def table_page(total: int, what: str, key: str) -> tuple[int, int]:
+    """(limit, offset) of the page of a long table to read: a pager (bound to the URL under
+    `key`) appears when `total` rows do not fit one page, with a caption saying which rows
+    of how many are shown, so a page never sends more than TABLE_ROWS rows."""
+    size = TABLE_ROWS
+    pages = max(1, math.ceil(total / size))
+    if pages == 1:
+        return size, 0
+    page = min(max(1, st.pagination(pages, key=key, bind="query-params")), pages)
+    first = (page - 1) * size + 1
+    st.caption(f"Showing {what} {first:,}–{min(first + size - 1, total):,} of {total:,}.")
+    return size, first - 1

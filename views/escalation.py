@@ -7,12 +7,12 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from analysis import fleet_queries, routing
+from analysis import fleet, fleet_queries, routing
 from analysis.filters import TrajectoryFilter
 from ui import fleet_figures as figures
 from ui import format as fmt
 from ui.db import connection
-from ui.fleet_common import UNKNOWN_CELLS, filter_note, first_rows, kpis_or_stop, page_header
+from ui.fleet_common import UNKNOWN_CELLS, filter_note, kpis_or_stop, page_header, table_page
 from ui.fleet_links import (
     compare_link_column,
     compare_url,
@@ -76,18 +76,33 @@ def load_verdicts(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
 
 
 @st.cache_data(max_entries=32)
-def load_over(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
-    return fleet_queries.over_provisioned(connection(), flt)
+def load_over_summary(version: str, flt: TrajectoryFilter) -> fleet_queries.OverProvisionedSummary:
+    return fleet_queries.over_provisioned_summary(connection(), flt)
 
 
 @st.cache_data(max_entries=32)
-def load_escalations(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
-    return fleet_queries.escalations(connection(), flt)
+def load_over(version: str, flt: TrajectoryFilter, limit: int, offset: int) -> pl.DataFrame:
+    return fleet_queries.over_provisioned(connection(), flt, limit, offset)
 
 
 @st.cache_data(max_entries=32)
-def load_pairs(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
-    return fleet_queries.tier_pairs(connection(), flt)
+def load_escalation_count(version: str, flt: TrajectoryFilter) -> int:
+    return fleet.escalation_event_count(connection(), flt)
+
+
+@st.cache_data(max_entries=32)
+def load_escalations(version: str, flt: TrajectoryFilter, limit: int, offset: int) -> pl.DataFrame:
+    return fleet_queries.escalations(connection(), flt, limit, offset)
+
+
+@st.cache_data(max_entries=32)
+def load_pair_count(version: str, flt: TrajectoryFilter) -> int:
+    return fleet_queries.tier_pair_count(connection(), flt)
+
+
+@st.cache_data(max_entries=32)
+def load_pairs(version: str, flt: TrajectoryFilter, limit: int, offset: int) -> pl.DataFrame:
+    return fleet_queries.tier_pairs(connection(), flt, limit, offset)
 
 
 @st.cache_data(max_entries=8)
@@ -127,19 +142,21 @@ def show_verdicts(version: str, flt: TrajectoryFilter) -> None:
 
 
 def show_over_provisioned(version: str, flt: TrajectoryFilter) -> None:
-    over = load_over(version, flt)
+    summary = load_over_summary(version, flt)
     st.subheader("Over-provisioned: a smaller tier solved the same task")
-    if not over.height:
+    if not summary.trajectories:
         st.caption("No run in these trajectories used a larger tier than its task needed.")
         return
-    known = over.drop_nulls("extra_cost_usd")
     st.markdown(
-        f"**{over.height} runs** cost {fmt.usd(over['cost_usd'].sum())}; the smaller tier's "
-        f"successful runs of the same tasks cost {fmt.usd(known['smaller_cost_usd'].sum())} "
-        f"(extra: {fmt.usd(known['extra_cost_usd'].sum())}). A negative extra means the "
+        f"**{summary.trajectories} runs** cost {fmt.usd(summary.cost_usd or 0.0)}; the smaller tier's "
+        f"successful runs of the same tasks cost {fmt.usd(summary.smaller_cost_usd or 0.0)} "
+        f"(extra: {fmt.usd(summary.extra_cost_usd or 0.0)}). A negative extra means the "
         "smaller model cost more on that task (see price reversal on Models & cost)."
     )
-    over = first_rows(over, "over-provisioned runs, largest extra cost first")
+    limit, offset = table_page(
+        summary.trajectories, "over-provisioned runs (largest extra cost first)", "over_page"
+    )
+    over = load_over(version, flt, limit, offset)
     table = over.with_columns(
         open=links(over, trajectory_url, "trace_id"),
         compare=links(over, compare_url, "smaller_trace_id", "trace_id"),
@@ -171,12 +188,13 @@ def show_over_provisioned(version: str, flt: TrajectoryFilter) -> None:
 
 
 def show_escalations(version: str, flt: TrajectoryFilter) -> None:
-    events = load_escalations(version, flt)
+    total = load_escalation_count(version, flt)
     st.subheader("Escalations: before and after the switch")
-    if not events.height:
+    if not total:
         st.caption("No run in these trajectories switched to a larger tier.")
         return
-    events = first_rows(events, "escalated runs, oldest first")
+    limit, offset = table_page(total, "escalated runs (oldest first)", "escalations_page")
+    events = load_escalations(version, flt, limit, offset)
     table = events.with_columns(
         open=links(events, trajectory_url, "trace_id", "escalation_span_id"),
         s_before=pl.col("ms_before") / 1000,
@@ -236,12 +254,13 @@ def pair_columns() -> dict:
 
 
 def show_tier_pairs(version: str, flt: TrajectoryFilter) -> None:
-    pairs = load_pairs(version, flt)
+    total = load_pair_count(version, flt)
     st.subheader("Tasks run on more than one tier")
-    if not pairs.height:
+    if not total:
         st.caption("No task in these trajectories ran on two tiers without escalating.")
         return
-    pairs = first_rows(pairs, "tasks, by task key")
+    limit, offset = table_page(total, "tasks (by task key)", "pairs_page")
+    pairs = load_pairs(version, flt, limit, offset)
     table = pairs.with_columns(
         compare=links(pairs, compare_url, "smaller_trace_id", "larger_trace_id"),
         larger_verdicts=pl.col("larger_verdicts").list.join(", "),

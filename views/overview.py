@@ -43,8 +43,14 @@ def load_verdicts(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
 
 
 @st.cache_data(max_entries=32)
-def load_over_provisioned(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
-    return fleet_queries.over_provisioned(connection(), flt)
+def load_over_provisioned(
+    version: str, flt: TrajectoryFilter
+) -> tuple[fleet_queries.OverProvisionedSummary, pl.DataFrame]:
+    """The totals, and the run with the largest extra cost (the only row shown here)."""
+    con = connection()
+    return fleet_queries.over_provisioned_summary(con, flt), fleet_queries.over_provisioned(
+        con, flt, limit=1
+    )
 
 
 @st.cache_data(max_entries=64)
@@ -95,7 +101,12 @@ def show_kpis(k: queries.Kpis, escalations: tuple[int, int]) -> None:
 MoneyLine = tuple[str, str, str]  # (Markdown, page to open, link label)
 
 
-def money_lines(k: queries.Kpis, waste: pl.DataFrame, over: pl.DataFrame) -> list[MoneyLine]:
+def money_lines(
+    k: queries.Kpis,
+    waste: pl.DataFrame,
+    over: fleet_queries.OverProvisionedSummary,
+    largest: pl.DataFrame,
+) -> list[MoneyLine]:
     lines = []
     if k.with_cost and k.waste_usd is not None:
         totals = figures.waste_totals(waste).drop_nulls("usd").sort("usd", descending=True)
@@ -110,22 +121,22 @@ def money_lines(k: queries.Kpis, waste: pl.DataFrame, over: pl.DataFrame) -> lis
             f"wasted tokens{biggest}."
         )
         lines.append((text, "views/waste.py", "Waste by category, agent, model and day"))
-    known = over.drop_nulls("extra_cost_usd")
-    if over.height:
+    if over.trajectories:
         text = (
-            f"**Over-provisioned:** {over.height} runs used a larger tier on a task a smaller "
-            f"tier solved elsewhere; they cost {fmt.usd(over['cost_usd'].sum())}, "
-            f"{fmt.usd(known['extra_cost_usd'].sum())} more than the smaller tier's "
-            "successful runs." + _largest_gap(known)
+            f"**Over-provisioned:** {over.trajectories} runs used a larger tier on a task a smaller "
+            f"tier solved elsewhere; they cost {fmt.usd(over.cost_usd or 0.0)}, "
+            f"{fmt.usd(over.extra_cost_usd or 0.0)} more than the smaller tier's "
+            "successful runs." + _largest_gap(largest.drop_nulls("extra_cost_usd"))
         )
         lines.append((text, "views/escalation.py", "Which runs needed the bigger model"))
     return lines
 
 
-def _largest_gap(over: pl.DataFrame) -> str:
-    if not over.height:
+def _largest_gap(largest: pl.DataFrame) -> str:
+    """The sentence about the first over-provisioned run (largest extra cost first)."""
+    if not largest.height:
         return ""
-    top = over.sort("extra_cost_usd", descending=True).row(0, named=True)
+    top = largest.row(0, named=True)
     task, model = escape_markdown(top["task_key"] or "?"), escape_markdown(top["model"] or "?")
     smaller = escape_markdown(top["smaller_model"] or "the smaller tier")
     return (
@@ -189,7 +200,7 @@ page_header(
 version, flt, k = kpis_or_stop()
 show_kpis(k, load_escalations(version, flt))
 waste = load_waste_by_category(version, flt)
-for text, target, label in money_lines(k, waste, load_over_provisioned(version, flt)):
+for text, target, label in money_lines(k, waste, *load_over_provisioned(version, flt)):
     st.markdown(text)
     st.page_link(target, label=label, icon=":material/arrow_forward:")
 
