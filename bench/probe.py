@@ -85,15 +85,6 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _stop_workers() -> None:
-    """Reap the decoding workers, so their CPU time is counted in RUSAGE_CHILDREN."""
-    from ingest.otlp import parallel
-
-    if parallel._pool is not None:
-        parallel._pool.shutdown()
-        parallel._pool = None
-
-
 def duckdb_count(path: str) -> dict:
     """The JSON ceiling: DuckDB parsing the file and counting its records, nothing else."""
     import duckdb
@@ -133,7 +124,6 @@ def decode(path: str) -> dict:
     with TreePeak() as tree:
         decoded = decode_file(path)
         seconds = time.perf_counter() - started
-        _stop_workers()
     return {
         "seconds": seconds,
         "cpu_seconds": time.process_time() - cpu + _children_cpu() - children_cpu,
@@ -164,7 +154,6 @@ def ingest(path: str, db_file: str) -> dict:
     with TreePeak() as tree:
         report = pipeline.ingest_path(con, path)
         seconds = time.perf_counter() - started
-        _stop_workers()
     db.close(db_file)
     if not report.ok:
         raise SystemExit(f"ingest failed: {report.error}")

@@ -17,10 +17,6 @@ class IngestError(Exception):
         where = f"{filename}, {position}" if position else filename
         super().__init__(f"{where}: {message}")
 
-    def __reduce__(self):
-        """Picklable as itself, so an error raised in a decoding worker process reaches the caller."""
-        return (type(self), (self.filename, self.detail, self.position))
-
 
 class UnsupportedFormat(IngestError):
     """No adapter recognises the content."""

@@ -15,7 +15,7 @@ import pytest
 
 from ingest.errors import DecodeError
 from ingest.otlp import parallel
-from ingest.otlp.adapter import decode_json_part, decode_protobuf_part, spans_to_table
+from ingest.otlp.adapter import spans_to_table
 from ingest.otlp.envelope import JsonSpanReader
 from ingest.otlp.protobuf import ProtobufSpanReader
 from ingest.otlp.table import apply_fills
@@ -46,7 +46,7 @@ def test_json_parts_join_to_the_single_process_table(parts):
     expected, skipped = serial_json(SAMPLE_OTLP)
     source = Source.open(SAMPLE_OTLP)
     table, got_skipped, shapes = parallel.decode_parts(
-        source, parallel.line_parts(SAMPLE_OTLP, parts), decode_json_part
+        source, parallel.line_parts(SAMPLE_OTLP, parts), "json"
     )
     assert table.num_rows == expected.num_rows == 122
     assert table.equals(expected)
@@ -61,7 +61,7 @@ def test_skipped_spans_and_errors_keep_their_file_positions(tmp_path, shared_tra
     path.write_bytes(b"\n".join(lines[:5]) + b"\n" + spec + b"\n".join(lines[5:]) + b"\n")
     expected, skipped = serial_json(path)
     table, got_skipped, shapes = parallel.decode_parts(
-        Source.open(path), parallel.line_parts(path, 3), decode_json_part
+        Source.open(path), parallel.line_parts(path, 3), "json"
     )
     assert table.equals(expected)
     assert got_skipped == skipped
@@ -80,7 +80,7 @@ def test_skipped_spans_and_errors_keep_their_file_positions(tmp_path, shared_tra
     with pytest.raises(DecodeError) as single:
         serial_json(broken)
     with pytest.raises(DecodeError) as split:
-        parallel.decode_parts(Source.open(broken), parallel.line_parts(broken, 3), decode_json_part)
+        parallel.decode_parts(Source.open(broken), parallel.line_parts(broken, 3), "json")
     assert str(split.value) == str(single.value)
     assert split.value.position == "line 18 column 20"
 
@@ -94,7 +94,7 @@ def test_framed_protobuf_parts_join_to_the_single_process_table(tmp_path, shared
     parts = parallel.frame_parts(path, 3)
     assert [p.first_record for p in parts][0] == 1 and len(parts) == 3
     assert parts[-1].end == len(one) * 5
-    table, skipped, _ = parallel.decode_parts(Source.open(path), parts, decode_protobuf_part)
+    table, skipped, _ = parallel.decode_parts(Source.open(path), parts, "protobuf")
     assert table.num_rows == expected.num_rows == 20
     assert table.equals(expected) and skipped == reader.skipped == []
 

@@ -67,7 +67,7 @@ def _first_key(obj: bytes) -> bytes | None:
 def decode_json(source: Source) -> registry.Decoded:
     joined = None
     if worth_splitting(source) and is_json_lines(source.head()):
-        joined = decode_parts(source, line_parts(source.path, worker_count()), decode_json_part)
+        joined = decode_parts(source, line_parts(source.path, worker_count()), "json")
     if joined is not None:
         table, skipped, shapes = joined
     else:
@@ -82,7 +82,7 @@ def decode_json_part(source: Source, ipc_path: str) -> PartResult:
     """A worker's share of `decode_json`: one part, unfilled, streamed to Arrow IPC."""
     reader = JsonSpanReader(source)
     _write_part(reader.spans(), source, ipc_path)
-    return PartResult(ipc_path, reader.skipped, reader.shapes)
+    return PartResult(reader.skipped, reader.shapes)
 
 
 def sniff_protobuf(head: bytes, source: Source) -> bool:
@@ -95,7 +95,7 @@ def decode_protobuf(source: Source) -> registry.Decoded:
     if fmt == FORMAT_FRAMED and worth_splitting(source):
         parts = frame_parts(source.path, worker_count())
         if parts and len(parts) > 1:
-            joined = decode_parts(source, parts, decode_protobuf_part)
+            joined = decode_parts(source, parts, "protobuf")
     if joined is not None:
         table, skipped, _ = joined
     else:
@@ -108,7 +108,7 @@ def decode_protobuf_part(source: Source, ipc_path: str) -> PartResult:
     """A worker's share of a Collector-framed file: whole frames, unfilled, as Arrow IPC."""
     reader = ProtobufSpanReader(source, framed=True)
     _write_part(reader.spans(), source, ipc_path)
-    return PartResult(ipc_path, reader.skipped)
+    return PartResult(reader.skipped)
 
 
 def _table_or_error(spans: Iterable[dict], source: Source) -> pa.Table:

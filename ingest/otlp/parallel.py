@@ -4,7 +4,7 @@ Decoding is Python (parse, envelope walk, convention mapping: tens of µs per sp
 process uses one core while DuckDB's own reader uses them all. A file of JSON lines splits
 at line boundaries and a Collector-framed protobuf file at message boundaries; each worker
 decodes its part exactly as the whole file would be decoded (positions in errors and
-skipped spans are numbered from the file's start) and hands back Arrow IPC. The parts are
+skipped spans are numbered from the file's start) and streams it to an Arrow IPC file. The parts are
 joined in file order and only then get the whole-file fills (`table.apply_fills`), so the
 result is the table the single-process decode makes, row for row. The first error in file
 order is raised, as a single process would have raised it.
@@ -12,12 +12,12 @@ order is raised, as a single process would have raised it.
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
+import subprocess
+import sys
 import tempfile
-import threading
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,14 +27,16 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
 from ingest.canonical import SPAN_SCHEMA
+from ingest.errors import DecodeError, LimitExceeded, UnsupportedFormat
 from ingest.otlp.table import COL, apply_fills
+from ingest.registry import Skipped
 from ingest.source import Source
+
+ERRORS = {cls.__name__: cls for cls in (DecodeError, LimitExceeded, UnsupportedFormat)}
 
 MIN_PART_BYTES = 16 * 1024 * 1024
 MAX_WORKERS = 4
 SCAN_BLOCK = 8 * 1024 * 1024
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
 
 
 @dataclass
@@ -46,8 +48,7 @@ class Part:
 
 @dataclass
 class PartResult:
-    ipc_path: str
-    skipped: list = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
     shapes: list[str] = field(default_factory=list)
 
 
@@ -114,20 +115,56 @@ def frame_parts(path: Path, parts: int) -> list[Part] | None:
     return result
 
 
-def decode_parts(source: Source, parts: list[Part], worker) -> tuple[pa.Table, list, list[str]]:
-    """Run `worker(source_part, ipc_path) -> PartResult` over every part; join in file order."""
+def decode_parts(
+    source: Source, parts: list[Part], kind: str
+) -> tuple[pa.Table, list[Skipped], list[str]] | None:
+    """Decode every part in its own worker process (`python -m ingest.otlp.worker`) and join
+    them in file order; the first part's error, in file order, is raised. None when a worker
+    died without a word (killed, out of memory): the caller decodes in one process then."""
     with tempfile.TemporaryDirectory(prefix="agenttime-decode-") as folder:
-        futures = [
-            _executor().submit(
-                worker, source.part(p.start, p.end, p.first_record), f"{folder}/{i}.arrow"
-            )
-            for i, p in enumerate(parts)
+        outputs = [f"{folder}/{i}.arrow" for i in range(len(parts))]
+        workers = [
+            _start(source, part, kind, out) for part, out in zip(parts, outputs, strict=True)
         ]
-        results = [future.result() for future in futures]  # the first failing part raises first
-        tables = [_read_ipc(result.ipc_path) for result in results]
-    skipped = [entry for result in results for entry in result.skipped]
-    shapes = list(dict.fromkeys(shape for result in results for shape in result.shapes))
+        replies = [_reply(worker, out) for worker, out in zip(workers, outputs, strict=True)]
+        if any(reply is None for reply in replies):
+            return None
+        for reply in replies:
+            if "error" in reply:
+                error = reply["error"]
+                raise ERRORS[error["class"]](error["filename"], error["detail"], error["position"])
+        tables = [_read_ipc(out) for out in outputs]
+    skipped = [Skipped(*entry) for reply in replies for entry in reply["skipped"]]
+    shapes = list(dict.fromkeys(shape for reply in replies for shape in reply["shapes"]))
     return apply_fills(_join(tables)), skipped, shapes
+
+
+def _start(source: Source, part: Part, kind: str, ipc_path: str) -> subprocess.Popen:
+    """A fresh interpreter, not multiprocessing: nothing of the caller (a Streamlit script
+    run as `__main__`, open stores) is imported or inherited into the worker. Its reply goes
+    to a file beside its output, so no pipe can fill and stall it while others run."""
+    spec = {
+        "kind": kind, "path": str(source.path), "display_name": source.display_name,
+        "max_bytes": source.max_bytes, "start": part.start, "end": part.end,
+        "first_record": part.first_record, "ipc_path": ipc_path,
+    }  # fmt: skip
+    root = str(Path(__file__).resolve().parents[2])
+    pythonpath = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    with open(ipc_path + ".reply", "wb") as reply:
+        return subprocess.Popen(
+            [sys.executable, "-m", "ingest.otlp.worker", json.dumps(spec)],
+            stdout=reply,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": pythonpath},
+        )
+
+
+def _reply(worker: subprocess.Popen, ipc_path: str) -> dict | None:
+    worker.wait()
+    try:
+        return json.loads(Path(ipc_path + ".reply").read_text().strip().splitlines()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 @contextmanager
@@ -151,17 +188,3 @@ def _join(tables: list[pa.Table]) -> pa.Table:
         shifted.append(table)
         offset += table.num_rows
     return pa.concat_tables(shifted)
-
-
-def _executor() -> ProcessPoolExecutor:
-    """One pool per process, started on first use; spawned, so no thread state is forked.
-    A worker exits after its part, so an idle server holds no decoding memory."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ProcessPoolExecutor(
-                max_workers=worker_count(),
-                mp_context=multiprocessing.get_context("spawn"),
-                max_tasks_per_child=1,
-            )
-        return _pool

@@ -162,21 +162,35 @@ def fill_tool_calls(table: pa.Table) -> pa.Table:
 
 
 def _calls_in_llm_messages(table: pa.Table, wanted: dict) -> tuple[dict, dict]:
-    """Tool calls and results in the messages of the LLM spans of the wanted traces, in file order."""
+    """Tool calls and results in the messages of the LLM spans of the wanted traces, in file
+    order. A trace's later messages are skipped once each wanted id has its call and its
+    result (the first found wins, so they could not change them); inputs, which repeat the
+    whole conversation so far, are read one row at a time and only while still needed."""
     is_llm = pc.fill_null(pc.equal(table.column("kind"), "llm"), False)
     in_wanted = pc.is_in(table.column("trace_id"), value_set=pa.array(list(wanted), pa.string()))
     rows = pc.indices_nonzero(pc.and_(is_llm, in_wanted))
-    llm = table.select(["trace_id", "output", "input"]).take(rows)
+    traces = table.column("trace_id").take(rows).to_pylist()
+    outputs = table.column("output").take(rows).to_pylist()
+    inputs = table.column("input")
     calls: dict[tuple, dict] = {}
     results: dict[tuple, object] = {}
-    traces, outputs, inputs = (llm.column(c).to_pylist() for c in llm.column_names)
-    for trace, output, input_ in zip(traces, outputs, inputs, strict=True):
-        ids = wanted[trace]
-        for text in (output, input_):
-            # A substring probe skips most parses; past a few ids, parsing once is cheaper.
-            if text and (len(ids) > MAX_PROBED_IDS or any(i in text for i in ids)):
-                _collect(text, trace, calls, results)
+    open_ids = {trace: set(ids) for trace, ids in wanted.items()}
+    for row, trace, output in zip(rows.to_pylist(), traces, outputs, strict=True):
+        remaining = open_ids[trace]
+        if not remaining:
+            continue
+        _probe(output, trace, wanted[trace], calls, results)
+        remaining -= {i for i in remaining if (trace, i) in calls and (trace, i) in results}
+        if remaining:
+            _probe(inputs[row].as_py(), trace, wanted[trace], calls, results)
+            remaining -= {i for i in remaining if (trace, i) in calls and (trace, i) in results}
     return calls, results
+
+
+def _probe(text: str | None, trace: str, ids: set, calls: dict, results: dict) -> None:
+    # A substring probe skips most parses; past a few ids, parsing once is cheaper.
+    if text and (len(ids) > MAX_PROBED_IDS or any(i in text for i in ids)):
+        _collect(text, trace, calls, results)
 
 
 def _collect(text: str, trace: str, calls: dict, results: dict) -> None:
