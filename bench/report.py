@@ -244,7 +244,9 @@ class Report:
             f"## Pages at {spans:,} spans ({measured['rows']['trajectories']:,} trajectories, "
             f"{measured['db_mb']:,.0f} MB store)",
             "",
-            "Server time of each page's reads and figures, uncached, p50 / p95 of up to "
+            "Server time of each page's reads and figures, uncached (no Streamlit cache; the "
+            "store opened and every page viewed once beforehand, as on a running server), "
+            "p50 / p95 of up to "
             f"{self.r['config']['query_repeats']} views (fewer once a page's views pass "
             f"{self.r['config'].get('page_budget_s', 20):.0f} s; one when a single view does). Targets: every page <= {limit} ms median"
             + ("" if scaled else "; list/KPI reads <= 100 ms; one trajectory's reads <= 50 ms")

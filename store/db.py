@@ -19,6 +19,9 @@ import duckdb
 from store.schema import SCHEMA_SQL
 
 DEFAULT_DB_PATH = "data/agenttime.duckdb"
+# DuckDB's own default is 80% of RAM; a dashboard shares its machine, and with a limit a
+# large upload spills its uncommitted rows to `<db>.tmp` instead of holding them all.
+DEFAULT_MEMORY_LIMIT = "1GB"
 _connections: dict[str, duckdb.DuckDBPyConnection] = {}
 _open_lock = threading.Lock()
 WRITE_LOCK = threading.RLock()
@@ -40,11 +43,16 @@ def connect(path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
         if key not in _connections:
             if key != ":memory:":
                 Path(key).parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(key)
+            con = duckdb.connect(key, config={"memory_limit": memory_limit()})
             con.execute(SCHEMA_SQL)
             _seed_models(con)
             _connections[key] = con
         return _connections[key]
+
+
+def memory_limit() -> str:
+    """DuckDB's memory_limit for the store (AGENTTIME_DUCKDB_MEMORY_LIMIT, e.g. "4GB")."""
+    return os.environ.get("AGENTTIME_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
 
 
 def _invalidated(con: duckdb.DuckDBPyConnection) -> bool:

@@ -29,10 +29,13 @@ SPAN_INSERT_COLUMNS = (
     "output, attributes, seq, score"
 )
 FIND_UPLOAD_SQL = "SELECT upload_id FROM uploads WHERE sha256 = ?"
+# Spans already stored are left out by an anti-join rather than ON CONFLICT DO NOTHING: an
+# ON CONFLICT insert keeps the whole uncommitted slice in memory, a plain one can spill
+# under the connection's memory_limit (measured: +700 MB vs +390 MB for 176 MB of spans).
 INSERT_SPANS_SQL = f"""
 INSERT INTO spans ({SPAN_INSERT_COLUMNS})
-SELECT {SPAN_INSERT_COLUMNS} FROM incoming_spans
-ON CONFLICT DO NOTHING
+SELECT {SPAN_INSERT_COLUMNS} FROM incoming_spans AS i
+WHERE NOT EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = i.trace_id AND s.span_id = i.span_id)
 """
 INSERT_CHUNK_ROWS = 50_000
 INSERT_UPLOAD_SQL = """
