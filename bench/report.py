@@ -304,8 +304,10 @@ class Report:
                 ) + ". Cause: each read is its own query that filters its table by trace_id "
                 "without an index (spans are stored in upload order, so every row group is read); "
                 "an ART index on trace_id, tried, cut a typical trajectory's reads from 60 to 44 ms "
-                "but made the largest one's 3x slower (index lookups row by row). Merging the "
-                "reads into fewer queries is the next step."
+                "but made the largest one's 3x slower (index lookups row by row); inserting each "
+                "upload in trace_id order (zone maps) cut them to 60/72 ms but raised the 1 GB "
+                "upload's peak from 2.9 to 5.2 GB. Merging the reads into fewer queries is the "
+                "next step."
             )  # fmt: skip
 
     def payloads(self) -> None:
