@@ -57,7 +57,7 @@ class Report:
         self.add(
             "# Benchmark results",
             "",
-            f"Written by `python -m bench` in {mode} mode on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+            f"Written by `python -m bench` in {mode} mode on {self.r.get('finished') or time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
             f"in {self.r['seconds'] / 60:.1f} minutes. Medians of {c['runs']} fresh-process runs for ingest, "
             f"p50/p95 of up to {c['query_repeats']} views per page for queries. Speed is never "
             "asserted in tests; this file is the record.",

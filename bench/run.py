@@ -111,6 +111,7 @@ def measure_queries(results: dict, store: Path, config: Config) -> None:
 def finish(results: dict, started: float) -> dict:
     results["load_after"] = load()
     results["seconds"] = time.perf_counter() - started
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     (OUT / "results.json").write_text(json.dumps(results, indent=2, default=str))
     return results
 
