@@ -15,11 +15,9 @@ from collections.abc import Sequence
 
 import duckdb
 
+from analysis.kept_tables import refresh_kept_tables
 from analysis.rollup import affected, rebuild_trajectories
-from analysis.routing_rollup import refresh_routing_stops
 from analysis.stage import staged_spans
-from analysis.task_tiers import refresh_task_tiers
-from analysis.trace_waste import refresh_trace_waste
 from analysis.turn_rollup import refresh_turns
 from analysis.verdicts import refresh_verdicts
 
@@ -29,7 +27,5 @@ def refresh_for_traces(cur: duckdb.DuckDBPyConnection, trace_ids: Sequence[str])
         with staged_spans(cur):
             rebuild_trajectories(cur)
             refresh_turns(cur)
-        refresh_routing_stops(cur)
-        refresh_trace_waste(cur)
-        refresh_task_tiers(cur)
+        refresh_kept_tables(cur)
         refresh_verdicts(cur)

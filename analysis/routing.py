@@ -16,7 +16,7 @@ is unknown for a task leaves that task out of that column (the `*_tasks` columns
 tasks behind each figure) rather than counting it as zero.
 
 Where each run reaches its K-th stalled turn is kept at ingest in `routing_stops`
-(analysis.routing_rollup), so the whole simulation is one aggregate query.
+(analysis.kept_tables), so the whole simulation is one aggregate query.
 """
 
 from __future__ import annotations

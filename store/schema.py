@@ -201,7 +201,7 @@ CREATE TABLE IF NOT EXISTS verdicts (
 # The turn at which each trajectory reaches its K-th stalled turn (K = 1..ROUTING_MAX_K),
 # with the cost (NULL when a turn up to it has no cost) and the elapsed time at its end:
 # what the routing simulation replays (analysis.routing). Rebuilt with `turns` for the
-# traces an ingest or price edit touches (analysis.routing_rollup); the table is created
+# traces an ingest or price edit touches (analysis.kept_tables); the table is created
 # from `turns` on first use, which also fills it for stores made before it existed.
 ROUTING_MAX_K = 5
 ROUTING_STOPS_SELECT = f"""
@@ -224,7 +224,7 @@ ROUTING_STOPS_SQL = (
 # Per task_key and tier, the non-escalated runs with a known outcome (the siblings verdicts
 # judge a run against): counts, sums with how many values are known, and the run to compare
 # with (a success first, then the earliest). Rebuilt for the task_keys an ingest touches
-# (analysis.task_tiers) so the tier comparisons read a few rows per task, never every run.
+# (analysis.kept_tables) so the tier comparisons read a few rows per task, never every run.
 TIER_RANK = "CASE tier WHEN 'small' THEN 1 WHEN 'medium' THEN 2 WHEN 'large' THEN 3 END"
 PICK_KEY_SQL = "(outcome <> 'success', start_time, trace_id)"
 TASK_TIERS_SELECT = f"""
@@ -251,7 +251,7 @@ TASK_TIERS_SQL = (
 
 # Per trajectory and waste category, its findings summed (with how many have tokens and a
 # dollar value): what the fleet waste breakdowns add up, a third of the `findings` rows.
-# Rebuilt with `findings` for the touched traces (analysis.trace_waste).
+# Rebuilt with `findings` for the touched traces (analysis.kept_tables).
 TRACE_WASTE_SELECT = """
 SELECT trace_id, category, count(*) AS findings,
     CAST(sum(tokens) AS BIGINT) AS tokens, count(tokens) AS findings_with_tokens,
