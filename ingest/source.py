@@ -59,6 +59,11 @@ class Source:
         return replace(self, byte_range=(start, end), first_record=first_record, _data=None)
 
     @property
+    def is_plain_file(self) -> bool:
+        """Uncompressed bytes on disk (not a folder, not held in memory): readable by range."""
+        return not self.compressed and self._data is None and not self.is_dir
+
+    @property
     def is_dir(self) -> bool:
         return self.path.is_dir()
 

@@ -4,10 +4,10 @@ Decoding is Python (parse, envelope walk, convention mapping: tens of µs per sp
 process uses one core while DuckDB's own reader uses them all. A file of JSON lines splits
 at line boundaries and a Collector-framed protobuf file at message boundaries; each worker
 decodes its part exactly as the whole file would be decoded (positions in errors and
-skipped spans are numbered from the file's start) and streams it to an Arrow IPC file. The parts are
-joined in file order and only then get the whole-file fills (`table.apply_fills`), so the
-result is the table the single-process decode makes, row for row. The first error in file
-order is raised, as a single process would have raised it.
+skipped spans are numbered from the file's start) and streams it to an Arrow IPC file.
+The parts are joined in file order and only then get the whole-file fills
+(`table.apply_fills`), so the result is the table the single-process decode makes, row
+for row. The first error in file order is raised, as a single process would have raised it.
 """
 
 from __future__ import annotations
@@ -60,11 +60,11 @@ def worker_count() -> int:
     return max(1, min(cores, MAX_WORKERS))
 
 
-def worth_splitting(source: Source, min_part_bytes: int = MIN_PART_BYTES) -> bool:
-    """A plain file on disk large enough that each core gets a part worth a process."""
-    if source.is_dir or source.compressed or source._data is not None or source.byte_range:
+def worth_splitting(source: Source) -> bool:
+    """A whole plain file on disk large enough that each core gets a part worth a process."""
+    if not source.is_plain_file or source.byte_range:
         return False
-    return worker_count() > 1 and source.size >= 2 * min_part_bytes
+    return worker_count() > 1 and source.size >= 2 * MIN_PART_BYTES
 
 
 def line_parts(path: Path, parts: int) -> list[Part]:
