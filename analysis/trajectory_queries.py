@@ -37,7 +37,7 @@ SELECT t.turn, t.span_id, t.model, t.tier, t.status, t.start_time, t.duration_ms
        t.input_tokens, t.cache_read_tokens, t.cache_write_tokens, t.output_tokens,
        t.reasoning_tokens, t.cost_usd, t.cost_source, t.tool_calls, t.tool_errors,
        t.context_growth, t.uncached_tokens, t.waste_tokens, t.waste_usd, t.stalled,
-       tags.waste_tags
+       coalesce(tags.waste_tags, '') AS waste_tags
 FROM turns t LEFT JOIN tags USING (turn)
 WHERE t.trace_id = ? ORDER BY t.turn
 """
@@ -95,7 +95,8 @@ def span(con: duckdb.DuckDBPyConnection, trace_id: str, span_id: str) -> dict[st
 
 
 def turn_rows(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:
-    """One row per LLM call with its waste categories as `waste_tags` (NULL when none)."""
+    """One row per LLM call with its waste categories as `waste_tags` ("" when none: a turn
+    without findings is known clean, where NULL would read as not recorded)."""
     return read_frame(con, TURN_ROWS_SQL, [trace_id, trace_id])
 
 

@@ -6,9 +6,27 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
+
+STREAMLIT_MISSING = "None"  # what st.dataframe shows for a missing value without a placeholder
+
+
+def shown_rows(table) -> list[dict]:
+    """The rows of an `at.dataframe` element as the browser reads them: a missing value is
+    the table's `placeholder` text; other values are left as the table holds them."""
+    proto = table.proto
+    missing = proto.placeholder if proto.HasField("placeholder") else STREAMLIT_MISSING
+    frame = table.value.astype(object)
+    return [
+        {
+            column: missing if pd.api.types.is_scalar(value) and pd.isna(value) else value
+            for column, value in row.items()
+        }
+        for row in frame.to_dict("records")
+    ]
 
 
 @contextmanager

@@ -3,7 +3,8 @@
 The sample store is built once per session from the three bundled sample files (the real
 ingest path) and copied per test. Expected values come from reading the sample files
 directly (`sample_spans`), not from the store under test. `write_hostile_trace` writes a
-real span-JSONL trace whose names and content try every way of becoming markup.
+real span-JSONL trace whose names and content try every way of becoming markup;
+`write_unrecorded_trace` two runs that leave waste, cost, tokens and session unknown.
 """
 
 from __future__ import annotations
@@ -105,6 +106,29 @@ def write_hostile_trace(path: Path) -> Path:
             "note": IMG,
         },
     ]
+    path.write_text("".join(json.dumps(span) + "\n" for span in spans))
+    return path
+
+
+def write_unrecorded_trace(path: Path) -> Path:
+    """Two runs of agent `partial`, no session recorded:
+
+    - `no-cache-data`: two gpt-4.1-mini calls with tokens but no cache data, so their
+      uncached context (and so the run's waste) is unknown; cost computed from the price
+      table, (2,200 × $0.40 + 30 × $1.60) / 1M = $0.000928.
+    - `no-tokens`: one call with neither model nor tokens: tokens, cost and waste unknown.
+    """
+    base = {"agent_name": "partial", "kind": "llm", "name": "chat"}
+    spans = [
+        {**base, "trace_id": "no-cache-data", "span_id": "c1", "model": "gpt-4.1-mini",
+         "input_tokens": 1000, "output_tokens": 10,
+         "start_time": "2026-11-20T10:00:00Z", "end_time": "2026-11-20T10:00:01Z"},
+        {**base, "trace_id": "no-cache-data", "span_id": "c2", "model": "gpt-4.1-mini",
+         "input_tokens": 1200, "output_tokens": 20,
+         "start_time": "2026-11-20T10:00:02Z", "end_time": "2026-11-20T10:00:04Z"},
+        {**base, "trace_id": "no-tokens", "span_id": "c1",
+         "start_time": "2026-11-21T10:00:00Z", "end_time": "2026-11-21T10:00:03Z"},
+    ]  # fmt: skip
     path.write_text("".join(json.dumps(span) + "\n" for span in spans))
     return path
 

@@ -3,6 +3,7 @@ per series, with unknown values left as gaps (None), never as zero."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
@@ -221,3 +222,49 @@ def test_time_frontier_is_scaled_to_seconds_and_merges_coinciding_names():
     assert list(points.x) == [1.0, 2.0, 2.5, 1.0, 1.0, 1.0, 4.0]
     assert list(points.text) == ["all small = K=5", "", "", "", "", "", "all large"]
     assert points.marker.color[5] == f.HIGHLIGHT and points.marker.size[5] == 16
+
+
+# --- trace text stays text -----------------------------------------------------------------
+# Plotly renders <b>, <br>, <a href> and entities in labels and hovers; a name from a trace
+# must reach the browser as entities, so it shows exactly as written.
+HOSTILE = "<b>x</b>&<br>"
+ESCAPED = "&lt;b&gt;x&lt;/b&gt;&amp;&lt;br&gt;"
+
+
+def sent(figure) -> dict:
+    """The figure as the browser receives it."""
+    return json.loads(figure.to_json())
+
+
+def test_waste_by_agent_labels_a_hostile_name_literally_and_keeps_the_raw_key():
+    waste = waste_rows(
+        [(HOSTILE, "stagnation", 1, 100, 1, 0.01), ("beta", "stagnation", 1, 5, 1, 0.5)]
+    )
+    (bar,) = sent(f.build_waste_by_figure(waste, "usd", "agent"))["data"]
+    assert bar["y"] == [ESCAPED, "beta"]
+    assert bar["customdata"] == [HOSTILE, "beta"]  # what the Waste page drills into
+
+
+@pytest.mark.parametrize(
+    "build", [f.build_tokens_by_kind_figure, f.build_price_figure, f.build_spend_figure]
+)
+def test_model_figures_label_a_hostile_model_literally(build):
+    stats = model_stats().with_columns(model=pl.Series([HOSTILE, "big-1"]))
+    traces = sent(build(stats))["data"]
+    assert traces and [trace["y"] for trace in traces] == [[ESCAPED, "big-1"]] * len(traces)
+
+
+def test_reversal_heatmap_labels_hostile_models_literally():
+    matrix = pl.DataFrame(
+        {
+            "cheaper_model": [HOSTILE],
+            "pricier_model": ["a<br>b"],
+            "magnitude": [2.0],
+            "reversed": [True],
+            "driver": ["turns"],
+        }
+    )
+    (heat,) = sent(f.build_reversal_figure(matrix))["data"]
+    assert heat["y"] == [ESCAPED]
+    assert heat["x"] == ["a&lt;br&gt;b"]
+    assert heat["text"] == [["2.00× · reversed<br>driver: turns"]]

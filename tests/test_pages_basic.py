@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from analysis.pipeline import ingest_path
-from tests.apptest import app_on
+from tests.apptest import app_on, shown_rows
 
 
 def metrics(at) -> dict[str, str]:
@@ -35,6 +35,9 @@ def test_overview_kpis_on_tau_bench(db_path, con, shared_traces):
         # the worst runs by waste and by wall time: ten each, none of them with a 0 for unknown
         assert [df.value.shape[0] for df in at.dataframe] == [10, 10]
         assert at.dataframe[0].value["waste_usd"].isna().all()
+        for table in at.dataframe:  # and every unknown reads "—", not Streamlit's "None"
+            cells = {(row["cost_usd"], row["waste_usd"]) for row in shown_rows(table)}
+            assert cells == {("—", "—")}
 
 
 def test_upload_reports_each_file(db_path, con):

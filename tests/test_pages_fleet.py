@@ -62,6 +62,15 @@ def test_settings_on_an_empty_store_still_edits_prices(db_path, con):
         assert at.dataframe[0].value.shape[0] == len(DEFAULT_PRICES)
 
 
+@pytest.mark.parametrize("page", (*FLEET_PAGES, "views/settings.py", "views/reviews.py"))
+def test_every_table_shows_an_unknown_value_as_a_dash(sample_db, page):
+    with app_on(sample_db, page=page) as at:
+        assert not at.exception
+        tables = [table for table in at.dataframe if table.editing_mode == "read_only"]
+        assert tables
+        assert [table.proto.placeholder for table in tables] == [fmt.MISSING_CELL] * len(tables)
+
+
 # --- Overview ------------------------------------------------------------------------------
 
 KPI_SQL = """

@@ -21,11 +21,13 @@ import json
 import re
 from datetime import datetime
 
+import pandas as pd
 import pytest
 
 from store import db
 from store.reviews import current_reviews, review_history
 from tests import pages_fixtures_trajectory as fixtures
+from tests.apptest import shown_rows
 from tests.pages_fixtures_trajectory import (
     ANCHOR,
     ANSI,
@@ -43,7 +45,9 @@ from tests.pages_fixtures_trajectory import (
     page_test,
     sample_spans,
     write_hostile_trace,
+    write_unrecorded_trace,
 )
+from ui import format as fmt
 
 sample_db_template, sample_db = fixtures.sample_db_template, fixtures.sample_db
 TRAJECTORIES, TRAJECTORY, COMPARE = (
@@ -138,6 +142,74 @@ def test_trajectories_on_an_empty_store_says_what_to_upload(empty_db):
         assert not at.exception
         assert "No traces yet" in at.info[0].value
         assert not at.dataframe
+
+
+@pytest.fixture
+def unrecorded_db(tmp_path):
+    return build_store(
+        tmp_path / "unrecorded.duckdb", [write_unrecorded_trace(tmp_path / "r.jsonl")]
+    )
+
+
+def test_trajectories_show_every_unknown_value_as_a_dash(unrecorded_db):
+    with page_test(unrecorded_db, TRAJECTORIES) as at:
+        assert not at.exception
+        assert shown_rows(at.dataframe[0]) == [
+            {
+                "open": "trajectory?trace=no-tokens",
+                "start_time": pd.Timestamp("2026-11-21T10:00:00Z"),
+                "agent_name": "partial",
+                "task_key": "—",
+                "outcome": "success",
+                "verdict": "undetermined",
+                "turns": 1,
+                "wall_s": 3.0,
+                "cost_usd": "—",
+                "waste_usd": 0.0,  # nothing to waste in one call: known zero, not unknown
+                "tokens": "—",
+                "waste_tokens": 0.0,
+                "models": "—",
+                "session_id": "—",
+            },
+            {
+                "open": "trajectory?trace=no-cache-data",
+                "start_time": pd.Timestamp("2026-11-20T10:00:00Z"),
+                "agent_name": "partial",
+                "task_key": "—",
+                "outcome": "success",
+                "verdict": "small_sufficient",
+                "turns": 2,
+                "wall_s": 4.0,
+                "cost_usd": pytest.approx(0.000928),
+                "waste_usd": "—",
+                "tokens": 2230,
+                "waste_tokens": "—",
+                "models": "gpt-4.1-mini",
+                "session_id": "—",
+            },
+        ]
+        assert (
+            caption(at, "Runs ") == "Runs 1–2 of 2. Click a row to open it; — means not recorded."
+        )
+
+
+def test_run_tables_show_unknown_values_as_a_dash(unrecorded_db):
+    """The turn table and the aligned turns of Compare: no "None" cell anywhere."""
+    with page_test(unrecorded_db, TRAJECTORY, query={"trace": "no-tokens"}) as at:
+        assert not at.exception
+        assert [t.proto.placeholder for t in at.dataframe] == [fmt.MISSING_CELL]
+        (turn,) = shown_rows(at.dataframe[0])
+        assert (turn["model"], turn["cost_usd"], turn["input_tokens"], turn["ttft_ms"]) == (
+            ("—",) * 4
+        )
+    with page_test(unrecorded_db, COMPARE, query={"a": "no-tokens", "b": "no-cache-data"}) as at:
+        assert not at.exception
+        tables = [t for t in at.dataframe if t.proto.HasField("placeholder")]
+        assert [t.proto.placeholder for t in tables] == [fmt.MISSING_CELL]  # the aligned turns
+        assert [(r["a_input_tokens"], r["b_input_tokens"]) for r in shown_rows(tables[0])] == [
+            ("—", 1000),
+            ("—", 1200),
+        ]
 
 
 # --- Trajectory ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -97,3 +98,38 @@ def test_trace_text_is_escaped_for_plotly():
     assert bar.hovertext[0].startswith(
         "&lt;img src=x onerror=alert(1)&gt; &amp; &lt;b&gt;<br>kind: llm"
     )
+
+
+HOSTILE = "<b>x</b>&<br>"
+ESCAPED = "&lt;b&gt;x&lt;/b&gt;&amp;&lt;br&gt;"
+
+
+def hostile_spans(n: int) -> pl.DataFrame:
+    return spans(n, names=1).with_columns(
+        name=pl.lit(HOSTILE),
+        model=pl.when(pl.col("model").is_not_null()).then(pl.lit(HOSTILE)),
+        tool_name=pl.when(pl.col("tool_name").is_not_null()).then(pl.lit(HOSTILE)),
+    )
+
+
+def test_hostile_model_and_tool_names_reach_plotly_as_entities():
+    (bar,) = json.loads(build_timeline_figure(hostile_spans(2)).to_json())["data"]
+    assert bar["y"] == [f"1 · {ESCAPED}", f"2 · {ESCAPED}"]
+    assert bar["hovertext"] == [
+        f"{ESCAPED}<br>kind: llm · status: ok<br>duration: 15.0 ms<br>model: {ESCAPED}"
+        "<br>tokens in/out: 100/7",
+        f"{ESCAPED}<br>kind: tool · status: ok<br>duration: 15.0 ms<br>tool: {ESCAPED}",
+    ]
+
+
+def test_hostile_names_stay_entities_in_lanes_and_buckets():
+    (bar,) = json.loads(
+        build_timeline_figure(hostile_spans(40), max_rows=10, max_bars=4).to_json()
+    )["data"]
+    assert bar["y"] == [f"{kind} · {ESCAPED}" for kind in ("llm", "tool", "tool", "llm")]
+    assert bar["hovertext"] == [
+        f"llm · {ESCAPED}<br>11 spans, 0 errors",
+        f"tool · {ESCAPED}<br>10 spans, 1 errors",
+        f"tool · {ESCAPED}<br>10 spans, 0 errors",
+        f"llm · {ESCAPED}<br>9 spans, 0 errors",
+    ]

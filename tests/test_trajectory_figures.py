@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pytest
 
@@ -142,3 +144,16 @@ def test_highlight_span_selects_only_that_bar():
 def test_highlight_span_ignores_an_unknown_span():
     figure = highlight_span(build_timeline_figure(spans_frame()), "zzz")
     assert figure.data[0].selectedpoints is None
+
+
+HOSTILE = "<b>x</b>&<br>"
+ESCAPED = "&lt;b&gt;x&lt;/b&gt;&amp;&lt;br&gt;"
+
+
+def test_context_growth_hover_shows_a_hostile_model_literally():
+    turns = TURNS.with_columns(model=pl.lit(HOSTILE))
+    bars = json.loads(build_context_growth_figure(turns).to_json())["data"]
+    assert [bar["customdata"] for bar in bars] == [[ESCAPED] * 3] * 3
+    assert bars[0]["hovertemplate"] == (
+        "turn %{x} · %{customdata}<br>cached input: %{y:,} tokens<extra></extra>"
+    )

@@ -115,8 +115,9 @@ def show_aligned(aligned: pl.DataFrame) -> None:
         width="stretch",
         height="content" if aligned.height <= 30 else "auto",
         column_config=columns,
+        placeholder=fmt.MISSING_CELL,
     )
     st.caption(
-        "Turn n of A beside turn n of B. Empty cells: that run had no such turn, or "
+        f"Turn n of A beside turn n of B. {fmt.MISSING_CELL}: that run had no such turn, or "
         "the value was not recorded."
     )

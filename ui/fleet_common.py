@@ -13,6 +13,7 @@ import streamlit as st
 
 from analysis import queries
 from analysis.filters import TrajectoryFilter
+from ui import format as fmt
 from ui.db import connection, data_version
 from ui.empty import show_empty_store
 from ui.filters import current_filter
@@ -20,7 +21,7 @@ from ui.share import show_copy_link
 
 NO_MATCH_TEXT = "No trajectories match the filters in the sidebar."
 TABLE_ROWS = 500  # rows sent to the browser per table (DESIGN performance notes: <= 10k)
-UNKNOWN_CELLS = "An empty cell means *not recorded* (never zero)."
+UNKNOWN_CELLS = f"A {fmt.MISSING_CELL} in a table means *not recorded* (never zero)."
 
 
 @st.cache_data(max_entries=32)

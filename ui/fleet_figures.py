@@ -3,7 +3,9 @@
 Each takes the frame an `analysis` read returns and draws one trace per series (never one
 per row), so a figure stays small however many trajectories are behind it. Unknown values
 stay gaps (None), never zero bars. Bars that lead to trajectories carry their group key in
-`customdata`, which the page reads back when a bar is clicked.
+`customdata`, which the page reads back when a bar is clicked. Model and agent names come
+from traces and Plotly reads HTML in labels and hovers, so they are drawn through
+`ui.timeline.plotly_text`; `customdata` keeps the raw key.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from analysis.waste import CATEGORIES
+from ui.timeline import plotly_text
 
 CATEGORY_LABELS = {
     "stagnation": "Stagnation",
@@ -56,6 +59,11 @@ def _layout(figure: go.Figure, height: int = 320, **extra) -> go.Figure:
         height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend_orientation="h", **extra
     )
     return figure
+
+
+def _labels(frame: pl.DataFrame, column: str) -> list[str | None]:
+    """`column` of trace text as Plotly labels that show exactly its characters."""
+    return frame.select(plotly_text(column)).to_series().to_list()
 
 
 def _values(frame: pl.DataFrame, column: str) -> list:
@@ -166,6 +174,7 @@ def build_waste_by_figure(waste: pl.DataFrame, value: str = "usd", by: str = "ag
     """Stacked bars of `waste_by(con, by)`, one trace per category: horizontal bars per
     agent or model (long names stay readable), vertical bars on a date axis per day."""
     keys = [str(k) for k in waste_totals(waste)["key"].to_list()]
+    labels = _labels(pl.DataFrame({"key": keys}, schema={"key": pl.String}), "key")
     over_time = by == "day"
     figure = go.Figure()
     for category in CATEGORIES:
@@ -177,8 +186,8 @@ def build_waste_by_figure(waste: pl.DataFrame, value: str = "usd", by: str = "ag
         values = [by_key.get(k) for k in keys]
         figure.add_trace(
             go.Bar(
-                x=keys if over_time else values,
-                y=values if over_time else keys,
+                x=labels if over_time else values,
+                y=values if over_time else labels,
                 orientation="v" if over_time else "h",
                 name=CATEGORY_LABELS[category],
                 marker_color=CATEGORY_COLORS[category],
@@ -240,7 +249,7 @@ def token_kinds(stats: pl.DataFrame) -> pl.DataFrame:
 def build_tokens_by_kind_figure(stats: pl.DataFrame) -> go.Figure:
     """Stacked horizontal bars per model (`analysis.fleet.model_stats`) of tokens by kind."""
     kinds = token_kinds(stats)
-    models = kinds["model"].to_list()
+    models = _labels(kinds, "model")
     figure = go.Figure()
     for column, label, color in TOKEN_KINDS:
         figure.add_trace(
@@ -257,7 +266,7 @@ def build_tokens_by_kind_figure(stats: pl.DataFrame) -> go.Figure:
 def build_price_figure(stats: pl.DataFrame) -> go.Figure:
     """Per model: listed input and output $/Mtok beside the effective $/Mtok actually paid
     (cost of computed calls / their tokens, cache discounts included). Log scale."""
-    models = stats["model"].to_list()
+    models = _labels(stats, "model")
     series = (
         ("listed_input_per_mtok", "Listed input $/Mtok", "#a5b4fc"),
         ("listed_output_per_mtok", "Listed output $/Mtok", "#f59e0b"),
@@ -282,7 +291,7 @@ def build_spend_figure(stats: pl.DataFrame) -> go.Figure:
     tier_colors = {"small": "#10b981", "medium": "#f59e0b", "large": "#ef4444"}
     figure = go.Figure(
         go.Bar(
-            y=stats["model"].to_list(),
+            y=_labels(stats, "model"),
             x=_values(stats, "cost_usd"),
             orientation="h",
             marker_color=[tier_colors.get(t, MUTED) for t in stats["tier"].to_list()],
@@ -299,6 +308,7 @@ def build_spend_figure(stats: pl.DataFrame) -> go.Figure:
 def build_reversal_figure(matrix: pl.DataFrame) -> go.Figure:
     """Heatmap of `analysis.reversal.reversal_matrix`: rows the cheaper-listed model, columns
     the pricier one, colour log2(cost ratio); above 1× (red) the pair is reversed."""
+    matrix = matrix.with_columns(plotly_text("cheaper_model"), plotly_text("pricier_model"))
     rows = sorted(set(matrix["cheaper_model"].to_list()))
     cols = sorted(set(matrix["pricier_model"].to_list()))
     z = [[None] * len(cols) for _ in rows]

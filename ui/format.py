@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 NOT_RECORDED = "not recorded"
+MISSING_CELL = "—"  # what a table cell shows for an unknown value (Streamlit's default: "None")
 
 
 def _missing(value) -> bool:

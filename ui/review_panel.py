@@ -21,6 +21,7 @@ from store.reviews import (
     edit_review,
     review_history,
 )
+from ui import format as fmt
 from ui.access import remember_reviewer, reviewer_name, signed_in_author
 from ui.db import connection
 from ui.text import escape_markdown, markdown_link, page_href, short_id
@@ -148,6 +149,7 @@ def _show_history(review_id: str) -> None:
             "verdict": st.column_config.TextColumn("Verdict", width="small"),
             "comment": st.column_config.TextColumn("Comment", width="large"),
         },
+        placeholder=fmt.MISSING_CELL,
     )
 
 

@@ -125,7 +125,7 @@ def build_turn_cost_figure(turns: pl.DataFrame) -> go.Figure:
         "turn",
         wasted=pl.col("waste_usd"),
         rest=pl.col("cost_usd") - pl.col("waste_usd").fill_null(0),
-        tags=pl.col("waste_tags").fill_null("none"),
+        tags=pl.col("waste_tags").fill_null("").replace("", "none"),
     )
     figure = go.Figure()
     for column, name, color in (

@@ -196,8 +196,9 @@ def show_turn_table(turns: pl.DataFrame, on_pick: Callable[[str], None]) -> None
         key="turn_table",
         on_select=lambda: _picked(turns, "turn_table", on_pick),
         selection_mode="single-row",
+        placeholder=fmt.MISSING_CELL,
     )
-    st.caption("Click a row to inspect that call. Empty cells: not recorded.")
+    st.caption(f"Click a row to inspect that call. {fmt.MISSING_CELL}: not recorded.")
 
 
 def _picked(frame: pl.DataFrame, key: str, on_pick: Callable[[str], None]) -> None:
@@ -260,6 +261,7 @@ def show_findings(findings: pl.DataFrame, trace_id: str, on_pick: Callable[[str]
         key="finding_table",
         on_select=lambda: _picked(table, "finding_table", on_pick),
         selection_mode="single-row",
+        placeholder=fmt.MISSING_CELL,
     )
     st.caption(
         "Click a row to inspect the wasted call; the links open a span in a new tab. "
@@ -370,4 +372,5 @@ def show_siblings(siblings: pl.DataFrame, trace_id: str) -> None:
         hide_index=True,
         width="stretch",
         column_config=SIBLING_COLUMNS,
+        placeholder=fmt.MISSING_CELL,
     )

@@ -138,6 +138,7 @@ def show_verdicts(version: str, flt: TrajectoryFilter) -> None:
                 "cost_usd": usd("Cost (USD)"),
                 "list": st.column_config.LinkColumn("Open", display_text="List them"),
             },
+            placeholder=fmt.MISSING_CELL,
         )
 
 
@@ -184,6 +185,7 @@ def show_over_provisioned(version: str, flt: TrajectoryFilter) -> None:
             "compare": compare_link_column(),
             "open": trajectory_link_column(),
         },
+        placeholder=fmt.MISSING_CELL,
     )
 
 
@@ -225,6 +227,7 @@ def show_escalations(version: str, flt: TrajectoryFilter) -> None:
             "outcome": "Outcome",
             "open": trajectory_link_column("At the switch"),
         },
+        placeholder=fmt.MISSING_CELL,
     )
 
 
@@ -271,6 +274,7 @@ def show_tier_pairs(version: str, flt: TrajectoryFilter) -> None:
         hide_index=True,
         width="stretch",
         column_config=pair_columns(),
+        placeholder=fmt.MISSING_CELL,
     )
 
 
@@ -301,6 +305,7 @@ def show_routing(version: str, flt: TrajectoryFilter) -> None:
         hide_index=True,
         width="stretch",
         column_config=ROUTING_COLUMNS,
+        placeholder=fmt.MISSING_CELL,
     )
     show_frontiers(table, k)
 

@@ -108,6 +108,7 @@ def show_models(stats: pl.DataFrame) -> None:
         hide_index=True,
         width="stretch",
         column_config=MODEL_COLUMNS,
+        placeholder=fmt.MISSING_CELL,
     )
     left, right = st.columns(2)
     with left:
@@ -154,7 +155,13 @@ def show_reversal(version: str, flt: TrajectoryFilter) -> None:
         return
     st.markdown(reversal_sentence(matrix))
     st.plotly_chart(figures.build_reversal_figure(matrix), key="reversal")
-    st.dataframe(matrix, hide_index=True, width="stretch", column_config=PAIR_COLUMNS)
+    st.dataframe(
+        matrix,
+        hide_index=True,
+        width="stretch",
+        column_config=PAIR_COLUMNS,
+        placeholder=fmt.MISSING_CELL,
+    )
 
 
 page_header(

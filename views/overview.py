@@ -188,6 +188,7 @@ def worst_table(frame: pl.DataFrame) -> None:
             "outcome": "Outcome",
             "verdict": "Verdict",
         },
+        placeholder=fmt.MISSING_CELL,
     )
 
 

@@ -50,6 +50,7 @@ def show_queue(queue: pl.DataFrame) -> None:
             "waste_tokens": st.column_config.NumberColumn("Wasted tokens"),
             "start_time": st.column_config.DatetimeColumn("Started (UTC)"),
         },
+        placeholder=fmt.MISSING_CELL,
     )
 
 
@@ -77,6 +78,7 @@ def show_reviewed(reviewed: pl.DataFrame) -> None:
         hide_index=True,
         width="stretch",
         column_config={"open": LINK, "created_at": st.column_config.DatetimeColumn("When (UTC)")},
+        placeholder=fmt.MISSING_CELL,
     )
     st.download_button(
         "Download reviews as CSV",
@@ -86,7 +88,7 @@ def show_reviewed(reviewed: pl.DataFrame) -> None:
         icon=":material/download:",
     )
     with st.expander("Human verdict × computed verdict"):
-        st.dataframe(rq.confusion(reviewed), hide_index=True)
+        st.dataframe(rq.confusion(reviewed), hide_index=True, placeholder=fmt.MISSING_CELL)
 
 
 st.title("Review queue")

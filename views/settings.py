@@ -20,6 +20,7 @@ from analysis.price_edits import (
     reset_prices,
     save_prices,
 )
+from ui import format as fmt
 from ui.db import connection, data_version
 from ui.empty import show_empty_store
 from ui.fleet_common import load_kpis, page_header
@@ -132,6 +133,7 @@ def show_models_seen(generation: int) -> None:
             "price_pattern": "Priced by pattern",
             "calls": st.column_config.NumberColumn("Calls", format="%,d"),
         },
+        placeholder=fmt.MISSING_CELL,
     )
 
 

@@ -11,6 +11,7 @@ import streamlit as st
 
 from analysis import queries
 from analysis.filters import TrajectoryFilter
+from ui import format as fmt
 from ui.db import connection, data_version
 from ui.empty import show_empty_store
 from ui.filters import current_filter
@@ -125,7 +126,7 @@ first = (page - 1) * PAGE_SIZE + 1
 caption, download = st.columns([5, 1], vertical_alignment="center")
 caption.caption(
     f"Runs {first:,}–{first + runs.height - 1:,} of {total:,}. Click a row to open it; "
-    "empty cells are not recorded."
+    f"{fmt.MISSING_CELL} means not recorded."
 )
 download.download_button(
     "Summary report",
@@ -141,6 +142,7 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config=COLUMNS,
+    placeholder=fmt.MISSING_CELL,
     key="trajectory_table",
     on_select=lambda: open_selected(runs),
     selection_mode="single-row",

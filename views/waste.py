@@ -131,6 +131,7 @@ def show_behind(version: str, flt: TrajectoryFilter, label: str) -> None:
         hide_index=True,
         width="stretch",
         column_config=COLUMNS,
+        placeholder=fmt.MISSING_CELL,
     )
     list_filter = {
         "agent": {"agent": key},
@@ -152,6 +153,7 @@ def show_top(version: str, flt: TrajectoryFilter) -> None:
         hide_index=True,
         width="stretch",
         column_config=COLUMNS,
+        placeholder=fmt.MISSING_CELL,
     )
 
 
