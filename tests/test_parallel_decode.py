@@ -8,9 +8,11 @@ first error must be exactly what one process produces.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from ingest.errors import DecodeError
@@ -118,3 +120,53 @@ def test_fills_run_once_over_the_joined_parts():
         spans_to_table(reader.spans(), emit=batches.append)
         tables.append(pa.concat_tables(batches))
     assert apply_fills(parallel._join(tables)).equals(expected)
+
+
+def _otlp_line(span_id: str, attributes: dict, name: str) -> bytes:
+    attrs = [{"key": k, "value": {"stringValue": v}} for k, v in attributes.items()]
+    span = {
+        "traceId": "ab" * 16, "spanId": span_id, "name": name, "kind": 3,
+        "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000001000000000",
+        "attributes": attrs,
+    }  # fmt: skip
+    return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}).encode() + b"\n"
+
+
+def _llm_calling(call_arguments: dict) -> str:
+    call = {"type": "tool_call", "id": "call_1", "name": "grep", "arguments": call_arguments}
+    return json.dumps([{"role": "assistant", "parts": [call]}])
+
+
+def test_a_trace_across_parts_is_filled_from_its_first_rows_not_from_one_part(tmp_path):
+    """The second worker sees a later LLM call and session id of the trace beside the tool
+    span; the fills must still come from the first ones, which only the first part holds."""
+    second = _otlp_line(
+        "2" * 16,
+        {"gen_ai.operation.name": "chat", "gen_ai.request.model": "m",
+         "gen_ai.conversation.id": "later-session",
+         "gen_ai.output.messages": _llm_calling({"pattern": "later"})},
+        "chat m",
+    ) + _otlp_line(
+        "3" * 16,
+        {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "grep",
+         "gen_ai.tool.call.id": "call_1"},
+        "execute_tool grep",
+    )  # fmt: skip
+    first_attrs = {
+        "gen_ai.operation.name": "chat", "gen_ai.request.model": "m",
+        "gen_ai.conversation.id": "first-session",
+        "gen_ai.output.messages": _llm_calling({"pattern": "first"}),
+    }  # fmt: skip
+    first = _otlp_line("1" * 16, first_attrs, "chat m")
+    first_attrs["padding"] = "x" * (len(second) - len(first))  # two parts of one line each side
+    first = _otlp_line("1" * 16, first_attrs, "chat m")
+    path = tmp_path / "across.jsonl"
+    path.write_bytes(first + second)
+    parts = parallel.line_parts(path, 2)
+    assert [p.first_record for p in parts] == [1, 2]
+
+    table, _, _ = parallel.decode_parts(Source.open(path), parts, "json")
+    expected, _ = serial_json(path)
+    assert table.equals(expected)
+    tool = table.filter(pc.equal(table.column("kind"), "tool")).to_pylist()[0]
+    assert (tool["tool_args"], tool["session_id"]) == ('{"pattern":"first"}', "first-session")

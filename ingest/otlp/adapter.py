@@ -29,6 +29,7 @@ from ingest.otlp.parallel import (
     line_parts,
     worker_count,
     worth_splitting,
+    write_part_patches,
 )
 from ingest.otlp.protobuf import FORMAT_FRAMED, ProtobufSpanReader, sniff_binary
 from ingest.otlp.streams import is_json_lines
@@ -79,7 +80,7 @@ def decode_json(source: Source) -> registry.Decoded:
 
 
 def decode_json_part(source: Source, ipc_path: str) -> PartResult:
-    """A worker's share of `decode_json`: one part, unfilled, streamed to Arrow IPC."""
+    """A worker's share of `decode_json`: one part streamed to Arrow IPC, its fills beside it."""
     reader = JsonSpanReader(source)
     _write_part(reader.spans(), source, ipc_path)
     return PartResult(reader.skipped, reader.shapes)
@@ -105,7 +106,7 @@ def decode_protobuf(source: Source) -> registry.Decoded:
 
 
 def decode_protobuf_part(source: Source, ipc_path: str) -> PartResult:
-    """A worker's share of a Collector-framed file: whole frames, unfilled, as Arrow IPC."""
+    """A worker's share of a Collector-framed file: whole frames as Arrow IPC, fills beside."""
     reader = ProtobufSpanReader(source, framed=True)
     _write_part(reader.spans(), source, ipc_path)
     return PartResult(reader.skipped)
@@ -117,8 +118,10 @@ def _table_or_error(spans: Iterable[dict], source: Source) -> pa.Table:
 
 
 def _write_part(spans: Iterable[dict], source: Source, ipc_path: str) -> None:
-    with _value_errors(source), ipc_writer(ipc_path) as writer:
-        spans_to_table(spans, emit=writer.write_table)
+    with _value_errors(source):
+        with ipc_writer(ipc_path) as writer:
+            spans_to_table(spans, emit=writer.write_table)
+        write_part_patches(ipc_path)
 
 
 @contextmanager
@@ -139,7 +142,7 @@ def _warnings(table: pa.Table, skipped: list) -> list[str]:
 
 def spans_to_table(spans: Iterable[dict], emit=None) -> pa.Table | None:
     """Canonical table from neutral spans, with the trajectory-wide fills applied; with
-    `emit`, unfilled batches go to it instead (a part of a file, filled once joined)."""
+    `emit`, unfilled batches go to it instead (a part of a file: its fills are patches)."""
     with gc_paused():
         builder = TableBuilder(emit)
         for seq, span in enumerate(spans):

@@ -4,10 +4,11 @@ Decoding is Python (parse, envelope walk, convention mapping: tens of µs per sp
 process uses one core while DuckDB's own reader uses them all. A file of JSON lines splits
 at line boundaries and a Collector-framed protobuf file at message boundaries; each worker
 decodes its part exactly as the whole file would be decoded (positions in errors and
-skipped spans are numbered from the file's start) and streams it to an Arrow IPC file.
-The parts are joined in file order and only then get the whole-file fills
-(`table.apply_fills`), so the result is the table the single-process decode makes, row
-for row. The first error in file order is raised, as a single process would have raised it.
+skipped spans are numbered from the file's start), streams it to an Arrow IPC file, then
+works out the fills of its part (`table.fill_patches`: per trace, from that trace's rows).
+The parts are joined in file order; a trace with rows in several parts has its fills
+worked out again from all of them, so the result is the table the single-process decode
+makes, row for row. The first error in file order is raised, as one process would raise it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import pyarrow.ipc as ipc
 
 from ingest.canonical import SPAN_SCHEMA
 from ingest.errors import DecodeError, LimitExceeded, UnsupportedFormat
-from ingest.otlp.table import COL, apply_fills
+from ingest.otlp.table import COL, PATCH_SCHEMA, apply_patches, fill_patches
 from ingest.registry import Skipped
 from ingest.source import Source
 
@@ -134,9 +135,49 @@ def decode_parts(
                 error = reply["error"]
                 raise ERRORS[error["class"]](error["filename"], error["detail"], error["position"])
         tables = [_read_ipc(out) for out in outputs]
+        patches = [_read_ipc(patches_path(out)) for out in outputs]
+        joined = _join(tables)
+        filled = apply_patches(joined, _refill_shared_traces(tables, joined, patches))
     skipped = [Skipped(*entry) for reply in replies for entry in reply["skipped"]]
     shapes = list(dict.fromkeys(shape for reply in replies for shape in reply["shapes"]))
-    return apply_fills(_join(tables)), skipped, shapes
+    return filled, skipped, shapes
+
+
+def patches_path(ipc_path: str) -> str:
+    return ipc_path + ".fills"
+
+
+def write_part_patches(ipc_path: str) -> None:
+    """In the worker, once its part is written: the fills of the part, as patches."""
+    patches = fill_patches(_read_ipc(ipc_path))
+    with pa.OSFile(patches_path(ipc_path), "wb") as sink, ipc.new_file(sink, PATCH_SCHEMA) as out:
+        out.write_table(patches)
+
+
+def _refill_shared_traces(
+    parts: list[pa.Table], joined: pa.Table, patches: list[pa.Table]
+) -> pa.Table:
+    """The workers' patches, with those of traces that have rows in several parts (each
+    worker saw only its own) worked out again from all their rows."""
+    patches_table = pa.concat_tables(patches).combine_chunks()
+    seen = pa.chunked_array([pc.unique(part.column("trace_id")) for part in parts], pa.string())
+    counts = pc.value_counts(seen)
+    shared = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    if len(shared) == 0:
+        return patches_table
+    mask = pc.is_in(joined.column("trace_id"), value_set=shared).combine_chunks()
+    redone = fill_patches(joined.filter(mask))
+    return pa.table(
+        {
+            name: pc.replace_with_mask(
+                patches_table.column(name).combine_chunks(),
+                mask,
+                redone.column(name).combine_chunks(),
+            )
+            for name in PATCH_SCHEMA.names
+        },
+        schema=PATCH_SCHEMA,
+    )
 
 
 def _start(source: Source, part: Part, kind: str, ipc_path: str) -> subprocess.Popen:

@@ -1,9 +1,10 @@
 """Canonical rows -> one Arrow table, in bounded batches, with the trajectory-wide fills.
 
 A file of a million spans must never sit in memory as Python rows (~5x its size), so rows
-turn into Arrow every `BATCH_ROWS`. Two fills need the whole file, so they run on the
-finished table (rows in file order) — which is also what lets a file decoded in parts by
-several processes be filled once its parts are joined:
+turn into Arrow every `BATCH_ROWS`. Two fills need more than one span, so they run on the
+finished table (rows in file order), trace by trace; computed as patches (`fill_patches`),
+they let a file decoded in parts by several processes be filled by those processes, each
+for its part, with only the traces that cross parts filled again once they are joined:
 - a conversation id recorded on one span (the agent span, per GenAI) covers its trace;
 - a tool span without arguments/result takes them from the LLM messages of its trace (the
   first LLM call, in file order, that mentions the call id wins).
@@ -30,9 +31,12 @@ ROW_ORDER = (
     "score",
 )  # fmt: skip
 COL = {name: index for index, name in enumerate(ROW_ORDER)}
-BATCH_ROWS = 20_000
+BATCH_ROWS = 4096
 MAX_PROBED_IDS = 8
 SCHEMA = pa.schema(SPAN_FIELDS)
+PATCH_SCHEMA = pa.schema(
+    [(name, pa.string()) for name in ("session_id", "tool_args", "tool_name", "output")]
+)
 
 
 class TableBuilder:
@@ -94,14 +98,32 @@ def _timestamps(nanoseconds: pa.Array) -> pa.Array:
 
 def apply_fills(table: pa.Table) -> pa.Table:
     """What only the whole file knows, applied to its table (rows in file order)."""
-    return fill_tool_calls(fill_sessions(table))
+    return apply_patches(table, fill_patches(table))
 
 
-def fill_sessions(table: pa.Table) -> pa.Table:
-    """A trace's first recorded conversation id, on its spans that have none."""
+def fill_patches(table: pa.Table) -> pa.Table:
+    """The fills as patches: for each filled column, row for row, the text a fill would put
+    there (null: nothing). Each fill works trace by trace over rows in file order, so the
+    patches of a trace's rows depend on those rows alone."""
+    return pa.table(
+        {"session_id": _session_patch(table), **_tool_call_patches(table)}, schema=PATCH_SCHEMA
+    )
+
+
+def apply_patches(table: pa.Table, patches: pa.Table) -> pa.Table:
+    """Fills only cells that are null; a recorded value always wins over a filled one."""
+    for name in PATCH_SCHEMA.names:
+        patch = patches.column(name)
+        if patch.null_count < len(patch):
+            table = table.set_column(COL[name], name, pc.coalesce(table.column(name), patch))
+    return table
+
+
+def _session_patch(table: pa.Table) -> pa.Array:
+    """A trace's first recorded conversation id, for each of its rows."""
     sessions = table.column("session_id")
     if sessions.null_count in (0, table.num_rows):
-        return table
+        return pa.nulls(table.num_rows, pa.string())
     known = table.select(["trace_id", "session_id"]).filter(pc.is_valid(sessions))
     first: dict[str, str] = {}
     for trace, session in zip(
@@ -109,15 +131,13 @@ def fill_sessions(table: pa.Table) -> pa.Table:
     ):
         first.setdefault(trace, session)
     found = pc.index_in(table.column("trace_id"), value_set=pa.array(list(first), pa.string()))
-    filled = pc.coalesce(sessions, pc.take(pa.array(list(first.values()), pa.string()), found))
-    return table.set_column(COL["session_id"], "session_id", filled)
+    return pc.take(pa.array(list(first.values()), pa.string()), found).combine_chunks()
 
 
-def fill_tool_calls(table: pa.Table) -> pa.Table:
-    """Arguments, name and result of tool spans lacking them, from their trace's LLM messages."""
+def _tool_call_patches(table: pa.Table) -> dict[str, pa.Array]:
+    """Arguments, name and result for tool spans lacking them, from their trace's LLM messages."""
+    patches: dict[str, dict[int, str]] = {"tool_args": {}, "tool_name": {}, "output": {}}
     tool_rows = pc.indices_nonzero(pc.fill_null(pc.equal(table.column("kind"), "tool"), False))
-    if len(tool_rows) == 0:
-        return table
     wanted: dict[str, set[str]] = {}
     pending = []
     columns = (
@@ -136,10 +156,7 @@ def fill_tool_calls(table: pa.Table) -> pa.Table:
             pending.append((row, trace, call_id, no_args, no_name, no_output))
         if call_id and (no_args or no_output):
             wanted.setdefault(trace, set()).add(call_id)
-    if not wanted:
-        return table
-    calls, results = _calls_in_llm_messages(table, wanted)
-    patches: dict[str, dict[int, str]] = {"tool_args": {}, "tool_name": {}, "output": {}}
+    calls, results = _calls_in_llm_messages(table, wanted) if wanted else ({}, {})
     for row, trace, call_id, no_args, no_name, no_output in pending:
         if trace not in wanted:
             continue
@@ -151,14 +168,16 @@ def fill_tool_calls(table: pa.Table) -> pa.Table:
             patches["tool_name"][row] = str(call["name"])
         if no_output and key in results:
             patches["output"][row] = content_text(results[key])
-    for name, values in patches.items():
-        if values:
-            patch = [None] * table.num_rows
-            for index, value in values.items():
-                patch[index] = value
-            filled = pc.coalesce(table.column(name), pa.array(patch, pa.string()))
-            table = table.set_column(COL[name], name, filled)
-    return table
+    return {name: _scatter(values, table.num_rows) for name, values in patches.items()}
+
+
+def _scatter(values: dict[int, str], rows: int) -> pa.Array:
+    if not values:
+        return pa.nulls(rows, pa.string())
+    column: list[str | None] = [None] * rows
+    for index, value in values.items():
+        column[index] = value
+    return pa.array(column, pa.string())
 
 
 def _calls_in_llm_messages(table: pa.Table, wanted: dict) -> tuple[dict, dict]:
