@@ -11,6 +11,7 @@ import gc
 import hashlib
 import json
 import math
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -254,13 +255,17 @@ def loads_json_text(value: Any) -> Any:
 
 
 def may_hold_long_integer(data: bytes) -> bool:
-    """True when `data` has 20 digits in a row: perhaps an integer past 64 bits, which orjson
-    reads as a float and the standard parser as the exact int."""
-    return _LONG_DIGITS in data.translate(_DIGIT_MAP)
+    """True when `data` may hold an integer literal past 64 bits, which orjson reads as a
+    float and the standard parser as the exact int: 20 digits, or `-` and 19, where a JSON
+    number can start (at the start, or after `:`, `,`, `[` or a space). Digit runs
+    inside ids (hex trace ids often have them) are not numbers; a run inside a string after
+    a space is a false alarm, which only costs the slower standard parser."""
+    return _LONG_DIGITS in data.translate(_DIGIT_MAP) and _LONG_NUMBER.search(data) is not None
 
 
-_DIGIT_MAP = bytes(0x31 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
-_LONG_DIGITS = b"1" * 20
+_DIGIT_MAP = bytes(0x31 if 0x30 <= byte <= 0x39 or byte == 0x2D else 0x20 for byte in range(256))
+_LONG_DIGITS = b"1" * 20  # a cheap first look: digits (or a minus) 20 in a row
+_LONG_NUMBER = re.compile(rb"(?:^|[\s:,\[])(?:-[0-9]{19}|[0-9]{20})")
 
 
 def as_text(value: Any) -> str | None:

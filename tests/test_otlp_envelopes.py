@@ -16,6 +16,7 @@ from google.protobuf.json_format import MessageToJson
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from analysis.pipeline import ingest_path
+from ingest.canonical import may_hold_long_integer
 from ingest.otlp.protobuf import sniff_binary
 from ingest.registry import decode_file, detect
 from ingest.source import Source
@@ -350,3 +351,25 @@ def test_structured_attributes_and_numeric_int64(tmp_path):
     assert tool_row["tool_args"] == '{"city":"Paris","days":2}'  # from the chat's tool call
     assert tool_row["output"] == '{"temp_c":11}'
     assert json.loads(tool_row["attributes"])["gen_ai.tool.call.result"] == {"temp_c": 11}
+
+
+def test_integers_past_64_bits_stay_exact_and_ids_with_digit_runs_take_the_fast_parser(tmp_path):
+    big = 123456789012345678901234567890
+    span = {
+        "traceId": "0695919160736583022547e3b0f00000", "spanId": "12345678901234567890abcd"[:16],
+        "name": "chat m", "startTimeUnixNano": "1700000000000000000",
+        "attributes": [{"key": "big", "value": {"intValue": big}},
+                       {"key": "note", "value": {"stringValue": "digits 12345678901234567890"}}],
+    }  # fmt: skip
+    path = tmp_path / "big.jsonl"
+    path.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}) + "\n")
+    (row,) = rows(path)
+    assert json.loads(row["attributes"])["big"] == big  # not the float orjson would make
+
+    assert may_hold_long_integer(b'{"a": -123456789012345678901}')
+    assert may_hold_long_integer(b"[1,123456789012345678901]")
+    assert may_hold_long_integer(b"12345678901234567890")
+    assert may_hold_long_integer(b'{"a": -9223372036854775809}')  # below int64: 19 digits
+    assert may_hold_long_integer(b'{"note": "digits 12345678901234567890"}')  # a false alarm
+    assert not may_hold_long_integer(b'{"traceId": "0695919160736583022547e3b0f00000"}')
+    assert not may_hold_long_integer(b'{"a": 1234567890123456789}')  # 19 digits fit in 64 bits

@@ -140,11 +140,12 @@ def kv_dict(items: list | None) -> dict:
     """OTLP/JSON `[{"key", "value"}]` as a plain dict."""
     plain = {}
     for kv in items or ():
+        key = kv["key"]
+        if type(key) is not str:
+            key = text_field(key, "attribute key")
         value = kv.get("value") or EMPTY_VALUE
         text = value.get("stringValue")  # most attributes: skip the general conversion
-        plain[text_field(kv["key"], "attribute key")] = (
-            text if text is not None else any_value(value)
-        )
+        plain[key] = text if text is not None else any_value(value)
     return plain
 
 
