@@ -290,7 +290,10 @@ def _models(found: dict, attrs: dict, columns: dict) -> None:
 
 
 def _tokens(found: dict, attrs: dict, columns: dict) -> None:
-    tokens = {column: as_int(found.get(column)) for column in TOKEN_COLUMNS}
+    tokens = dict.fromkeys(TOKEN_COLUMNS)
+    for column in TOKEN_COLUMNS:
+        if column in found:
+            tokens[column] = as_int(found[column])
     if tokens["input_tokens"] is None and LANGFUSE_USAGE in attrs:
         tokens = _langfuse_tokens(attrs[LANGFUSE_USAGE], tokens)
     _include_cache_and_reasoning(tokens)
@@ -352,7 +355,7 @@ def _content(found: dict, ranks: dict, attrs: dict, kind: str, columns: dict) ->
         raw_out = raw_out if tool_result is None else tool_result
     columns["input"] = content_text(raw_in)
     columns["output"] = content_text(raw_out)
-    columns["tool_args"] = arguments_text(tool_args)
+    columns["tool_args"] = None if tool_args is None else arguments_text(tool_args)
     columns["tool_name"] = _text(found.get("tool_name"))
     columns["tool_call_id"] = _text(found.get("tool_call_id"))
 

@@ -50,11 +50,20 @@ FLATTENED = {
 }
 
 
+# The keys whose presence says a span carries flattened messages: message 0's role or content.
+FLATTENED_PROBES = {
+    direction: tuple(
+        (prefix, layout, f"{prefix}0.{layout.role}", f"{prefix}0.{layout.content}")
+        for prefix, layout in layouts
+    )
+    for direction, layouts in FLATTENED.items()
+}
+
+
 def flattened_messages(attrs: dict, direction: str) -> list[dict] | None:
     """Messages rebuilt from flattened `<prefix><i>.<field>` keys, or None when there are none."""
-    for prefix, layout in FLATTENED[direction]:
-        first = prefix + "0."
-        if first + layout.role in attrs or first + layout.content in attrs:
+    for prefix, layout, role_key, content_key in FLATTENED_PROBES[direction]:
+        if role_key in attrs or content_key in attrs:
             return _rebuild(attrs, prefix, layout)
     return None
 
