@@ -1,23 +1,27 @@
-"""Leave a note beside the DuckDB file saying where this server can be reached.
+"""At start-up: take the store, clear what a killed predecessor left, leave a note.
 
 DuckDB lets one process hold a file for writing. When the CLI finds the file locked it
-reads this note and sends its files to the server's `POST /api/ingest` instead.
+reads the note this server leaves beside the file and sends its files to the server's
+`POST /api/ingest` instead.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from contextlib import asynccontextmanager
 
 from streamlit import config
 
-from store.db import connect, server_note_path
+from store.db import clear_upload_dir, connect, server_note_path
 
 
 @asynccontextmanager
 async def lifespan(app):
     connect()  # take the file lock at start-up, not on the first page view
+    if removed := clear_upload_dir():
+        print(f"removed {len(removed)} upload(s) left spooled by a stopped server", file=sys.stderr)
     address = config.get_option("server.address") or "127.0.0.1"
     host = "127.0.0.1" if address in ("0.0.0.0", "::", "") else address
     note = server_note_path()

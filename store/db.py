@@ -78,6 +78,17 @@ def upload_dir(path: str | Path | None = None) -> Path:
     return folder
 
 
+def clear_upload_dir(path: str | Path | None = None) -> list[str]:
+    """Delete the bodies a stopped server left spooled (killed mid-upload). Called by the
+    server once it holds the store: only that process ingests, so none is still in use."""
+    removed = []
+    for leftover in upload_dir(path).iterdir():
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
+            removed.append(leftover.name)
+    return removed
+
+
 def server_note_path(path: str | Path | None = None) -> Path:
     """The note a running server leaves beside the DuckDB file it holds locked."""
     return Path(f"{db_path(path)}.server.json")

@@ -72,3 +72,18 @@ def test_bad_file_gets_422_with_the_reason(live_server):
     assert status == 422
     assert report["ok"] is False
     assert report["error"].startswith("x.jsonl, byte 0: not a recognised trace format")
+
+
+def test_uploads_a_killed_server_left_spooled_are_removed_at_the_next_start(tmp_path):
+    """An upload is spooled beside the store until ingested; a server killed mid-upload
+    (SIGKILL, out of memory) leaves it there. The next server to hold the store removes it."""
+    db_file = tmp_path / "spooled.duckdb"
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "tmpa1b2c3.part").write_bytes(b'{"trace_id": "t9"')
+    (uploads / "tmpd4e5f6.otlp").write_bytes(b"\x0a\x02")
+    with running_server(db_file) as base:
+        assert sorted(p.name for p in uploads.iterdir()) == []
+        status, report = post(f"{base}/api/ingest?filename=ok.jsonl", json.dumps(SPAN).encode())
+        assert (status, report["spans"]) == (200, 1)
+        assert list(uploads.iterdir()) == []
