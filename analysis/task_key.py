@@ -71,7 +71,7 @@ def task_key(task_id: str | None, first_message: str | None) -> str | None:
     if not first_message:
         return None
     normalised = re.sub(r"\s+", " ", first_message).strip().lower()
-    return "msg:" + hashlib.sha256(normalised.encode()).hexdigest()[:16]
+    return "msg:" + hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def first_user_message(raw: str | None) -> str | None:

@@ -43,8 +43,19 @@ def canonical_args(texts: list[str]) -> list[str]:
     out = []
     for text in texts:
         value = json_value(text)
-        out.append(text.strip() if value is NOT_JSON else fast_canonical_json(value))
+        out.append(text.strip() if value is NOT_JSON else _storable(fast_canonical_json(value)))
     return out
+
+
+def _storable(canon: str) -> str:
+    """`canon` as Arrow can hold it. JSON escapes a lone surrogate ("\\ud800", a JavaScript
+    string cut mid-emoji) as text, and decoding yields a Python string UTF-8 cannot carry:
+    such a text compares by its digest, behind a NUL no canonical JSON starts with."""
+    try:
+        canon.encode()
+    except UnicodeEncodeError:
+        return "\0" + hashlib.sha256(canon.encode("utf-8", "surrogatepass")).hexdigest()
+    return canon
 
 
 def canonical_args_table(texts: pa.Array) -> pa.Table:
@@ -63,7 +74,7 @@ def message_fingerprint(raw: str, output_hash: str) -> tuple[str, bool]:
         text = "\n".join(texts)
     stripped = text.strip()
     empty = not stripped and not has_calls
-    fingerprint = hashlib.sha256(stripped.encode()).hexdigest()
+    fingerprint = hashlib.sha256(stripped.encode("utf-8", "surrogatepass")).hexdigest()
     return (output_hash if has_calls else fingerprint), empty
 
 

@@ -52,7 +52,8 @@ def refresh_turns(cur: duckdb.DuckDBPyConnection) -> None:
     try:
         cur.execute(TURN_SPANS_SQL)
         tool_canon = canonical_args_table(cur.sql(TOOL_ARGS_SQL).to_arrow_table().column(0))
-        message_facts = message_facts_table(cur.sql(REPLIES_SQL).to_arrow_reader())
+        with cur.sql(REPLIES_SQL).to_arrow_reader() as replies:  # closed even on an error,
+            message_facts = message_facts_table(replies)  # or the rollback finds it open
         with registered(cur, "tool_canon", tool_canon):
             cur.execute(CALLS_SQL)
         with registered(cur, "message_facts", message_facts):

@@ -158,7 +158,7 @@ def message_facts(
         return output_hash, False
     text, has_calls = extract_text(short_output)
     empty = not text.strip() and not has_calls
-    fingerprint = hashlib.sha256(text.strip().encode()).hexdigest()
+    fingerprint = hashlib.sha256(text.strip().encode("utf-8", "surrogatepass")).hexdigest()
     return (output_hash if has_calls else fingerprint), empty
 
 

@@ -3,6 +3,7 @@ arrives in several batches ends up exactly as if it had arrived in one file."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -108,3 +109,17 @@ def test_a_store_made_before_the_derived_tables_gets_them_filled_on_connect(con,
         cur.execute("DROP TABLE routing_stops; DROP TABLE task_tiers; DROP TABLE trace_waste")
         cur.execute(SCHEMA_SQL)
     assert snapshot(con) == before
+
+
+def test_runs_whose_first_message_escapes_a_lone_surrogate_share_a_task_key(con, tmp_path):
+    """A task is known by its first user message when no task id is recorded; a message cut
+    mid-emoji ("\\ud83d" in its JSON) is hashed like any other text, case and spacing aside."""
+    runs = []
+    for trace_id, text in (("a", "Fix the bug \ud83d"), ("b", "fix  the BUG \ud83d")):
+        spans = trajectory(trace_id, [T(message="done")])
+        spans[0]["input"] = json.dumps([{"role": "user", "content": text}])  # escapes it
+        runs += spans
+    ingest_spans(con, tmp_path, "cut.jsonl", runs)
+    with con.cursor() as cur:
+        keys = cur.execute("SELECT task_key FROM trajectories ORDER BY trace_id").fetchall()
+    assert keys[0] == keys[1] and keys[0][0].startswith("msg:") and len(keys[0][0]) == 20
