@@ -46,13 +46,21 @@ def median_run(runs: int, *args: str) -> dict:
     return chosen
 
 
-def format_row(name: str, path: Path, runs: int, log) -> dict:
+def format_row(name: str, path: Path, runs: int, log, targeted: bool = False) -> dict:
     ceiling = median_run(runs, CEILINGS[name], str(path))
     log(f"  {name}: ceiling {ceiling['all_seconds']} s")
     decoded = median_run(runs, "decode", str(path))
     log(f"  {name}: decode {decoded['all_seconds']} s")
     mb = path.stat().st_size / 1e6
+    command = None
+    if targeted:  # the issue's measure: the whole `python -m ingest` command, on a new store
+        store = path.with_name(f"cli-{name}.duckdb")
+        command = median_run(runs, "cli", str(path), str(store))
+        log(f"  {name}: python -m ingest {command['all_seconds']} s")
+        for leftover in (store, store.with_name(store.name + ".wal")):
+            leftover.unlink(missing_ok=True)
     return {
+        "cli": command,
         "format": name,
         "file": path.name,
         "mb": mb,
@@ -72,7 +80,7 @@ TARGETED = ("otlp_json", "otlp_protobuf")  # the formats with a throughput targe
 def ingest_formats(folder: Path, files: dict[str, str], runs: int, log) -> list[dict]:
     """Each format `runs` times if it has a target, once otherwise (it is only reported)."""
     return [
-        format_row(name, folder / file, runs if name in TARGETED else 1, log)
+        format_row(name, folder / file, runs if name in TARGETED else 1, log, name in TARGETED)
         for name, file in files.items()
     ]
 

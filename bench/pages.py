@@ -42,7 +42,8 @@ class Recorder:
     missing: list[str] = field(default_factory=list)
 
     def call(self, label: str, kind: str, where: str, *args, **kwargs) -> Any:
-        """`kind`: list (list/KPI read), trajectory (one trajectory's read), figure, query."""
+        """`kind`: list (list/KPI read), trajectory (one trajectory's read), span (the read a
+        click on a span adds), figure, query."""
         module, _, name = where.rpartition(".")
         function = _resolve(module, name)
         if function is None:
@@ -118,7 +119,7 @@ def trajectory(which: str) -> Callable[[Recorder, Any, Context], None]:
         }
         spans = detail["timeline_spans"]
         if spans is not None and spans.height:
-            rec.call("span (inspector)", "trajectory", "analysis.trajectory_queries.span", con, trace, spans["span_id"][0])  # fmt: skip
+            rec.call("span (inspector)", "span", "analysis.trajectory_queries.span", con, trace, spans["span_id"][0])  # fmt: skip
             rec.call("timeline figure", "figure", "ui.timeline.build_timeline_figure", spans)
         if detail["turn_rows"] is not None and detail["turn_rows"].height:
             rec.call("turn cost figure", "figure", "ui.trajectory_figures.build_turn_cost_figure", detail["turn_rows"])  # fmt: skip

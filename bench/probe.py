@@ -4,12 +4,14 @@
     python -m bench.probe protobuf_parse FILE
     python -m bench.probe decode FILE
     python -m bench.probe ingest FILE DB
+    python -m bench.probe cli FILE DB
 
 A fresh process per measurement makes peak RSS mean something: `baseline_mb` is the
 resident size once every import is done (what an idle server already holds), `peak_mb`
 the high-water mark of the process and, while it decodes in worker processes, of the
 workers too (their resident sizes summed), so peak - baseline is what the work needed.
-CPU time includes the workers'.
+CPU time includes the workers'. `cli` runs the whole `python -m ingest` command as a child,
+so its peak is the command's own resident size, imports included.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ def peak_mb() -> float:
 
 
 class TreePeak:
-    """High-water mark of the resident size of this process plus its children (the decoding
-    workers of `ingest.otlp.parallel`), sampled every 20 ms while the work runs."""
+    """High-water mark of the resident size of this process plus its descendants (the
+    decoding workers of `ingest.otlp.parallel`), sampled every 20 ms while the work runs."""
 
     def __init__(self) -> None:
         self.peak = 0.0
@@ -54,19 +56,24 @@ class TreePeak:
     def _sample(self) -> None:
         me = os.getpid()
         while not self._stop.wait(0.02):
-            self.peak = max(self.peak, sum(_rss_kb(pid) for pid in [me, *_children(me)]) / 1024)
+            self.peak = max(self.peak, sum(_rss_kb(pid) for pid in _tree(me)) / 1024)
 
 
-def _children(parent: int) -> list[int]:
-    found = []
+def _tree(root: int) -> list[int]:
+    """`root` and every process below it."""
+    parents: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == parent:
-                found.append(int(entry.name))
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(parents.get(pid, ()))
     return found
 
 
@@ -169,6 +176,55 @@ def ingest(path: str, db_file: str) -> dict:
     }
 
 
+def cli(path: str, db_file: str) -> dict:
+    """`python -m ingest FILE --db DB` as a user runs it on a new store: the whole command,
+    interpreter start and imports included."""
+    import subprocess
+
+    for stale in (Path(db_file), Path(db_file + ".wal")):
+        stale.unlink(missing_ok=True)
+    baseline = rss_mb()
+    started, children_cpu = time.perf_counter(), _children_cpu()
+    with TreePeak() as tree:
+        done = subprocess.run(
+            [sys.executable, "-m", "ingest", "--json", path, "--db", db_file],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"python -m ingest failed: {done.stdout[-1000:]} {done.stderr[-1000:]}")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return {
+        "seconds": seconds,
+        "cpu_seconds": _children_cpu() - children_cpu,
+        "records": report["spans"],
+        "traces": report["trajectories"],
+        "baseline_mb": baseline,
+        "tree_peak_mb": tree.peak,
+        "command_baseline_mb": _command_baseline_mb(db_file),
+    }
+
+
+def _command_baseline_mb(db_file: str) -> float:
+    """What the command holds before it reads a byte: the interpreter with the ingest path
+    imported and the store open (measured in a child like the command itself)."""
+    import subprocess
+
+    script = (
+        "import analysis.pipeline, ingest.registry, store.db\n"
+        "from bench.probe import rss_mb\n"
+        "ingest.registry._load_builtin_adapters()\n"
+        f"store.db.connect({db_file!r})\n"
+        "print(rss_mb())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def _timed(function, phases: dict, name: str):
     def wrapper(*args, **kwargs):
         started = time.perf_counter()
@@ -240,6 +296,7 @@ PROBES = {
     "protobuf_parse": protobuf_parse,
     "decode": decode,
     "ingest": ingest,
+    "cli": cli,
     "stages": stages,
 }
 

@@ -28,6 +28,7 @@ class Report:
         self.r = results
         self.lines: list[str] = []
         self.shortfalls: list[str] = []
+        self.notes: list[str] = []  # said under the table being built
 
     def add(self, *lines: str) -> None:
         self.lines.extend(lines)
@@ -103,26 +104,54 @@ class Report:
         self.add(
             "## Ingest per format",
             "",
-            f"Adapter decode (file -> canonical Arrow table) of a {s['spans']:,}-span sample, "
-            "in a fresh process per run. Ceiling: DuckDB's bare `count(*)` over `read_ndjson` "
-            "of the same file for JSON, the bare upb decode of every request for protobuf. "
-            "Peak RSS is above the process's baseline after imports.",
+            f"`python -m ingest FILE --db NEW.duckdb`, the whole command as a user runs it "
+            f"(interpreter start, imports, decode, hash, insert, every rollup, commit), on a "
+            f"{s['spans']:,}-span sample, in a fresh process per run. Ceiling: DuckDB's bare "
+            "`count(*)` over `read_ndjson` of the same file for JSON, the bare upb decode of "
+            "every request for protobuf. Peak: the command's whole resident size, its decoding "
+            "workers included; 'working' is that peak less what the command holds before it "
+            "reads a byte (the interpreter with the ingest path imported and the store open).",
+            "",
+        )
+        rows = []
+        for row in self.r["formats"]:
+            command = row.get("cli")
+            if command is None:
+                continue
+            target, ok = self._cli_target(row)
+            mb = row["mb"]
+            rows.append([
+                row["format"], fmt(mb), f"{row['spans']:,}", fmt(command["seconds"], 2),
+                fmt(mb / command["seconds"]), fmt(row["spans"] / command["seconds"]),
+                fmt(row["ceiling_mb_per_s"]), fmt(row["ceiling"]["seconds"] / command["seconds"], 2),
+                fmt(command["peak_mb"]), fmt(_working_mb(command)),
+                fmt(_working_mb(command) / mb, 1), target, status(ok),
+            ])  # fmt: skip
+        self.table(
+            ["format", "MB", "spans", "s", "MB/s", "spans/s", "ceiling MB/s", "ratio",
+             "peak MB", "working MB", "working / file", "target", "status"],
+            rows,
+        )  # fmt: skip
+        self.add(
+            "### The adapter alone",
+            "",
+            "Decode only (file -> canonical Arrow table), every format, in a fresh process per "
+            "run: the part of the command above that depends on the format. Peak is above the "
+            "process's baseline after imports.",
             "",
         )
         rows = []
         for row in self.r["formats"]:
             d, c = row["decode"], row["ceiling"]
-            target, ok = self._format_target(row)
             rows.append([
                 row["format"], fmt(row["mb"]), f"{row['spans']:,}", fmt(d["seconds"], 2),
                 fmt(row["mb_per_s"]), fmt(row["spans_per_s"]),
                 fmt(d["cpu_seconds"] / row["spans"] * 1e6, 1), fmt(d["peak_mb"] - d["baseline_mb"]),
-                f"{fmt(row['ceiling_mb_per_s'])} ({c['kind']})", fmt(row["ratio"], 2), target,
-                status(ok) if target != "—" else "—",
+                f"{fmt(row['ceiling_mb_per_s'])} ({c['kind']})", fmt(row["ratio"], 2),
             ])  # fmt: skip
         self.table(
             ["format", "MB", "spans", "s", "MB/s", "spans/s", "CPU µs/span", "peak MB",
-             "ceiling MB/s", "ratio", "target", "status"],
+             "ceiling MB/s", "ratio"],
             rows,
         )  # fmt: skip
 
@@ -151,41 +180,47 @@ class Report:
             "",
         )
 
-    def _format_target(self, row: dict) -> tuple[str, bool]:
-        name = row["format"]
-        per_span = row["decode"]["cpu_seconds"] / row["spans"] * 1e6
-        if name == "otlp_json":
-            ok = row["ratio"] >= 0.4 and row["spans_per_s"] >= 80_000
-            ceiling_spans = row["spans"] / row["ceiling"]["seconds"]
-            if not ok:
+    def _cli_target(self, row: dict) -> tuple[str, bool]:
+        command, decoded = row["cli"], row["decode"]
+        per_span = decoded["cpu_seconds"] / row["spans"] * 1e6
+        spans_per_s = row["spans"] / command["seconds"]
+        cause = (
+            f"Cause: of the command's {command['seconds']:.1f} s, the adapter's decode takes "
+            f"{decoded['seconds']:.1f} s ({per_span:.0f} µs of CPU per span in Python: parse, "
+            "envelope walk, convention mapping, Arrow build, fills; one worker process per core "
+            f"for a file this size) and the rest {command['seconds'] - decoded['seconds']:.1f} s "
+            "(interpreter start and imports, hash, insert, the rollups of every touched "
+            "trajectory, the commit writing the compressed store); see 'The adapter alone' and "
+            "'Where ingest time goes'."
+        )
+        if row["format"] == "otlp_json":
+            ratio = row["ceiling"]["seconds"] / command["seconds"]
+            limit = 1.5 * row["mb"]
+            working = _working_mb(command)
+            ok_ratio, ok_peak = ratio >= 0.4, working <= limit
+            if not ok_ratio:
                 self.shortfalls.append(
-                    f"OTLP JSON ingest: {row['spans_per_s']:,.0f} spans/s, {row['ratio']:.2f} of the "
-                    f"ceiling (targets 80,000 spans/s and 0.4). Cause: decoding is Python, "
-                    f"{per_span:.0f} µs of CPU per span (parse, envelope walk, convention mapping, "
-                    "Arrow build), spread over one worker process per core for a file this size; "
-                    "the whole-file fills (tool calls read back from LLM messages) run after the "
-                    "parts are joined, on one core. "
-                    + (
-                        f"DuckDB's parse-only count itself reads this file (OTLP exports of about "
-                        f"500 spans per line) at {ceiling_spans:,.0f} spans/s, so 80,000 spans/s is "
-                        "above the parse ceiling on this machine. "
-                        if ceiling_spans < 80_000
-                        else ""
-                    )
-                    + "See 'Where ingest time goes'."
+                    f"OTLP JSON ingest (`python -m ingest`): {spans_per_s:,.0f} spans/s, "
+                    f"{ratio:.2f} of the ceiling (target 0.4). {cause}"
                 )
-            return ">= 0.4 x ceiling, >= 80k spans/s", ok
-        if name == "otlp_protobuf":
-            ok = row["spans_per_s"] >= 100_000
-            if not ok:
+            if not ok_peak:
                 self.shortfalls.append(
-                    f"OTLP protobuf ingest: {row['spans_per_s']:,.0f} spans/s (target 100,000). "
-                    f"Cause: the upb decode runs at {row['ceiling_mb_per_s']:,.0f} MB/s; the Python "
-                    f"walk and mapping after it cost {per_span:.0f} µs of CPU per span (workers "
-                    "included); 100,000 spans/s on two cores allows 20."
+                    f"OTLP JSON ingest memory: the command works in {working:,.0f} MB above its "
+                    f"start ({command['peak_mb']:,.0f} MB in all) for a {row['mb']:,.0f} MB file "
+                    f"(target 1.5x: {limit:,.0f} MB). Cause: one decoding worker per core, each "
+                    "a fresh interpreter holding a batch of Python rows, the decoded table "
+                    "(about 1.6x the file: the attributes JSON repeats the message content of "
+                    "input and output), and DuckDB's working memory for the insert and rollups "
+                    "(memory_limit 1 GB)."
                 )
-            return ">= 100k spans/s", ok
-        return "—", True
+            return ">= 0.4 x ceiling, working <= 1.5 x file", ok_ratio and ok_peak
+        ok = spans_per_s >= 100_000
+        if not ok:
+            self.shortfalls.append(
+                f"OTLP protobuf ingest (`python -m ingest`): {spans_per_s:,.0f} spans/s (target "
+                f"100,000; the bare upb decode runs at {row['ceiling_mb_per_s']:,.0f} MB/s). {cause}"
+            )
+        return ">= 100k spans/s", ok
 
     def upload(self) -> None:
         store, limit_gb = self.r["store"], self.r["config"]["upload_bytes"] / 1e9
@@ -286,6 +321,9 @@ class Report:
             if not scaled:
                 self._read_targets(name, page, spans)
         self.table(["page", "p50 ms", "p95 ms", "views", "target", "status", "reads"], rows)
+        for note in self.notes:
+            self.add(note, "")
+        self.notes = []
 
     def _read_targets(self, name: str, page: dict, spans: int) -> None:
         lists = {k: v for k, v in page["reads"].items() if v["kind"] == "list"}
@@ -296,6 +334,13 @@ class Report:
                     "median (target 100 ms)."
                 )
         trajectory = sum(v["p50"] for v in page["reads"].values() if v["kind"] == "trajectory")
+        inspector = [v["p50"] for v in page["reads"].values() if v["kind"] == "span"]
+        if inspector:
+            self.notes.append(
+                f"'{name}': one trajectory's reads take {trajectory:.0f} ms (target 50 ms); "
+                f"the span inspector's read, made when a span is clicked (not when the page "
+                f"opens), takes {inspector[0]:.0f} ms more."
+            )
         if trajectory > 50:
             self.shortfalls.append(
                 f"One trajectory's reads on '{name}': {trajectory:.0f} ms median (target 50 ms); "
@@ -371,6 +416,10 @@ class Report:
             "trajectory and waste pages in turn; times are whole-page server times.",
             "",
         )
+
+
+def _working_mb(command: dict) -> float:
+    return command["peak_mb"] - command["command_baseline_mb"]
 
 
 def write(results: dict, path: Path = RESULTS) -> Path:
