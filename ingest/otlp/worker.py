@@ -7,12 +7,26 @@ line: the skipped spans and shapes seen, or the ingest error that stopped it.
 
 from __future__ import annotations
 
+import importlib.abc
 import json
 import sys
 
-from ingest.errors import IngestError
-from ingest.otlp.adapter import decode_json_part, decode_protobuf_part
-from ingest.source import Source
+
+class _WithoutPandas(importlib.abc.MetaPathFinder):
+    """pyarrow imports pandas on its first conversion of Python values, only to ask whether
+    they are pandas objects; a worker never has any, and the import is 0.15 s of its start."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "pandas":
+            raise ImportError("a decoding worker does not load pandas")
+        return None
+
+
+sys.meta_path.insert(0, _WithoutPandas())
+
+from ingest.errors import IngestError  # noqa: E402 (after the finder, which must come first)
+from ingest.otlp.adapter import decode_json_part, decode_protobuf_part  # noqa: E402
+from ingest.source import Source  # noqa: E402
 
 DECODERS = {"json": decode_json_part, "protobuf": decode_protobuf_part}
 
