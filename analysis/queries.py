@@ -83,11 +83,6 @@ SELECT * EXCLUDE (attributes), attributes::VARCHAR AS attributes FROM spans WHER
 ORDER BY start_time NULLS LAST, seq NULLS LAST, CASE kind WHEN 'llm' THEN 0 ELSE 1 END, span_id
 """
 TURNS_SQL = "SELECT * FROM turns WHERE trace_id = ? ORDER BY turn"
-CONTEXT_GROWTH_SQL = """
-SELECT turn, span_id, model, input_tokens, output_tokens, cache_read_tokens, context_growth,
-       uncached_tokens, sum(input_tokens) OVER (ORDER BY turn) AS cumulative_input_tokens
-FROM turns WHERE trace_id = ? ORDER BY turn
-"""
 FINDINGS_SQL = """
 SELECT turn, span_id, category, tokens, usd, evidence::VARCHAR AS evidence FROM findings
 WHERE trace_id = ? ORDER BY turn, category
@@ -201,10 +196,6 @@ def spans(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:
 def turn_table(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:
     """One row per LLM call: times, tokens, cost and its source, waste, stalled flag."""
     return _by_trace(con, TURNS_SQL, trace_id)
-
-
-def context_growth(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:
-    return _by_trace(con, CONTEXT_GROWTH_SQL, trace_id)
 
 
 def findings(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:

@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from analysis.sqlread import read_frame
+from analysis.waste import CATEGORIES
 
 SPAN_ORDER = (
     "start_time NULLS LAST, seq NULLS LAST, CASE kind WHEN 'llm' THEN 0 ELSE 1 END, span_id"
@@ -60,18 +61,6 @@ SELECT turn, span_id, category, tokens, usd,
        evidence::VARCHAR AS evidence
 FROM findings WHERE trace_id = ? ORDER BY turn, category
 """
-WASTE_SUMMARY_SQL = """
-SELECT category, count(DISTINCT turn) AS turns, sum(tokens)::BIGINT AS tokens,
-       count(*) - count(tokens) AS unknown_tokens, sum(usd) AS usd,
-       count(*) - count(usd) AS unknown_usd
-FROM findings WHERE trace_id = ? GROUP BY category
-ORDER BY CASE category WHEN 'stagnation' THEN 0 WHEN 'error_retry' THEN 1
-    WHEN 'repeated_tool_call' THEN 2 ELSE 3 END
-"""
-MODELS_IN_ORDER_SQL = """
-SELECT model, tier, count(*) AS calls, min(turn) AS first_turn, sum(cost_usd) AS cost_usd
-FROM turns WHERE trace_id = ? GROUP BY model, tier ORDER BY first_turn
-"""
 SIBLINGS_SQL = """
 SELECT s.trace_id, s.task_key, s.start_time, s.primary_model, s.models, s.tier, s.outcome, s.score,
        s.turns, s.wall_ms, s.cost_usd, s.waste_usd, s.verdict
@@ -81,6 +70,7 @@ ORDER BY s.start_time NULLS LAST, s.trace_id
 LIMIT ?
 """
 MAX_SIBLINGS = 50
+CATEGORY_ORDER = {category: rank for rank, category in enumerate(CATEGORIES)}
 
 
 def timeline_spans(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:
@@ -105,14 +95,48 @@ def finding_rows(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:
     return read_frame(con, FINDING_ROWS_SQL, [trace_id])
 
 
-def waste_summary(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:
-    """Per waste category: turns claimed, tokens and USD (with how many findings lack them)."""
-    return read_frame(con, WASTE_SUMMARY_SQL, [trace_id])
+def waste_summary(findings: pl.DataFrame) -> pl.DataFrame:
+    """Per waste category of a run's `finding_rows`: turns claimed, tokens and USD, with how
+    many findings lack them (a sum of none is unknown, not zero)."""
+    known = pl.col("tokens").count() > 0, pl.col("usd").count() > 0
+    return (
+        findings.group_by("category")
+        .agg(
+            turns=pl.col("turn").n_unique().cast(pl.Int64),
+            tokens=pl.when(known[0]).then(pl.col("tokens").sum()).cast(pl.Int64),
+            unknown_tokens=pl.col("tokens").null_count().cast(pl.Int64),
+            usd=pl.when(known[1]).then(pl.col("usd").sum()),
+            unknown_usd=pl.col("usd").null_count().cast(pl.Int64),
+        )
+        .sort(pl.col("category").replace_strict(CATEGORY_ORDER, default=len(CATEGORY_ORDER)))
+    )
 
 
-def models_in_order(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:
-    """The models a run called, in the order it first called them, with tier and calls."""
-    return read_frame(con, MODELS_IN_ORDER_SQL, [trace_id])
+def models_in_order(turns: pl.DataFrame) -> pl.DataFrame:
+    """The models a run called (its `turn_rows`), in the order it first called them, with
+    tier, calls and their cost (unknown when no call's cost is)."""
+    return (
+        turns.group_by("model", "tier")
+        .agg(
+            calls=pl.len().cast(pl.Int64),
+            first_turn=pl.col("turn").min(),
+            cost_usd=pl.when(pl.col("cost_usd").count() > 0).then(pl.col("cost_usd").sum()),
+        )
+        .sort("first_turn")
+    )
+
+
+def context_growth(turns: pl.DataFrame) -> pl.DataFrame:
+    """Per turn of a run's `turn_rows`: its context and the input sent so far (unknown until
+    a turn's input is known; unknown turns add nothing)."""
+    sent = pl.col("input_tokens")
+    return turns.sort("turn").select(
+        "turn", "span_id", "model", "input_tokens", "output_tokens", "cache_read_tokens",
+        "context_growth", "uncached_tokens",
+        cumulative_input_tokens=pl.when(sent.is_not_null().cum_sum() > 0).then(
+            sent.fill_null(0).cum_sum()
+        ),
+    )  # fmt: skip
 
 
 def siblings(

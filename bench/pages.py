@@ -107,16 +107,18 @@ def trajectory(which: str) -> Callable[[Recorder, Any, Context], None]:
         detail = {
             name: rec.call(name, "trajectory", where, con, trace)
             for name, where in (
-                ("models_in_order", "analysis.trajectory_queries.models_in_order"),
                 ("timeline_spans", "analysis.trajectory_queries.timeline_spans"),
                 ("turn_rows", "analysis.trajectory_queries.turn_rows"),
-                ("context_growth", "analysis.queries.context_growth"),
                 ("finding_rows", "analysis.trajectory_queries.finding_rows"),
-                ("waste_summary", "analysis.trajectory_queries.waste_summary"),
                 ("verdict", "analysis.queries.verdict"),
                 ("siblings", "analysis.trajectory_queries.siblings"),
             )
         }
+        for name, source in (("models_in_order", "turn_rows"), ("context_growth", "turn_rows"),
+                             ("waste_summary", "finding_rows")):  # fmt: skip
+            if detail[source] is not None:  # derived from a read, as the page does
+                where = f"analysis.trajectory_queries.{name}"
+                detail[name] = rec.call(name, "trajectory", where, detail[source])
         spans = detail["timeline_spans"]
         if spans is not None and spans.height:
             rec.call("span (inspector)", "span", "analysis.trajectory_queries.span", con, trace, spans["span_id"][0])  # fmt: skip

@@ -17,6 +17,7 @@ from datetime import timedelta
 import pytest
 
 from analysis import fleet, queries
+from analysis import trajectory_queries as tq
 from analysis.filters import TrajectoryFilter
 from tests.analysis_builders import BASE, Call, T, ingest_spans, trajectory, use_acme_prices
 
@@ -104,7 +105,7 @@ def test_one_trajectory_detail(store):
         (2, 1, 1100),
         (3, 0, 1000),
     ]
-    growth = queries.context_growth(store, "q1")
+    growth = tq.context_growth(tq.turn_rows(store, "q1"))
     assert growth["cumulative_input_tokens"].to_list() == [1000, 2000, 3000]
     assert queries.findings(store, "q1").select("turn", "category", "tokens").rows() == [
         (2, "repeated_tool_call", 1100),

@@ -52,7 +52,7 @@ def test_finding_rows_name_the_earlier_call_a_repeat_repeats(con):
 
 def test_waste_summary_per_category(con):
     (spans,) = sample_spans(SHOWCASE_TASK)
-    summary = tq.waste_summary(con, spans[0]["trace_id"])
+    summary = tq.waste_summary(tq.finding_rows(con, spans[0]["trace_id"]))
     assert summary.select("category", "turns", "tokens", "unknown_tokens").rows() == [
         ("stagnation", 4, 26_950, 0),
         ("uncached_context", 9, 7_890, 0),
@@ -61,7 +61,7 @@ def test_waste_summary_per_category(con):
 
 def test_models_in_order_of_first_call(con):
     (spans,) = sample_spans(SHOWCASE_TASK)
-    models = tq.models_in_order(con, spans[0]["trace_id"])
+    models = tq.models_in_order(tq.turn_rows(con, spans[0]["trace_id"]))
     assert models.select("model", "tier", "calls", "first_turn").rows() == [
         ("gpt-4.1-mini-2025-04-14", "small", 8, 1),
         ("gpt-4.1-2025-04-14", "large", 6, 9),
@@ -116,3 +116,34 @@ def test_page_href_encodes_every_value():
     assert page_href("compare") == "compare"
     link = markdown_link("[x](y)", page_href("trajectory", trace=")"))
     assert link == r"[\[x\]\(y\)](trajectory?trace=%29)"
+
+
+def test_summaries_of_turns_and_findings_keep_unknown_apart_from_zero():
+    turns = pl.DataFrame(
+        {"turn": [1, 2, 3, 4], "span_id": ["a", "b", "c", "d"], "model": ["m", "m", None, "m"],
+         "tier": ["small", "small", None, "small"], "input_tokens": [None, 100, None, 50],
+         "output_tokens": [1, 2, 3, 4], "cache_read_tokens": [None] * 4,
+         "context_growth": [None, None, None, -50], "uncached_tokens": [None] * 4,
+         "cost_usd": [None, None, None, None]},
+        schema_overrides={"cache_read_tokens": pl.Int64, "uncached_tokens": pl.Int64,
+                          "cost_usd": pl.Float64, "context_growth": pl.Int64},
+    )  # fmt: skip
+    growth = tq.context_growth(turns.reverse())
+    assert growth["turn"].to_list() == [1, 2, 3, 4]
+    assert growth["cumulative_input_tokens"].to_list() == [None, 100, 100, 150]
+    assert tq.models_in_order(turns).rows() == [
+        ("m", "small", 3, 1, None),
+        (None, None, 1, 3, None),
+    ]
+
+    findings = pl.DataFrame(
+        {"turn": [3, 3, 4, 2, 5], "category": ["uncached_context", "uncached_context",
+         "repeated_tool_call", "stagnation", "stagnation"], "tokens": [10, None, None, 7, 8],
+         "usd": [0.5, 0.25, None, None, None]},
+        schema_overrides={"tokens": pl.Int64, "usd": pl.Float64},
+    )  # fmt: skip
+    assert tq.waste_summary(findings).rows() == [
+        ("stagnation", 2, 15, 0, None, 2),
+        ("repeated_tool_call", 1, None, 1, None, 1),
+        ("uncached_context", 1, 10, 1, 0.75, 0),
+    ]

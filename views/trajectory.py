@@ -37,13 +37,14 @@ def load_count(version: str) -> int:
 @st.cache_data(max_entries=32)
 def load_detail(version: str, trace_id: str) -> dict[str, Any]:
     con = connection()
+    turns, findings = tq.turn_rows(con, trace_id), tq.finding_rows(con, trace_id)
     return {
-        "models": tq.models_in_order(con, trace_id),
+        "models": tq.models_in_order(turns),
         "spans": tq.timeline_spans(con, trace_id),
-        "turns": tq.turn_rows(con, trace_id),
-        "growth": queries.context_growth(con, trace_id),
-        "findings": tq.finding_rows(con, trace_id),
-        "waste": tq.waste_summary(con, trace_id),
+        "turns": turns,
+        "growth": tq.context_growth(turns),
+        "findings": findings,
+        "waste": tq.waste_summary(findings),
         "verdict": queries.verdict(con, trace_id),
         "siblings": tq.siblings(con, trace_id),
     }
