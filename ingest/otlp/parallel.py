@@ -78,15 +78,15 @@ def line_parts(path: Path, parts: int) -> list[Part]:
             handle.readline()  # to the end of the line the cut fell in (or just before it)
             cuts.append(min(handle.tell(), size))
     cuts.append(size)
-    firsts, line = [], 1
-    with path.open("rb") as handle:
-        for start, end in zip(cuts[:-1], cuts[1:], strict=True):
-            firsts.append(line)
+    firsts, line = [1], 1
+    with path.open("rb") as handle:  # lines before each part but the first (not in the last)
+        for start, end in zip(cuts[:-2], cuts[1:-1], strict=True):
             left = end - start
             while left > 0:
                 block = handle.read(min(SCAN_BLOCK, left))
                 line += block.count(b"\n")
                 left -= len(block)
+            firsts.append(line)
     return [Part(s, e, f) for s, e, f in zip(cuts[:-1], cuts[1:], firsts, strict=True) if e > s]
 
 
