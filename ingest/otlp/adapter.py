@@ -118,7 +118,7 @@ def _table_or_error(spans: Iterable[dict], source: Source) -> pa.Table:
 
 
 def _write_part(spans: Iterable[dict], source: Source, ipc_path: str) -> None:
-    with _value_errors(source):
+    with _value_errors(source), gc_paused():
         with ipc_writer(ipc_path) as writer:
             spans_to_table(spans, emit=writer.write_table)
         write_part_patches(ipc_path)
