@@ -24,6 +24,7 @@ import pytest
 from analysis.pipeline import ingest_path
 from ingest.jsonutil import MAX_JSON_DEPTH
 from ingest.registry import DEFAULT_MAX_SPANS_PER_TRACE, MAX_SPANS_ENV
+from store import db
 from tests.conftest import ROOT, SHARED_TRACES
 from tests.live_server import running_server
 
@@ -288,3 +289,20 @@ def test_ingest_endpoint_refuses_big_bodies_and_bombs_in_bounded_memory(tmp_path
         assert peak_rss(pid) < BOMB_BYTES, "the server inflated the bomb"
         assert list((tmp_path / "uploads").iterdir()) == [], "spooled bodies must be removed"
     assert stored_spans(db_file) == 0
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, "953.6 MiB"), ("2GB", "1.8 GiB")])
+def test_the_store_caps_duckdb_working_memory(tmp_path, monkeypatch, setting, expected):
+    """DuckDB takes up to its memory_limit for inserts and rollups (1 GB unless
+    AGENTTIME_DUCKDB_MEMORY_LIMIT says otherwise); beyond it, work spills to disk."""
+    if setting is None:
+        monkeypatch.delenv("AGENTTIME_DUCKDB_MEMORY_LIMIT", raising=False)
+    else:
+        monkeypatch.setenv("AGENTTIME_DUCKDB_MEMORY_LIMIT", setting)
+    path = tmp_path / f"limit-{setting}.duckdb"
+    try:
+        with db.connect(path).cursor() as cur:
+            (limit,) = cur.execute("SELECT current_setting('memory_limit')").fetchone()
+    finally:
+        db.close(path)
+    assert limit == expected
