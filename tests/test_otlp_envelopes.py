@@ -373,3 +373,21 @@ def test_integers_past_64_bits_stay_exact_and_ids_with_digit_runs_take_the_fast_
     assert may_hold_long_integer(b'{"note": "digits 12345678901234567890"}')  # a false alarm
     assert not may_hold_long_integer(b'{"traceId": "0695919160736583022547e3b0f00000"}')
     assert not may_hold_long_integer(b'{"a": 1234567890123456789}')  # 19 digits fit in 64 bits
+
+
+def test_protobuf_attribute_values_keep_empty_text_apart_from_unset_and_zero():
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+    from ingest.otlp.protobuf import pb_kv
+
+    items = [
+        KeyValue(key="empty", value=AnyValue(string_value="")), KeyValue(key="unset"),
+        KeyValue(key="zero", value=AnyValue(int_value=0)),
+        KeyValue(key="no", value=AnyValue(bool_value=False)),
+        KeyValue(key="text", value=AnyValue(string_value="x")),
+        KeyValue(key="nothing", value=AnyValue(double_value=0.0)),
+    ]  # fmt: skip
+    assert pb_kv(items) == {
+        "empty": "", "unset": None, "zero": 0, "no": False, "text": "x", "nothing": 0.0,
+    }  # fmt: skip
+    assert [type(v) for v in pb_kv(items).values()] == [str, type(None), int, bool, str, float]

@@ -215,8 +215,8 @@ def pb_kv(items) -> dict:
     plain = {}
     for kv in items:
         value = kv.value
-        which = value.WhichOneof("value")  # most attributes are strings: no second call
-        plain[kv.key] = value.string_value if which == "string_value" else pb_any(value, which)
+        text = value.string_value  # most attributes: a non-empty string, no oneof lookup
+        plain[kv.key] = text if text else pb_any(value)
     return plain
 
 
