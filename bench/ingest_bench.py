@@ -43,6 +43,7 @@ def median_run(runs: int, *args: str) -> dict:
     chosen = dict(results[len(results) // 2])
     chosen["all_seconds"] = [round(r["seconds"], 3) for r in results]
     chosen["peak_mb"] = max(r["peak_mb"] for r in results)
+    chosen["anon_peak_mb"] = max(r.get("anon_peak_mb", 0.0) for r in results)
     return chosen
 
 

@@ -26,10 +26,13 @@ from pathlib import Path
 
 
 def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return _status_kb(os.getpid(), "VmRSS") / 1024
+
+
+def anon_mb() -> float:
+    """The anonymous part of the resident size: what the kernel cannot drop under pressure
+    (file pages mapped, such as the decoded parts, can be)."""
+    return _status_kb(os.getpid(), "RssAnon") / 1024
 
 
 def peak_mb() -> float:
@@ -42,6 +45,7 @@ class TreePeak:
 
     def __init__(self) -> None:
         self.peak = 0.0
+        self.anon_peak = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -56,7 +60,10 @@ class TreePeak:
     def _sample(self) -> None:
         me = os.getpid()
         while not self._stop.wait(0.02):
-            self.peak = max(self.peak, sum(_rss_kb(pid) for pid in _tree(me)) / 1024)
+            pids = _tree(me)
+            self.peak = max(self.peak, sum(_status_kb(pid, "VmRSS") for pid in pids) / 1024)
+            anon = sum(_status_kb(pid, "RssAnon") for pid in pids) / 1024
+            self.anon_peak = max(self.anon_peak, anon)
 
 
 def _tree(root: int) -> list[int]:
@@ -77,10 +84,10 @@ def _tree(root: int) -> list[int]:
     return found
 
 
-def _rss_kb(pid: int) -> int:
+def _status_kb(pid: int, field: str) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -126,7 +133,7 @@ def decode(path: str) -> dict:
     from ingest.registry import _load_builtin_adapters, decode_file
 
     _load_builtin_adapters()
-    baseline = rss_mb()
+    baseline, baseline_anon = rss_mb(), anon_mb()
     started, cpu, children_cpu = time.perf_counter(), time.process_time(), _children_cpu()
     with TreePeak() as tree:
         decoded = decode_file(path)
@@ -138,7 +145,9 @@ def decode(path: str) -> dict:
         "traces": decoded.trace_count,
         "format": decoded.format,
         "baseline_mb": baseline,
+        "baseline_anon_mb": baseline_anon,
         "tree_peak_mb": tree.peak,
+        "anon_peak_mb": tree.anon_peak,
     }
 
 
@@ -156,7 +165,7 @@ def ingest(path: str, db_file: str) -> dict:
     pipeline.decode_file = _timed(pipeline.decode_file, phases, "decode")
     pipeline.refresh_for_traces = _timed(pipeline.refresh_for_traces, phases, "rollups")
     con = db.connect(db_file)
-    baseline = rss_mb()
+    baseline, baseline_anon = rss_mb(), anon_mb()
     started = time.perf_counter()
     with TreePeak() as tree:
         report = pipeline.ingest_path(con, path)
@@ -172,7 +181,9 @@ def ingest(path: str, db_file: str) -> dict:
         "traces": report.trajectories,
         "phases": {**phases, "write": write},
         "baseline_mb": baseline,
+        "baseline_anon_mb": baseline_anon,
         "tree_peak_mb": tree.peak,
+        "anon_peak_mb": tree.anon_peak,
     }
 
 
@@ -183,7 +194,7 @@ def cli(path: str, db_file: str) -> dict:
 
     for stale in (Path(db_file), Path(db_file + ".wal")):
         stale.unlink(missing_ok=True)
-    baseline = rss_mb()
+    baseline, baseline_anon = rss_mb(), anon_mb()
     started, children_cpu = time.perf_counter(), _children_cpu()
     with TreePeak() as tree:
         done = subprocess.run(
@@ -202,27 +213,30 @@ def cli(path: str, db_file: str) -> dict:
         "records": report["spans"],
         "traces": report["trajectories"],
         "baseline_mb": baseline,
+        "baseline_anon_mb": baseline_anon,
         "tree_peak_mb": tree.peak,
-        "command_baseline_mb": _command_baseline_mb(db_file),
+        "anon_peak_mb": tree.anon_peak,
+        **_command_baseline(db_file),
     }
 
 
-def _command_baseline_mb(db_file: str) -> float:
+def _command_baseline(db_file: str) -> dict:
     """What the command holds before it reads a byte: the interpreter with the ingest path
     imported and the store open (measured in a child like the command itself)."""
     import subprocess
 
     script = (
         "import analysis.pipeline, ingest.registry, store.db\n"
-        "from bench.probe import rss_mb\n"
+        "from bench.probe import anon_mb, rss_mb\n"
         "ingest.registry._load_builtin_adapters()\n"
         f"store.db.connect({db_file!r})\n"
-        "print(rss_mb())"
+        "print(rss_mb(), anon_mb())"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
-    return float(done.stdout.strip().splitlines()[-1])
+    rss, anon = done.stdout.strip().splitlines()[-1].split()
+    return {"command_baseline_mb": float(rss), "command_baseline_anon_mb": float(anon)}
 
 
 def _timed(function, phases: dict, name: str):
