@@ -268,3 +268,12 @@ def test_reversal_heatmap_labels_hostile_models_literally():
     assert heat["y"] == [ESCAPED]
     assert heat["x"] == ["a&lt;br&gt;b"]
     assert heat["text"] == [["2.00× · reversed<br>driver: turns"]]
+
+
+def test_waste_by_agent_names_a_missing_agent_not_recorded_and_gives_no_key_to_drill():
+    waste = waste_rows(
+        [(None, "stagnation", 1, 100, 1, 0.01), ("beta", "stagnation", 1, 5, 1, 0.5)]
+    )
+    (bar,) = sent(f.build_waste_by_figure(waste, "usd", "agent"))["data"]
+    assert bar["y"] == ["not recorded", "beta"]
+    assert bar["customdata"] == [None, "beta"]

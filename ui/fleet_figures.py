@@ -3,9 +3,10 @@
 Each takes the frame an `analysis` read returns and draws one trace per series (never one
 per row), so a figure stays small however many trajectories are behind it. Unknown values
 stay gaps (None), never zero bars. Bars that lead to trajectories carry their group key in
-`customdata`, which the page reads back when a bar is clicked. Model and agent names come
-from traces and Plotly reads HTML in labels and hovers, so they are drawn through
-`ui.timeline.plotly_text`; `customdata` keeps the raw key.
+`customdata`, which the page reads back when a bar is clicked (none on the bar of runs
+whose agent or model is not recorded: there is nothing to drill into). Model and agent
+names come from traces and Plotly reads HTML in labels and hovers, so they are drawn
+through `ui.timeline.plotly_text`; `customdata` keeps the raw key.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from analysis.waste import CATEGORIES
+from ui.format import NOT_RECORDED
 from ui.timeline import plotly_text
 
 CATEGORY_LABELS = {
@@ -173,8 +175,9 @@ def build_waste_category_figure(waste: pl.DataFrame, base_tokens: float | None) 
 def build_waste_by_figure(waste: pl.DataFrame, value: str = "usd", by: str = "agent") -> go.Figure:
     """Stacked bars of `waste_by(con, by)`, one trace per category: horizontal bars per
     agent or model (long names stay readable), vertical bars on a date axis per day."""
-    keys = [str(k) for k in waste_totals(waste)["key"].to_list()]
-    labels = _labels(pl.DataFrame({"key": keys}, schema={"key": pl.String}), "key")
+    keys = [None if k is None else str(k) for k in waste_totals(waste)["key"].to_list()]
+    escaped = _labels(pl.DataFrame({"key": keys}, schema={"key": pl.String}), "key")
+    labels = [NOT_RECORDED if k is None else label for k, label in zip(keys, escaped, strict=True)]
     over_time = by == "day"
     figure = go.Figure()
     for category in CATEGORIES:
@@ -182,7 +185,8 @@ def build_waste_by_figure(waste: pl.DataFrame, value: str = "usd", by: str = "ag
         if not part.height:
             continue
         amounts = _values(part.with_columns(pl.col(value).cast(pl.Float64)), value)
-        by_key = dict(zip([str(k) for k in part["key"].to_list()], amounts, strict=True))
+        part_keys = [None if k is None else str(k) for k in part["key"].to_list()]
+        by_key = dict(zip(part_keys, amounts, strict=True))
         values = [by_key.get(k) for k in keys]
         figure.add_trace(
             go.Bar(

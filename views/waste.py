@@ -61,7 +61,9 @@ def on_bar_click(by: str) -> None:
     points = st.session_state[f"chart_{by}"]["selection"]["points"]
     if points:
         point = points[0]
-        key = point.get("customdata") or (point.get("y") if by == "category" else point.get("x"))
+        # a bar's customdata is its group key; none for runs whose agent or model is not
+        # recorded, which no drill-down can select
+        key = point.get("customdata")
         if key is not None:
             st.session_state["drill"] = drill_label(by, key)
 
