@@ -60,6 +60,9 @@ def test_settings_on_an_empty_store_still_edits_prices(db_path, con):
         assert not at.exception
         assert "No traces yet" in at.info[0].value
         assert at.dataframe[0].value.shape[0] == len(DEFAULT_PRICES)
+        editor = at.dataframe[0]
+        assert editor.editing_mode != "read_only" and editor.proto.HasField("placeholder")
+        assert editor.proto.placeholder == ""  # empty, as its help texts say (not "None")
 
 
 @pytest.mark.parametrize("page", (*FLEET_PAGES, "views/settings.py", "views/reviews.py"))

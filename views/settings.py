@@ -99,6 +99,7 @@ def show_editor(generation: int) -> pl.DataFrame:
         width="stretch",
         height=520,
         column_config=EDITOR_COLUMNS,
+        placeholder="",  # an empty price means what its column's help says, not "None"
     )
 
 
