@@ -142,21 +142,20 @@ def waste_by(
 def model_stats(con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER) -> pl.DataFrame:
     """Per model: calls, tokens by kind, cache hit rate, reasoning share, cost per trajectory
     and per success, score per 1k tokens, listed and effective $/Mtok."""
-    scope, scope_params = _trace_scope(flt, "trace_id")
+    scope, scope_params = trajectory_scope(flt)
     where, where_params = flt.where()
     sql = MODEL_STATS_SQL.format(scope=scope, where=where)
     return read_frame(con, sql, [*scope_params, *where_params])
 
 
-def _trace_scope(flt: TrajectoryFilter, column: str) -> tuple[str, list]:
-    """("AND <column> IN (<the filter's trace ids>)", params), or ("", []) without a filter:
-    every stored turn and verdict belongs to a stored trajectory, so no semi-join is needed."""
+def trajectory_scope(
+    flt: TrajectoryFilter, column: str = "trace_id", key: str = "trace_id"
+) -> tuple[str, list]:
+    """("AND <column> IN (<`key` of the filter's trajectories>)", params), or ("", []) without
+    a filter: every stored turn, finding and verdict belongs to a stored trajectory, so no
+    semi-join is needed then."""
     where, params = flt.where()
-    return (f"AND {column} IN (SELECT trace_id FROM trajectories {where})" if where else ""), params
-
-
-def _escalated_scope(flt: TrajectoryFilter) -> tuple[str, list]:
-    return _trace_scope(flt, "t.trace_id")
+    return (f"AND {column} IN (SELECT {key} FROM trajectories {where})" if where else ""), params
 
 
 def escalation_events(
@@ -167,7 +166,7 @@ def escalation_events(
 ) -> pl.DataFrame:
     """Escalated runs with where they switched, oldest first; `limit` rows from `offset`
     (every row when `limit` is None)."""
-    scope, params = _escalated_scope(flt)
+    scope, params = trajectory_scope(flt, "t.trace_id")
     if limit is None:
         return read_frame(con, ESCALATIONS_SQL.format(scope=scope, page=""), params)
     sql = ESCALATIONS_SQL.format(scope=scope, page="LIMIT ? OFFSET ?")
@@ -177,7 +176,7 @@ def escalation_events(
 def escalation_event_count(
     con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER
 ) -> int:
-    scope, params = _escalated_scope(flt)
+    scope, params = trajectory_scope(flt, "t.trace_id")
     with con.cursor() as cur:
         return cur.execute(ESCALATION_EVENT_COUNT_SQL.format(scope=scope), params).fetchone()[0]
 

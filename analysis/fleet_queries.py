@@ -17,7 +17,7 @@ import polars as pl
 
 from analysis.cost import TIER_RANK_SQL
 from analysis.filters import NO_FILTER, TrajectoryFilter
-from analysis.fleet import UTC_DAY_SQL, WASTE_GROUPS, escalation_events
+from analysis.fleet import UTC_DAY_SQL, WASTE_GROUPS, escalation_events, trajectory_scope
 from analysis.sqlread import read_frame
 from analysis.verdicts import VERDICTS
 from store.db import registered
@@ -275,18 +275,6 @@ def waste_behind(
     return read_frame(con, sql, [key, *params, limit])
 
 
-def _run_scope(flt: TrajectoryFilter) -> tuple[str, list]:
-    """("AND trace_id IN (<the filter's trace ids>)", params), or ("", []) without a filter."""
-    where, params = flt.where()
-    return (f"AND trace_id IN (SELECT trace_id FROM trajectories {where})" if where else ""), params
-
-
-def _task_scope(flt: TrajectoryFilter) -> tuple[str, list]:
-    """("AND task_key IN (<task_keys of the filter's runs>)", params), or ("", [])."""
-    where, params = flt.where()
-    return (f"AND task_key IN (SELECT task_key FROM trajectories {where})" if where else ""), params
-
-
 def _page(sql: str, scope: str, params: list, limit: int | None, offset: int) -> tuple[str, list]:
     """(`sql` with its `{scope}` and `{page}` filled in, params): one page of rows, or all of
     them when `limit` is None."""
@@ -315,7 +303,7 @@ def over_provisioned(
     """Each over-provisioned run beside the smaller-tier runs of its task: what those cost,
     the one to compare with (a success first, then the earliest), and the extra spent;
     largest extra first, `limit` rows from `offset` (every row when `limit` is None)."""
-    scope, params = _run_scope(flt)
+    scope, params = trajectory_scope(flt)
     sql, params = _page(OVER_PROVISIONED_SQL, scope, params, limit, offset)
     return read_frame(con, sql, params)
 
@@ -323,7 +311,7 @@ def over_provisioned(
 def over_provisioned_summary(
     con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER
 ) -> OverProvisionedSummary:
-    scope, params = _run_scope(flt)
+    scope, params = trajectory_scope(flt)
     with con.cursor() as cur:
         row = cur.execute(OVER_SUMMARY_SQL.format(scope=scope), params).fetchone()
     return OverProvisionedSummary(*row)
@@ -338,13 +326,13 @@ def tier_pairs(
     """Tasks whose non-escalated runs span more than one tier: the lowest and the highest
     tier side by side, each with a representative run (a success first, then the earliest);
     by task key, `limit` rows from `offset` (every row when `limit` is None)."""
-    scope, params = _task_scope(flt)
+    scope, params = trajectory_scope(flt, "task_key", "task_key")
     sql, params = _page(TIER_PAIRS_SQL, scope, params, limit, offset)
     return read_frame(con, sql, params)
 
 
 def tier_pair_count(con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER) -> int:
-    scope, params = _task_scope(flt)
+    scope, params = trajectory_scope(flt, "task_key", "task_key")
     with con.cursor() as cur:
         return cur.execute(TIER_PAIR_COUNT_SQL.format(scope=scope), params).fetchone()[0]
 
