@@ -11,27 +11,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any
 
 import orjson
 import pyarrow as pa
 
 from analysis.turns import _collect_text
-from ingest.canonical import fast_canonical_json
+from ingest.canonical import fast_canonical_json, may_hold_long_integer
 
-# orjson reads integers past 64 bits as floats; `json` keeps them exact.
-_LONG_INTEGER = re.compile(r"\d{19}")
 NOT_JSON = object()
 
 
 def json_value(text: str) -> Any:
     """`json.loads(text)`, or `NOT_JSON` where it raises ValueError."""
-    if not _LONG_INTEGER.search(text):
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: only json reads it
+        data = None
+    if data is not None and not may_hold_long_integer(data):  # orjson: past 64 bits, floats
         try:
-            return orjson.loads(text)
+            return orjson.loads(data)
         except orjson.JSONDecodeError:
-            pass  # NaN, lone surrogates, 1e400: json decides
+            pass  # NaN, 1e400: json decides
     try:
         return json.loads(text)
     except ValueError:
