@@ -175,9 +175,10 @@ def build_waste_category_figure(waste: pl.DataFrame, base_tokens: float | None) 
 def build_waste_by_figure(waste: pl.DataFrame, value: str = "usd", by: str = "agent") -> go.Figure:
     """Stacked bars of `waste_by(con, by)`, one trace per category: horizontal bars per
     agent or model (long names stay readable), vertical bars on a date axis per day."""
-    keys = [None if k is None else str(k) for k in waste_totals(waste)["key"].to_list()]
-    escaped = _labels(pl.DataFrame({"key": keys}, schema={"key": pl.String}), "key")
-    labels = [NOT_RECORDED if k is None else label for k, label in zip(keys, escaped, strict=True)]
+    waste = waste.with_columns(pl.col("key").cast(pl.String))  # dates as their ISO text
+    totals = waste_totals(waste)
+    keys = totals["key"].to_list()
+    labels = totals.select(plotly_text("key").fill_null(NOT_RECORDED)).to_series().to_list()
     over_time = by == "day"
     figure = go.Figure()
     for category in CATEGORIES:
@@ -185,8 +186,7 @@ def build_waste_by_figure(waste: pl.DataFrame, value: str = "usd", by: str = "ag
         if not part.height:
             continue
         amounts = _values(part.with_columns(pl.col(value).cast(pl.Float64)), value)
-        part_keys = [None if k is None else str(k) for k in part["key"].to_list()]
-        by_key = dict(zip(part_keys, amounts, strict=True))
+        by_key = dict(zip(part["key"].to_list(), amounts, strict=True))
         values = [by_key.get(k) for k in keys]
         figure.add_trace(
             go.Bar(
