@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from analysis.turn_facts import NOT_JSON, json_value
+from analysis.turns import NOT_JSON, json_value
 from store.db import registered
 
 # Only traces without an explicit task id need their first messages; the candidate spans are

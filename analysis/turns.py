@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from ingest.canonical import canonical_json
+import orjson
 
+from ingest.canonical import canonical_json, may_hold_long_integer
+
+NOT_JSON = object()
 TEXT_KEYS = ("content", "text", "parts", "message", "messages", "choices", "output", "generations")
 
 
@@ -162,11 +165,28 @@ def message_facts(
     return (output_hash if has_calls else fingerprint), empty
 
 
+def json_value(text: str) -> Any:
+    """`json.loads(text)`, or `NOT_JSON` where it raises ValueError; read by orjson where
+    it reads the text as `json` does (on the ingest path, every reply and argument text)."""
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: only json reads it
+        data = None
+    if data is not None and not may_hold_long_integer(data):  # orjson: past 64 bits, floats
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # NaN, 1e400: json decides
+    try:
+        return json.loads(text)
+    except ValueError:
+        return NOT_JSON
+
+
 def extract_text(raw: str) -> tuple[str, bool]:
     """The human-readable text of an LLM output, and whether it carried tool calls."""
-    try:
-        value = json.loads(raw)
-    except ValueError:
+    value = json_value(raw)
+    if value is NOT_JSON:
         return raw, False
     texts: list[str] = []
     has_calls = _collect_text(value, texts, top=True)
