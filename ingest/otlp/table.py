@@ -43,7 +43,8 @@ class TableBuilder:
     """Collects rows (lists in ROW_ORDER); `finish` returns the filled canonical table.
 
     With `emit`, each batch goes to it as soon as it is built (a decoding worker streams its
-    part to disk) and `finish` returns nothing: the whole-file fills are the joiner's."""
+    part to disk) and `finish` returns nothing: the worker works out the part's fills from
+    what it wrote (`fill_patches`)."""
 
     def __init__(self, emit: Callable[[pa.Table], None] | None = None) -> None:
         self.rows: list[list] = []
