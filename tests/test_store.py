@@ -63,6 +63,44 @@ def test_span_content_is_stored_zstd_compressed(con):
     assert "ZSTD" not in stored["name"]  # short columns keep DuckDB's own choice
 
 
+def test_a_large_upload_reaches_the_file_before_its_commit(con, db_path):
+    """A 100k-span upload is written, compressed, in row groups of 16,384 rows while its
+    transaction is still open, not all held in memory and compressed at commit."""
+    rows = 100_000
+    table = pa.table(
+        {
+            "trace_id": pa.array([f"t{i // 10}" for i in range(rows)]),
+            "span_id": pa.array([f"s{i}" for i in range(rows)]),
+            "name": pa.repeat("step", rows),
+            "kind": pa.repeat("tool", rows),
+            "source": pa.repeat("jsonl", rows),
+            "status": pa.repeat("ok", rows),
+        }
+    )
+    spans = to_table([span("t", "s")]).slice(0, 0)
+    spans = pa.table({f.name: table[f.name] if f.name in table.column_names
+                      else pa.nulls(rows, f.type) for f in spans.schema}, schema=spans.schema)  # fmt: skip
+    with con.cursor() as cur:
+        cur.execute("CHECKPOINT")
+    size_before = db_path.stat().st_size
+    size_inside = []
+    write_spans(con, spans, UploadMeta("big", "sha-big", "span_jsonl", 1),
+                refresh=lambda cur, traces: size_inside.append(db_path.stat().st_size))  # fmt: skip
+    assert size_inside[0] > size_before
+    with con.cursor() as cur:
+        largest = cur.execute("SELECT max(count) FROM pragma_storage_info('spans')").fetchone()
+    assert largest == (16_384,)
+
+
+def test_cursors_open_on_the_store_and_spill_beside_it(con, db_path):
+    with con.cursor() as cur:
+        where = cur.execute(
+            "SELECT current_database(), current_setting('temp_directory'),"
+            " (SELECT count(*) FROM models) > 0"
+        ).fetchone()
+    assert where == ("store", f"{db_path}.tmp", True)
+
+
 def test_same_file_twice_is_reported_and_adds_nothing(con):
     table = to_table([span("t1", "s1"), span("t1", "s2")])
     first = write_spans(con, table, UploadMeta("a.jsonl", "sha-1", "span_jsonl", 10))
