@@ -79,7 +79,9 @@ def ingest_path(
             warnings=decoded.warnings,
             who=who,
         )
-        result = write_spans(con, decoded.spans, meta, refresh=refresh_for_traces)
+        result = write_spans(
+            con, decoded.spans, meta, refresh=refresh_for_traces, release=decoded.release_pages
+        )
     except IngestError as exc:
         return IngestReport(name, ok=False, error=str(exc))
     except duckdb.Error as exc:

@@ -75,8 +75,11 @@ def write_spans(
     spans: pa.Table,
     meta: UploadMeta,
     refresh: Refresh | None = None,
+    release: Callable[[], None] | None = None,
 ) -> WriteResult:
-    """Insert one file's spans; a file already ingested (same sha256) adds nothing."""
+    """Insert one file's spans; a file already ingested (same sha256) adds nothing.
+    `release` is called each time a slice of `spans` is in the store, to let go of the
+    memory it took (`registry.Decoded.release_pages`)."""
     spans = spans.set_column(
         spans.schema.get_field_index("upload_id"),
         "upload_id",
@@ -87,7 +90,7 @@ def write_spans(
         if existing:
             return WriteResult(existing[0], 0, [], already_ingested=True)
         with transaction(cur):
-            inserted = _insert_spans(cur, first_of_each_span(spans))
+            inserted = _insert_spans(cur, first_of_each_span(spans), release)
             trace_ids = sorted(pc.unique(spans.column("trace_id")).to_pylist())
             if refresh is not None and trace_ids:
                 refresh(cur, trace_ids)
@@ -115,12 +118,16 @@ def write_spans(
     )
 
 
-def _insert_spans(cur: duckdb.DuckDBPyConnection, spans: pa.Table) -> int:
+def _insert_spans(
+    cur: duckdb.DuckDBPyConnection, spans: pa.Table, release: Callable[[], None] | None
+) -> int:
     inserted = 0
     for offset in range(0, spans.num_rows, INSERT_CHUNK_ROWS):
         cur.register("incoming_spans", spans.slice(offset, INSERT_CHUNK_ROWS))
         (count,) = cur.execute(INSERT_SPANS_SQL).fetchone()
         inserted += count
+        if release is not None:
+            release()
     cur.unregister("incoming_spans")  # on failure the cursor, closed by the caller, drops it
     return inserted
 

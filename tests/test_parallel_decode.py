@@ -21,6 +21,7 @@ from ingest.otlp.adapter import spans_to_table
 from ingest.otlp.envelope import JsonSpanReader
 from ingest.otlp.protobuf import ProtobufSpanReader
 from ingest.otlp.table import apply_fills
+from ingest.registry import Decoded
 from ingest.source import Source
 from tests.conftest import ROOT
 
@@ -47,7 +48,7 @@ def test_line_parts_cover_the_file_at_line_ends_with_their_line_numbers(tmp_path
 def test_json_parts_join_to_the_single_process_table(parts):
     expected, skipped = serial_json(SAMPLE_OTLP)
     source = Source.open(SAMPLE_OTLP)
-    table, got_skipped, shapes = parallel.decode_parts(
+    table, got_skipped, shapes, _ = parallel.decode_parts(
         source, parallel.line_parts(SAMPLE_OTLP, parts), "json"
     )
     assert table.num_rows == expected.num_rows == 122
@@ -62,7 +63,7 @@ def test_skipped_spans_and_errors_keep_their_file_positions(tmp_path, shared_tra
     path = tmp_path / "mixed.jsonl"
     path.write_bytes(b"\n".join(lines[:5]) + b"\n" + spec + b"\n".join(lines[5:]) + b"\n")
     expected, skipped = serial_json(path)
-    table, got_skipped, shapes = parallel.decode_parts(
+    table, got_skipped, shapes, _ = parallel.decode_parts(
         Source.open(path), parallel.line_parts(path, 3), "json"
     )
     assert table.equals(expected)
@@ -96,7 +97,7 @@ def test_framed_protobuf_parts_join_to_the_single_process_table(tmp_path, shared
     parts = parallel.frame_parts(path, 3)
     assert [p.first_record for p in parts][0] == 1 and len(parts) == 3
     assert parts[-1].end == len(one) * 5
-    table, skipped, _ = parallel.decode_parts(Source.open(path), parts, "protobuf")
+    table, skipped, _, _ = parallel.decode_parts(Source.open(path), parts, "protobuf")
     assert table.num_rows == expected.num_rows == 20
     assert table.equals(expected) and skipped == reader.skipped == []
 
@@ -165,8 +166,32 @@ def test_a_trace_across_parts_is_filled_from_its_first_rows_not_from_one_part(tm
     parts = parallel.line_parts(path, 2)
     assert [p.first_record for p in parts] == [1, 2]
 
-    table, _, _ = parallel.decode_parts(Source.open(path), parts, "json")
+    table, _, _, _ = parallel.decode_parts(Source.open(path), parts, "json")
     expected, _ = serial_json(path)
     assert table.equals(expected)
     tool = table.filter(pc.equal(table.column("kind"), "tool")).to_pylist()[0]
     assert (tool["tool_args"], tool["session_id"]) == ('{"pattern":"first"}', "first-session")
+
+
+def _resident_kb_of_decoded_parts() -> int:
+    """Resident memory of this process's mappings of the workers' (deleted) part files."""
+    resident, in_part = 0, False
+    for line in open("/proc/self/smaps").read().splitlines():  # noqa: SIM115
+        fields = line.split()
+        if "-" in fields[0] and ":" not in fields[0]:  # a mapping's header line
+            in_part = "agenttime-decode-" in line
+        elif in_part and fields[0] == "Rss:":
+            resident += int(fields[1])
+    return resident
+
+
+def test_released_parts_leave_memory_and_still_read_the_same():
+    joined = parallel.decode_parts(
+        Source.open(SAMPLE_OTLP), parallel.line_parts(SAMPLE_OTLP, 2), "json"
+    )
+    decoded = Decoded("otlp_json", joined.table, mapped=joined.mapped)
+    before = decoded.spans.to_pylist()  # every page read
+    assert _resident_kb_of_decoded_parts() > 0
+    decoded.release_pages()
+    assert _resident_kb_of_decoded_parts() == 0
+    assert decoded.spans.to_pylist() == before

@@ -101,6 +101,16 @@ def test_cursors_open_on_the_store_and_spill_beside_it(con, db_path):
     assert where == ("store", f"{db_path}.tmp", True)
 
 
+def test_each_slice_of_an_upload_is_released_once_it_is_in_the_store(con, monkeypatch):
+    monkeypatch.setattr("store.writes.INSERT_CHUNK_ROWS", 2)
+    releases = []
+    rows = [span("t1", f"s{i}") for i in range(5)]
+    write_spans(con, to_table(rows), UploadMeta("r", "sha-r", "span_jsonl", 1),
+                release=lambda: releases.append(1))  # fmt: skip
+    assert len(releases) == 3  # after slices of 2, 2 and 1 rows
+    assert counts(con)[0] == 5
+
+
 def test_same_file_twice_is_reported_and_adds_nothing(con):
     table = to_table([span("t1", "s1"), span("t1", "s2")])
     first = write_spans(con, table, UploadMeta("a.jsonl", "sha-1", "span_jsonl", 10))

@@ -70,13 +70,11 @@ def decode_json(source: Source) -> registry.Decoded:
     if worth_splitting(source) and is_json_lines(source.head()):
         joined = decode_parts(source, line_parts(source.path, worker_count()), "json")
     if joined is not None:
-        table, skipped, shapes = joined
-    else:
-        reader = JsonSpanReader(source)
-        table = _table_or_error(reader.spans(), source)
-        skipped, shapes = reader.skipped, reader.shapes
-    fmt = "+".join(shapes) or SHAPE_OTLP
-    return registry.Decoded(fmt, table, skipped, _warnings(table, skipped))
+        fmt = "+".join(joined.shapes) or SHAPE_OTLP
+        return _decoded(fmt, joined.table, joined.skipped, joined.mapped)
+    reader = JsonSpanReader(source)
+    table = _table_or_error(reader.spans(), source)
+    return _decoded("+".join(reader.shapes) or SHAPE_OTLP, table, reader.skipped)
 
 
 def decode_json_part(source: Source, ipc_path: str) -> PartResult:
@@ -98,11 +96,9 @@ def decode_protobuf(source: Source) -> registry.Decoded:
         if parts and len(parts) > 1:
             joined = decode_parts(source, parts, "protobuf")
     if joined is not None:
-        table, skipped, _ = joined
-    else:
-        reader = ProtobufSpanReader(source, framed=fmt == FORMAT_FRAMED)
-        table, skipped = _table_or_error(reader.spans(), source), reader.skipped
-    return registry.Decoded(fmt, table, skipped, _warnings(table, skipped))
+        return _decoded(fmt, joined.table, joined.skipped, joined.mapped)
+    reader = ProtobufSpanReader(source, framed=fmt == FORMAT_FRAMED)
+    return _decoded(fmt, _table_or_error(reader.spans(), source), reader.skipped)
 
 
 def decode_protobuf_part(source: Source, ipc_path: str) -> PartResult:
@@ -134,10 +130,9 @@ def _value_errors(source: Source) -> Iterator[None]:
         ) from exc
 
 
-def _warnings(table: pa.Table, skipped: list) -> list[str]:
-    if table.num_rows == 0 and not skipped:
-        return ["the file holds no spans"]
-    return []
+def _decoded(fmt: str, table: pa.Table, skipped: list, mapped=()) -> registry.Decoded:
+    warnings = ["the file holds no spans"] if table.num_rows == 0 and not skipped else []
+    return registry.Decoded(fmt, table, skipped, warnings, list(mapped))
 
 
 def spans_to_table(spans: Iterable[dict], emit=None) -> pa.Table | None:

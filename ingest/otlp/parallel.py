@@ -14,6 +14,7 @@ makes, row for row. The first error in file order is raised, as one process woul
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,6 +47,15 @@ class Part:
     start: int
     end: int
     first_record: int
+
+
+class Joined(NamedTuple):
+    """The parts joined in file order; `mapped` are the memory maps its buffers live in."""
+
+    table: pa.Table
+    skipped: list[Skipped]
+    shapes: list[str]
+    mapped: list[mmap.mmap]
 
 
 @dataclass
@@ -116,9 +127,7 @@ def frame_parts(path: Path, parts: int) -> list[Part] | None:
     return result
 
 
-def decode_parts(
-    source: Source, parts: list[Part], kind: str
-) -> tuple[pa.Table, list[Skipped], list[str]] | None:
+def decode_parts(source: Source, parts: list[Part], kind: str) -> Joined | None:
     """Decode every part in its own worker process (`python -m ingest.otlp.worker`) and join
     them in file order; the first part's error, in file order, is raised. None when a worker
     died without a word (killed, out of memory): the caller decodes in one process then."""
@@ -134,13 +143,14 @@ def decode_parts(
             if "error" in reply:
                 error = reply["error"]
                 raise ERRORS[error["class"]](error["filename"], error["detail"], error["position"])
-        tables = [_read_ipc(out) for out in outputs]
+        mapped = [_mapped(out) for out in outputs]
+        tables = [ipc.open_file(pa.py_buffer(part)).read_all() for part in mapped]
         patches = [_read_ipc(patches_path(out)) for out in outputs]
         joined = _join(tables)
         filled = apply_patches(joined, _refill_shared_traces(tables, joined, patches))
     skipped = [Skipped(*entry) for reply in replies for entry in reply["skipped"]]
     shapes = list(dict.fromkeys(shape for reply in replies for shape in reply["shapes"]))
-    return filled, skipped, shapes
+    return Joined(filled, skipped, shapes, mapped)
 
 
 def patches_path(ipc_path: str) -> str:
@@ -217,6 +227,13 @@ def ipc_writer(path: str) -> Iterator[ipc.RecordBatchFileWriter]:
 
 def _read_ipc(path: str) -> pa.Table:
     return ipc.open_file(pa.memory_map(path, "r")).read_all()  # mapped: no copy
+
+
+def _mapped(path: str) -> mmap.mmap:
+    """A part's file mapped by Python's mmap, not Arrow's, which offers no way to drop the
+    pages once read (`registry.Decoded.release_pages`). It outlives the file's deletion."""
+    with open(path, "rb") as handle:
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def _join(tables: list[pa.Table]) -> pa.Table:
