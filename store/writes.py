@@ -90,7 +90,11 @@ def write_spans(
         if existing:
             return WriteResult(existing[0], 0, [], already_ingested=True)
         with transaction(cur):
-            inserted = _insert_spans(cur, first_of_each_span(spans), release)
+            unique = first_of_each_span(spans)
+            # Arrow's allocator keeps what decoding and the dedup freed; DuckDB comes next
+            pa.default_memory_pool().release_unused()
+            inserted = _insert_spans(cur, unique, release)
+            del unique
             trace_ids = sorted(pc.unique(spans.column("trace_id")).to_pylist())
             if refresh is not None and trace_ids:
                 refresh(cur, trace_ids)

@@ -8,7 +8,8 @@ skipped spans are numbered from the file's start), streams it to an Arrow IPC fi
 works out the fills of its part (`table.fill_patches`: per trace, from that trace's rows).
 The parts are joined in file order; a trace with rows in several parts has its fills
 worked out again from all of them, so the result is the table the single-process decode
-makes, row for row. The first error in file order is raised, as one process would raise it.
+makes, row for row. The joined table lives in memory maps of the parts' files (and of one
+more with the filled columns), which the ingest releases as its rows reach the store. The first error in file order is raised, as one process would raise it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import pyarrow.ipc as ipc
 
 from ingest.canonical import SPAN_SCHEMA
 from ingest.errors import DecodeError, LimitExceeded, UnsupportedFormat
-from ingest.otlp.table import COL, PATCH_SCHEMA, apply_patches, fill_patches
+from ingest.otlp.table import COL, PATCH_SCHEMA, fill_patches
 from ingest.registry import Skipped
 from ingest.source import Source
 
@@ -40,6 +41,7 @@ ERRORS = {cls.__name__: cls for cls in (DecodeError, LimitExceeded, UnsupportedF
 MIN_PART_BYTES = 16 * 1024 * 1024
 MAX_WORKERS = 4
 SCAN_BLOCK = 8 * 1024 * 1024
+FILL_WINDOW_ROWS = 65_536
 
 
 @dataclass
@@ -146,11 +148,10 @@ def decode_parts(source: Source, parts: list[Part], kind: str) -> Joined | None:
         mapped = [_mapped(out) for out in outputs]
         tables = [ipc.open_file(pa.py_buffer(part)).read_all() for part in mapped]
         patches = [_read_ipc(patches_path(out)) for out in outputs]
-        joined = _join(tables)
-        filled = apply_patches(joined, _refill_shared_traces(tables, joined, patches))
+        filled, filled_mapped = _filled(tables, _join(tables), patches, folder)
     skipped = [Skipped(*entry) for reply in replies for entry in reply["skipped"]]
     shapes = list(dict.fromkeys(shape for reply in replies for shape in reply["shapes"]))
-    return Joined(filled, skipped, shapes, mapped)
+    return Joined(filled, skipped, shapes, [*mapped, *filter(None, [filled_mapped])])
 
 
 def patches_path(ipc_path: str) -> str:
@@ -164,30 +165,54 @@ def write_part_patches(ipc_path: str) -> None:
         out.write_table(patches)
 
 
-def _refill_shared_traces(
-    parts: list[pa.Table], joined: pa.Table, patches: list[pa.Table]
-) -> pa.Table:
-    """The workers' patches, with those of traces that have rows in several parts (each
-    worker saw only its own) worked out again from all their rows."""
-    patches_table = pa.concat_tables(patches).combine_chunks()
+def _filled(
+    parts: list[pa.Table], joined: pa.Table, patches: list[pa.Table], folder: str
+) -> tuple[pa.Table, mmap.mmap | None]:
+    """`joined` with the workers' fills applied, those of traces that have rows in several
+    parts (each worker saw only its own) worked out again from all their rows.
+
+    The filled columns are built a window of rows at a time into a file beside the parts
+    and mapped back, like the parts: built in memory, they were copies of whole columns
+    (the output text among them) held to the end of the ingest."""
+    worker_patches = pa.concat_tables(patches)  # chunks of the mapped files: no copy
     seen = pa.chunked_array([pc.unique(part.column("trace_id")) for part in parts], pa.string())
     counts = pc.value_counts(seen)
     shared = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    if len(shared) == 0:
-        return patches_table
-    mask = pc.is_in(joined.column("trace_id"), value_set=shared).combine_chunks()
-    redone = fill_patches(joined.filter(mask))
-    return pa.table(
-        {
-            name: pc.replace_with_mask(
-                patches_table.column(name).combine_chunks(),
-                mask,
-                redone.column(name).combine_chunks(),
-            )
-            for name in PATCH_SCHEMA.names
-        },
-        schema=PATCH_SCHEMA,
-    )
+    mask = redone = None
+    if len(shared):
+        mask = pc.is_in(joined.column("trace_id"), value_set=shared)
+        redone = fill_patches(joined.filter(mask))
+    names = [
+        name
+        for name in PATCH_SCHEMA.names
+        if worker_patches.column(name).null_count < joined.num_rows
+        or (redone is not None and redone.column(name).null_count < redone.num_rows)
+    ]
+    if not names:
+        return joined, None
+    path = f"{folder}/filled.arrow"
+    schema = pa.schema([PATCH_SCHEMA.field(name) for name in names])
+    with pa.OSFile(path, "wb") as sink, ipc.new_file(sink, schema) as out:
+        done = 0  # rows of `redone` used so far
+        for start in range(0, joined.num_rows, FILL_WINDOW_ROWS):
+            window = (start, FILL_WINDOW_ROWS)
+            shared_rows = mask.slice(*window) if mask is not None else None
+            taken = (pc.sum(shared_rows).as_py() or 0) if shared_rows is not None else 0
+            columns = []
+            for name in names:
+                patch = worker_patches.column(name).slice(*window).combine_chunks()
+                if taken:
+                    again = redone.column(name).slice(done, taken).combine_chunks()
+                    patch = pc.replace_with_mask(patch, shared_rows.combine_chunks(), again)
+                recorded = joined.column(name).slice(*window).combine_chunks()
+                columns.append(pc.coalesce(recorded, patch))
+            out.write_batch(pa.record_batch(columns, schema=schema))
+            done += taken
+    mapped = _mapped(path)
+    filled = ipc.open_file(pa.py_buffer(mapped)).read_all()
+    for name in names:
+        joined = joined.set_column(COL[name], name, filled.column(name))
+    return joined, mapped
 
 
 def _start(source: Source, part: Part, kind: str, ipc_path: str) -> subprocess.Popen:
