@@ -8,10 +8,14 @@ and `cost_source` says so.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
-import polars as pl
 
 from analysis.sqlread import read_frame
+
+if TYPE_CHECKING:
+    import polars as pl
 
 TIER_RANKS = {"small": 1, "medium": 2, "large": 3}
 TIER_NAMES = {rank: name for name, rank in TIER_RANKS.items()}

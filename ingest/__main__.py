@@ -180,4 +180,7 @@ def describe(report: dict) -> str:
 
 
 if __name__ == "__main__":
+    from ingest.without_pandas import keep_pandas_out
+
+    keep_pandas_out()
     sys.exit(main())

@@ -102,3 +102,21 @@ def test_tau_bench_end_to_end(db_path, shared_traces):
     before = span_count(db_path)
     assert "already ingested" in run_cli(str(path), "--db", str(db_path)).stdout
     assert span_count(db_path) == before
+
+
+def test_the_command_loads_neither_pandas_nor_polars(tmp_path):
+    """pyarrow would import pandas (0.2 s) on its first conversion and the rollups' modules
+    polars (0.1 s); the command uses neither, so every run is spared both."""
+    script = (
+        "import runpy, sys\n"
+        "sys.argv = ['ingest', 'sample_traces/support-bot.otlp.jsonl', '--db', sys.argv[1]]\n"
+        "try:\n"
+        "    runpy.run_module('ingest', run_name='__main__')\n"
+        "except SystemExit as done:\n"
+        "    print(done.code, sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'polars'}))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "s.duckdb")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.stdout.splitlines()[-1] == "0 []"

@@ -7,24 +7,14 @@ line: the skipped spans and shapes seen, or the ingest error that stopped it.
 
 from __future__ import annotations
 
-import importlib.abc
 import json
 import sys
 
+from ingest.without_pandas import keep_pandas_out
 
-class _WithoutPandas(importlib.abc.MetaPathFinder):
-    """pyarrow imports pandas on its first conversion of Python values, only to ask whether
-    they are pandas objects; a worker never has any, and the import is 0.15 s of its start."""
+keep_pandas_out()  # before pyarrow's first conversion
 
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] == "pandas":
-            raise ImportError("a decoding worker does not load pandas")
-        return None
-
-
-sys.meta_path.insert(0, _WithoutPandas())
-
-from ingest.errors import IngestError  # noqa: E402 (after the finder, which must come first)
+from ingest.errors import IngestError  # noqa: E402
 from ingest.otlp.adapter import decode_json_part, decode_protobuf_part  # noqa: E402
 from ingest.source import Source  # noqa: E402
 
