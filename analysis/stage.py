@@ -22,20 +22,26 @@ from analysis.cost import (
     model_prices_cte,
 )
 
+# The rows of the affected traces found by rowid: a filter on rowid reaches the scan, so the
+# text columns are read for those rows alone. Filtered on trace_id instead, a scan read the
+# output and attributes of every stored span (100k new spans into a 1M-span store: 0.6 s,
+# against 0.1 s; 50 trajectories of a live OTLP batch: 0.4 s, against 0.03 s).
+AFFECTED_ROWIDS_SQL = "SELECT rowid FROM spans WHERE trace_id IN (SELECT trace_id FROM affected)"
 SHORT_OUTPUT_CHARS = 16384  # longer replies are compared by hash, not by their text
 STAGE_TABLE = "refresh_spans"
 
 STAGE_SQL = f"""
 CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS
 WITH scoped AS (
-    SELECT trace_id, span_id, parent_id, source, upload_id, name, kind, start_time, end_time,
-           duration_ms, status, model, input_tokens, output_tokens, reasoning_tokens,
+    SELECT rowid AS span_rowid, trace_id, span_id, parent_id, source, upload_id, name, kind,
+           start_time, end_time, duration_ms, status, model, input_tokens, output_tokens, reasoning_tokens,
            cache_read_tokens, cache_write_tokens, cost_usd, tool_name, tool_args, agent_name,
            session_id, task_id, seq, score,
+           input IS NOT NULL AS has_input,
            CASE WHEN kind IN ('llm', 'tool') THEN md5(output) END AS output_hash,
            kind = 'llm' AND length(output) <= {SHORT_OUTPUT_CHARS} AS short_output,
            CASE WHEN kind = 'llm' THEN {TTFT_ATTRS_SQL.format(col="attributes")} END AS ttft_attrs
-    FROM spans WHERE trace_id IN (SELECT trace_id FROM affected)
+    FROM spans WHERE rowid IN ({AFFECTED_ROWIDS_SQL})
 ), {model_prices_cte("scoped")}
 SELECT s.* EXCLUDE (ttft_attrs), p.tier, p.tier_rank,
        ({COMPUTED_COST_SQL}) AS computed_usd,

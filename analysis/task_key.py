@@ -18,28 +18,31 @@ from analysis.turns import NOT_JSON, json_value
 from store.db import registered
 
 # Only traces without an explicit task id need their first messages; the candidate spans are
-# picked on light columns, and only their two inputs are read.
+# picked among the staged spans (analysis.stage), and only their two inputs are read.
 FIRST_INPUTS_SQL = """
 WITH need AS (
     SELECT trace_id FROM trajectories
     WHERE trace_id IN (SELECT trace_id FROM affected) AND task_id IS NULL
 ), candidates AS (
-    SELECT s.trace_id, s.span_id,
+    SELECT s.trace_id, s.span_rowid AS row_id,
         row_number() OVER (PARTITION BY s.trace_id
             ORDER BY (s.parent_id IS NULL) DESC, s.start_time NULLS LAST, s.seq NULLS LAST) AS rank_any,
         CASE WHEN s.kind = 'llm' THEN row_number() OVER (PARTITION BY s.trace_id, s.kind = 'llm'
             ORDER BY s.start_time NULLS LAST, s.seq NULLS LAST) END AS rank_llm
-    FROM spans s SEMI JOIN need USING (trace_id)
-    WHERE s.input IS NOT NULL AND s.kind IN ('agent', 'llm', 'chain')
+    FROM refresh_spans s SEMI JOIN need USING (trace_id)
+    WHERE s.has_input AND s.kind IN ('agent', 'llm', 'chain')
 ), picked AS (
-    SELECT trace_id, any_value(span_id) FILTER (WHERE rank_any = 1) AS first_span,
-           any_value(span_id) FILTER (WHERE rank_llm = 1) AS first_llm_span
+    SELECT trace_id, any_value(row_id) FILTER (WHERE rank_any = 1) AS first_row,
+           any_value(row_id) FILTER (WHERE rank_llm = 1) AS first_llm_row
     FROM candidates WHERE rank_any = 1 OR rank_llm = 1 GROUP BY trace_id
+), inputs AS (  -- by rowid, so only these inputs are read (analysis.stage)
+    SELECT rowid AS row_id, input FROM spans
+    WHERE rowid IN (SELECT first_row FROM picked UNION ALL SELECT first_llm_row FROM picked)
 )
 SELECT n.trace_id, a.input AS first_input, b.input AS first_llm_input
 FROM need n LEFT JOIN picked p USING (trace_id)
-LEFT JOIN spans a ON a.trace_id = p.trace_id AND a.span_id = p.first_span
-LEFT JOIN spans b ON b.trace_id = p.trace_id AND b.span_id = p.first_llm_span
+LEFT JOIN inputs a ON a.row_id = p.first_row
+LEFT JOIN inputs b ON b.row_id = p.first_llm_row
 """
 TASK_ID_KEYS_SQL = """
 UPDATE trajectories SET task_key = 'task:' || task_id
@@ -52,6 +55,7 @@ FROM task_keys k WHERE trajectories.trace_id = k.trace_id
 
 
 def refresh_task_keys(cur: duckdb.DuckDBPyConnection) -> None:
+    """Task keys of the traces in `affected`, from `refresh_spans` (already staged)."""
     cur.execute(TASK_ID_KEYS_SQL)
     rows = cur.execute(FIRST_INPUTS_SQL).fetchall()
     keys = [task_key(None, first_user_message(a) or first_user_message(b)) for _, a, b in rows]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 TURN_SPANS_SQL = """
 CREATE OR REPLACE TEMP TABLE turn_spans AS
-SELECT s.trace_id, s.span_id, s.kind, s.status, s.model, s.tier, s.start_time, s.end_time,
+SELECT s.span_rowid, s.trace_id, s.span_id, s.kind, s.status, s.model, s.tier, s.start_time, s.end_time,
        epoch_us(s.end_time) AS end_us, s.duration_ms, s.call_ttft_ms AS ttft_ms,
        s.input_tokens, s.output_tokens, s.reasoning_tokens, s.cache_read_tokens,
        s.cache_write_tokens, s.call_usd AS cost_usd, s.call_cost_source AS cost_source,
@@ -35,13 +35,15 @@ SELECT DISTINCT tool_args FROM turn_spans WHERE kind = 'tool' AND tool_args IS N
 # Replies the stuck rules read: short outputs of LLM calls that issued no tool call.
 REPLIES_SQL = """
 WITH wanted AS (
-    SELECT l.trace_id, l.span_id, l.output_hash FROM turn_spans l
+    SELECT l.span_rowid, l.trace_id, l.span_id, l.output_hash FROM turn_spans l
     WHERE l.kind = 'llm' AND l.short_output
       AND NOT EXISTS (SELECT 1 FROM turn_spans t
                       WHERE t.trace_id = l.trace_id AND t.turn = l.turn AND t.kind = 'tool')
+), replies AS (  -- by rowid, so only these outputs are read (analysis.stage)
+    SELECT rowid AS span_rowid, output FROM spans WHERE rowid IN (SELECT span_rowid FROM wanted)
 )
-SELECT w.trace_id, w.span_id, s.output, w.output_hash
-FROM wanted w JOIN spans s USING (trace_id, span_id)
+SELECT w.trace_id, w.span_id, r.output, w.output_hash
+FROM wanted w JOIN replies r USING (span_rowid)
 """
 
 CALLS_SQL = """

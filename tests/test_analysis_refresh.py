@@ -11,7 +11,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.rollup import refresh_all
+from analysis.rollup import affected, refresh_all
+from analysis.stage import staged_spans
+from analysis.task_key import FIRST_INPUTS_SQL, TASK_ID_KEYS_SQL
+from analysis.turn_sql import REPLIES_SQL, TURN_SPANS_SQL
 from store import db
 from store.db import transaction
 from tests.analysis_builders import Call, T, ingest_spans, trajectory, use_acme_prices
@@ -123,3 +126,46 @@ def test_runs_whose_first_message_escapes_a_lone_surrogate_share_a_task_key(con,
     with con.cursor() as cur:
         keys = cur.execute("SELECT task_key FROM trajectories ORDER BY trace_id").fetchall()
     assert keys[0] == keys[1] and keys[0][0].startswith("msg:") and len(keys[0][0]) == 20
+
+
+def _scans_of_text(profile: dict) -> list[tuple[list[str], int]]:
+    """(text columns read, rows emitted) of each scan of `spans` in a DuckDB JSON profile."""
+    found, pending = [], list(profile["operator"])
+    while pending:
+        node = pending.pop()
+        pending += node.get("children", [])
+        projected = node.get("extra_info", {}).get("Projections", [])
+        projected = [projected] if isinstance(projected, str) else projected  # one column
+        text = sorted({"input", "output", "attributes"} & set(projected))
+        if node.get("type") == "TABLE_SCAN" and text:
+            found.append((text, node["intermediate_rows"]))
+    return found
+
+
+def test_a_refresh_reads_the_text_of_the_affected_spans_alone(con, tmp_path):
+    """The refresh of a live OTLP batch must not cost a read of every stored span's text:
+    the staged rows and the first inputs are fetched by rowid, so each scan that reads
+    input, output or attributes emits the affected traces' spans and no others."""
+    stored = [span for t in range(300) for span in trajectory(f"t{t:03}", [T(message="ok")])]
+    ingest_spans(con, tmp_path, "stored.jsonl", stored)
+    touched = [f"t{t:03}" for t in range(0, 300, 3)]  # 100 runs: an agent span, an LLM call
+    profile = tmp_path / "refresh-profile.json"
+    with con.cursor() as cur:
+        cur.execute("BEGIN TRANSACTION")  # rolled back: the test only reads the plans
+        cur.execute("SET enable_profiling = 'json'")
+        cur.execute(f"SET profiling_output = '{profile}'")
+        profiles = []
+        with affected(cur, touched), staged_spans(cur):
+            profiles.append(json.loads(profile.read_text()))  # the stage
+            cur.execute(TASK_ID_KEYS_SQL)
+            cur.execute(FIRST_INPUTS_SQL).fetchall()
+            profiles.append(json.loads(profile.read_text()))  # the task keys' first inputs
+            cur.execute(TURN_SPANS_SQL)
+            cur.execute(REPLIES_SQL).fetchall()
+            profiles.append(json.loads(profile.read_text()))  # the replies the stuck rules read
+            cur.execute("DROP TABLE turn_spans")
+        cur.execute("RESET enable_profiling")
+        cur.execute("ROLLBACK")
+    scans = [scan for p in profiles for scan in _scans_of_text(p)]
+    # the stage reads the text of the 200 touched spans; then 100 first inputs, 100 replies
+    assert scans == [(["attributes", "input", "output"], 200), (["input"], 100), (["output"], 100)]
