@@ -32,6 +32,9 @@ FIND_UPLOAD_SQL = "SELECT upload_id FROM uploads WHERE sha256 = ?"
 # Spans already stored are left out by an anti-join rather than ON CONFLICT DO NOTHING: an
 # ON CONFLICT insert keeps the whole uncommitted slice in memory, a plain one can spill
 # under the connection's memory_limit (measured: +700 MB vs +390 MB for 176 MB of spans).
+# The join also frees DuckDB from keeping the slice's order, so it inserts on every core:
+# a plain INSERT of the same 100k new spans, with the duplicates dropped beforehand, took
+# 0.85 s against 0.45 s.
 INSERT_SPANS_SQL = f"""
 INSERT INTO spans ({SPAN_INSERT_COLUMNS})
 SELECT {SPAN_INSERT_COLUMNS} FROM incoming_spans AS i
