@@ -9,7 +9,8 @@ works out the fills of its part (`table.fill_patches`: per trace, from that trac
 The parts are joined in file order; a trace with rows in several parts has its fills
 worked out again from all of them, so the result is the table the single-process decode
 makes, row for row. The joined table lives in memory maps of the parts' files (and of one
-more with the filled columns), which the ingest releases as its rows reach the store. The first error in file order is raised, as one process would raise it.
+more with the filled columns), which the ingest releases as its rows reach the store. The
+first error in file order is raised, as one process would raise it.
 """
 
 from __future__ import annotations
@@ -175,13 +176,7 @@ def _filled(
     and mapped back, like the parts: built in memory, they were copies of whole columns
     (the output text among them) held to the end of the ingest."""
     worker_patches = pa.concat_tables(patches)  # chunks of the mapped files: no copy
-    seen = pa.chunked_array([pc.unique(part.column("trace_id")) for part in parts], pa.string())
-    counts = pc.value_counts(seen)
-    shared = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    mask = redone = None
-    if len(shared):
-        mask = pc.is_in(joined.column("trace_id"), value_set=shared)
-        redone = fill_patches(joined.filter(mask))
+    shared, redone = _redone_shared_traces(parts, joined)
     names = [
         name
         for name in PATCH_SCHEMA.names
@@ -196,14 +191,14 @@ def _filled(
         done = 0  # rows of `redone` used so far
         for start in range(0, joined.num_rows, FILL_WINDOW_ROWS):
             window = (start, FILL_WINDOW_ROWS)
-            shared_rows = mask.slice(*window) if mask is not None else None
+            shared_rows = shared.slice(*window).combine_chunks() if shared is not None else None
             taken = (pc.sum(shared_rows).as_py() or 0) if shared_rows is not None else 0
             columns = []
             for name in names:
                 patch = worker_patches.column(name).slice(*window).combine_chunks()
                 if taken:
                     again = redone.column(name).slice(done, taken).combine_chunks()
-                    patch = pc.replace_with_mask(patch, shared_rows.combine_chunks(), again)
+                    patch = pc.replace_with_mask(patch, shared_rows, again)
                 recorded = joined.column(name).slice(*window).combine_chunks()
                 columns.append(pc.coalesce(recorded, patch))
             out.write_batch(pa.record_batch(columns, schema=schema))
@@ -213,6 +208,20 @@ def _filled(
     for name in names:
         joined = joined.set_column(COL[name], name, filled.column(name))
     return joined, mapped
+
+
+def _redone_shared_traces(
+    parts: list[pa.Table], joined: pa.Table
+) -> tuple[pa.ChunkedArray | None, pa.Table | None]:
+    """Which rows of `joined` belong to traces found in several parts, and those rows' fills
+    worked out from all of them (in row order); (None, None) when no trace crosses parts."""
+    seen = pa.chunked_array([pc.unique(part.column("trace_id")) for part in parts], pa.string())
+    counts = pc.value_counts(seen)
+    crossing = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    if len(crossing) == 0:
+        return None, None
+    shared = pc.is_in(joined.column("trace_id"), value_set=crossing)
+    return shared, fill_patches(joined.filter(shared))
 
 
 def _start(source: Source, part: Part, kind: str, ipc_path: str) -> subprocess.Popen:
