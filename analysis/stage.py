@@ -34,9 +34,9 @@ STAGE_SQL = f"""
 CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS
 WITH scoped AS (
     SELECT rowid AS span_rowid, trace_id, span_id, parent_id, source, upload_id, name, kind,
-           start_time, end_time, duration_ms, status, model, input_tokens, output_tokens, reasoning_tokens,
-           cache_read_tokens, cache_write_tokens, cost_usd, tool_name, tool_args, agent_name,
-           session_id, task_id, seq, score,
+           start_time, end_time, duration_ms, status, model, input_tokens, output_tokens,
+           reasoning_tokens, cache_read_tokens, cache_write_tokens, cost_usd, tool_name,
+           tool_args, agent_name, session_id, task_id, seq, score,
            input IS NOT NULL AS has_input,
            CASE WHEN kind IN ('llm', 'tool') THEN md5(output) END AS output_hash,
            kind = 'llm' AND length(output) <= {SHORT_OUTPUT_CHARS} AS short_output,

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 TURN_SPANS_SQL = """
 CREATE OR REPLACE TEMP TABLE turn_spans AS
-SELECT s.span_rowid, s.trace_id, s.span_id, s.kind, s.status, s.model, s.tier, s.start_time, s.end_time,
-       epoch_us(s.end_time) AS end_us, s.duration_ms, s.call_ttft_ms AS ttft_ms,
+SELECT s.span_rowid, s.trace_id, s.span_id, s.kind, s.status, s.model, s.tier,
+       s.start_time, s.end_time, epoch_us(s.end_time) AS end_us, s.duration_ms, s.call_ttft_ms AS ttft_ms,
        s.input_tokens, s.output_tokens, s.reasoning_tokens, s.cache_read_tokens,
        s.cache_write_tokens, s.call_usd AS cost_usd, s.call_cost_source AS cost_source,
        s.call_vram_gb_min AS vram_gb_min, s.input_per_mtok, s.cached_per_mtok,

@@ -146,13 +146,13 @@ def decode_parts(source: Source, parts: list[Part], kind: str) -> Joined | None:
             if "error" in reply:
                 error = reply["error"]
                 raise ERRORS[error["class"]](error["filename"], error["detail"], error["position"])
-        mapped = [_mapped(out) for out in outputs]
-        tables = [ipc.open_file(pa.py_buffer(part)).read_all() for part in mapped]
+        mapped, tables = zip(*(_mapped_table(out) for out in outputs), strict=True)
         patches = [_read_ipc(patches_path(out)) for out in outputs]
         filled, filled_mapped = _filled(tables, _join(tables), patches, folder)
     skipped = [Skipped(*entry) for reply in replies for entry in reply["skipped"]]
     shapes = list(dict.fromkeys(shape for reply in replies for shape in reply["shapes"]))
-    return Joined(filled, skipped, shapes, [*mapped, *filter(None, [filled_mapped])])
+    maps = [*mapped] if filled_mapped is None else [*mapped, filled_mapped]
+    return Joined(filled, skipped, shapes, maps)
 
 
 def patches_path(ipc_path: str) -> str:
@@ -203,8 +203,7 @@ def _filled(
                 columns.append(pc.coalesce(recorded, patch))
             out.write_batch(pa.record_batch(columns, schema=schema))
             done += taken
-    mapped = _mapped(path)
-    filled = ipc.open_file(pa.py_buffer(mapped)).read_all()
+    mapped, filled = _mapped_table(path)
     for name in names:
         joined = joined.set_column(COL[name], name, filled.column(name))
     return joined, mapped
@@ -263,11 +262,13 @@ def _read_ipc(path: str) -> pa.Table:
     return ipc.open_file(pa.memory_map(path, "r")).read_all()  # mapped: no copy
 
 
-def _mapped(path: str) -> mmap.mmap:
-    """A part's file mapped by Python's mmap, not Arrow's, which offers no way to drop the
-    pages once read (`registry.Decoded.release_pages`). It outlives the file's deletion."""
+def _mapped_table(path: str) -> tuple[mmap.mmap, pa.Table]:
+    """An Arrow IPC file's table, its buffers in a map made by Python's mmap, not Arrow's,
+    which offers no way to drop the pages once read (`registry.Decoded.release_pages`).
+    The map outlives the file's deletion."""
     with open(path, "rb") as handle:
-        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    return mapped, ipc.open_file(pa.py_buffer(mapped)).read_all()
 
 
 def _join(tables: list[pa.Table]) -> pa.Table:
