@@ -115,6 +115,23 @@ def test_escalation_is_a_higher_tier_call_after_a_lower_tier_call(store, tmp_pat
     ]
 
 
+def test_the_primary_model_makes_most_calls_and_ties_go_to_the_first_seen(store, tmp_path):
+    tie = [T(model="acme-max"), T(model="acme-mini"), T(model="acme-mini"), T(model="acme-max")]
+    most = [T(model="acme-max"), T(model="acme-mini"), T(model="acme-mini")]
+    late = [T(model="acme-mini"), T(model="acme-max"), T(model="acme-mini")]
+    spans = trajectory("tie", tie) + trajectory("most", most) + trajectory("late", late)
+    ingest_spans(store, tmp_path, "primary.jsonl", spans)
+    got = rows(
+        store,
+        "SELECT trace_id, primary_model, models, escalated FROM trajectories ORDER BY trace_id",
+    )
+    assert got == [
+        ("late", "acme-mini", ["acme-mini", "acme-max"], True),
+        ("most", "acme-mini", ["acme-max", "acme-mini"], False),
+        ("tie", "acme-max", ["acme-max", "acme-mini"], True),
+    ]
+
+
 def test_shipped_default_prices_have_a_source_a_date_and_a_valid_tier():
     patterns = [entry[0] for entry in DEFAULT_PRICES]
     assert len(patterns) == len(set(patterns))

@@ -69,6 +69,13 @@ def test_same_action_and_result_four_times_is_stagnation_after_the_first(store, 
     assert evidence["window_span_ids"] == [f"s1-llm{i}" for i in range(1, 6)]
 
 
+def test_parallel_calls_issued_in_another_order_are_the_same_action_and_result(store, tmp_path):
+    ab = [Call("read", {"f": "a"}, "A"), Call("read", {"f": "b"}, "B")]
+    turns = [T(calls=ab if i % 2 else ab[::-1]) for i in range(4)] + [T(message="done")]
+    got = stagnation(store, tmp_path, "s9", turns)
+    assert got == [(i, 1100, "same_action_same_result") for i in (2, 3, 4)]
+
+
 def test_same_action_ending_in_error_three_times(store, tmp_path):
     turns = [
         T(calls=[Call("run", {"cmd": "make"}, f"error {n}", status="error")]) for n in (1, 2, 3)
