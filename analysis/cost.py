@@ -87,7 +87,8 @@ VRAM_GB_MIN_SQL = "p.vram_gb * s.duration_ms / 60000.0"
 
 # Time to first token, read from the attribute each convention records it in. The attributes
 # are parsed once for all keys, and only when their text can hold one of them: every key
-# contains "irst" or "ompletionStart", unless it is spelt with \\u escapes.
+# contains "irst" or "ompletionStart", and the text is always written by an adapter's
+# canonical JSON, which spells ASCII letters as themselves (never as \\u escapes).
 TTFT_KEYS = (
     "gen_ai.response.time_to_first_chunk",
     "gen_ai.response.time_to_first_token",
@@ -99,7 +100,7 @@ TTFT_KEYS = (
 _TTFT_PATHS = ", ".join(f"'$.\"{key}\"'" for key in TTFT_KEYS)
 TTFT_ATTRS_SQL = (
     "CASE WHEN contains({col}::VARCHAR, 'irst') OR contains({col}::VARCHAR, 'ompletionStart')"
-    " OR contains({col}::VARCHAR, '\\u') THEN json_extract_string({col}, ["
+    " THEN json_extract_string({col}, ["
     + _TTFT_PATHS.replace("{", "{{").replace("}", "}}")
     + "]) END"
 )
