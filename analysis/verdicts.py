@@ -166,24 +166,12 @@ def task_groups(runs: Sequence[Run]) -> dict[str, dict[int, TierRuns]]:
     return groups
 
 
-def task_verdict(
-    run: Run, tiers: dict[int, TierRuns], merged: dict | None = None
-) -> tuple[str, dict[str, Any]]:
-    """`merged` memoises the sibling groups by (task_key, rank): every run of a task_key on
-    one tier is judged against the same smaller, same-tier and larger groups."""
+def task_verdict(run: Run, tiers: dict[int, TierRuns]) -> tuple[str, dict[str, Any]]:
     if run.rank is None:
         return "undetermined", {"reason": "the model tier is unknown", "outcome": run.outcome}
-    key = (run.task_key, run.rank)
-    groups = None if merged is None else merged.get(key)
-    if groups is None:
-        groups = (
-            _merge(tiers, [r for r in tiers if r < run.rank]),
-            _merge(tiers, [run.rank] if run.rank in tiers else []),
-            _merge(tiers, [r for r in tiers if r > run.rank]),
-        )
-        if merged is not None:
-            merged[key] = groups
-    smaller, same, larger = groups
+    smaller = _merge(tiers, [r for r in tiers if r < run.rank])
+    same = _merge(tiers, [run.rank] if run.rank in tiers else [])
+    larger = _merge(tiers, [r for r in tiers if r > run.rank])
     evidence = {
         "tier": run.tier,
         "outcome": run.outcome,
@@ -230,13 +218,12 @@ def _solved(group: dict[str, Any]) -> float:
 def judge(runs: Sequence[Run], turns_by_trace: dict[str, list[TurnTier]]) -> list[dict]:
     """Verdict rows for `runs`, each judged against the runs of its task_key."""
     groups = task_groups(runs)
-    merged: dict = {}
     rows = []
     for run in runs:
         if run.escalated:
             verdict, evidence = escalation_verdict(run, turns_by_trace.get(run.trace_id, []))
         else:
-            verdict, evidence = task_verdict(run, groups.get(run.task_key, {}), merged)
+            verdict, evidence = task_verdict(run, groups.get(run.task_key, {}))
         rows.append(
             {
                 "trace_id": run.trace_id,
