@@ -7,6 +7,7 @@ interpreter's limit; here that becomes a `LimitExceeded` naming where the nestin
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,16 @@ from ingest.source import Source
 # Nesting every JSON reader here is sure to follow; Python's json recurses once per level
 # and gives up near the interpreter's recursion limit, so deeper input may be refused.
 MAX_JSON_DEPTH = sys.getrecursionlimit() // 2
+
+
+def invalid_json(exc: json.JSONDecodeError) -> str:
+    """json's complaint as a user reads it: "Unterminated string starting at" loses its dangling
+    "at" (the error's position says where), and JSON that stops before it is complete says
+    the text may be cut short."""
+    message = re.sub(r"( starting)? at$", "", exc.msg)
+    if exc.msg.startswith("Unterminated") or exc.pos >= len(exc.doc.rstrip()):
+        message += "; the text ends before the JSON does (is the file cut short?)"
+    return f"invalid JSON: {message}"
 
 
 def first_char(head: bytes) -> str:
@@ -44,7 +55,7 @@ def load_document(source: Source) -> Any:
     except json.JSONDecodeError as exc:
         raise DecodeError(
             source.display_name,
-            f"invalid JSON: {exc.msg}; expected one complete JSON document",
+            f"{invalid_json(exc)}; expected one complete JSON document",
             f"line {exc.lineno} column {exc.colno} (byte offset {exc.pos})",
         ) from exc
     except RecursionError as exc:
@@ -61,7 +72,7 @@ def iter_lines(source: Source) -> Iterator[tuple[int, Any]]:
         except json.JSONDecodeError as exc:
             raise DecodeError(
                 source.display_name,
-                f"invalid JSON: {exc.msg}; expected one JSON object per line",
+                f"{invalid_json(exc)}; expected one JSON object per line",
                 f"line {number} column {exc.colno}",
             ) from exc
         except RecursionError as exc:

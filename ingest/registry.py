@@ -7,6 +7,7 @@ point the CLI, the Upload page and the HTTP endpoints share.
 
 from __future__ import annotations
 
+import codecs
 import mmap
 import os
 from collections.abc import Callable, Iterator
@@ -22,6 +23,12 @@ from ingest.errors import DecodeError, LimitExceeded, UnsupportedFormat
 from ingest.jsonutil import MAX_JSON_DEPTH
 from ingest.source import Source
 
+# What an unrecognised file was expected to be, in the words of docs/formats.md.
+EXPECTED_FORMATS = (
+    "OpenTelemetry (OTLP JSON or JSON Lines, OTLP protobuf or a Collector file, console "
+    "exporter output), span JSONL, messages JSONL, a LangSmith export or an AgentTime Parquet "
+    "export (see docs/formats.md)"
+)
 MAX_SPANS_ENV = "AGENTTIME_MAX_SPANS_PER_TRACE"
 DEFAULT_MAX_SPANS_PER_TRACE = 100_000
 
@@ -92,13 +99,24 @@ def detect(source: Source) -> _Registered:
         for adapter in _ADAPTERS:
             if adapter.sniff(head, source):
                 return adapter
-    preview = head[:60].decode("utf-8", "replace").replace("\n", "\\n")
     raise UnsupportedFormat(
         source.display_name,
-        "not a recognised trace format; expected one of "
-        f"{', '.join(a.name for a in _ADAPTERS)} (file starts with {preview!r})",
+        f"not a recognised trace format: {_described(head)}; expected {EXPECTED_FORMATS}",
         "byte 0",
     )
+
+
+def _described(head: bytes) -> str:
+    """What the file starts with, as a person can read it: text quoted, bytes in hex."""
+    if not head.strip():
+        return "the file is empty" if not head else "the file holds only whitespace"
+    try:  # incremental: a character cut at byte 256 waits instead of failing
+        text = codecs.getincrementaldecoder("utf-8")().decode(head[:256])
+    except UnicodeDecodeError:
+        text = ""
+    if not text or any(char < " " and char not in "\t\r\n" for char in text[:60]):
+        return f"binary content, starting with bytes {head[:8].hex(' ')}"
+    return f"the file starts with {text[:60]!r}"
 
 
 def decode_file(path: str | Path, display_name: str | None = None) -> Decoded:

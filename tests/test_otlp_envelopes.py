@@ -287,6 +287,8 @@ def _bad_inputs(shared_traces, tmp_path) -> dict:
         "random.bin": random.Random(3).randbytes(4096),
         "not_otlp.json": b'{"hello": "world", "items": [1, 2, 3]}\n',
         "not_a_list.json": b'{"resourceSpans": {"spans": []}}\n',
+        "empty.json": b"",
+        "cut_line.jsonl": b'{"resourceSpans": []}\n{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": "ch',
     }
     paths = {}
     for name, data in files.items():
@@ -296,11 +298,13 @@ def _bad_inputs(shared_traces, tmp_path) -> dict:
 
 
 BAD_INPUT_ERRORS = {
-    "truncated.json": ("invalid JSON: Expecting value", "line 165 column 27 (byte offset 5128)"),
+    "truncated.json": ("invalid JSON: Expecting value; the text ends before the JSON does (is the file cut short?)", "line 165 column 27 (byte offset 5128)"),
     "wrong_prefix.binpb": ("length prefix says 3,185 bytes but only 2,181 follow", "message 1 at byte offset 0"),
     "short_prefix.binpb": ("not a valid ExportTraceServiceRequest", "message 1 at byte offset 0"),
-    "random.bin": ("not a recognised trace format", "byte 0"),
-    "not_otlp.json": ("not a recognised trace format", "byte 0"),
+    "random.bin": ("not a recognised trace format: binary content, starting with bytes fd 3f eb 3c 92 50 b7 97; expected OpenTelemetry", "byte 0"),
+    "not_otlp.json": ("not a recognised trace format: the file starts with '{\"hello\": \"world\", \"items\": [1, 2, 3]}\\n'; expected", "byte 0"),
+    "empty.json": ("not a recognised trace format: the file is empty; expected", "byte 0"),
+    "cut_line.jsonl": ("invalid JSON: Unterminated string; the text ends before the JSON does (is the file cut short?); expected one complete JSON object per line", "line 2 column 56"),
     "not_a_list.json": ("expected 'resourceSpans' to be a list", "line 1"),
 }  # fmt: skip
 

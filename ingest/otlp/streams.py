@@ -22,6 +22,7 @@ import orjson
 
 from ingest.canonical import may_hold_long_integer
 from ingest.errors import DecodeError, IngestError, LimitExceeded
+from ingest.jsonutil import invalid_json
 from ingest.source import Source
 
 TOO_DEEP = "JSON nested too deeply; expected OTLP spans"
@@ -126,7 +127,7 @@ def _loads_line(line: bytes, number: int, name: str) -> Any:
     except json.JSONDecodeError as exc:
         raise DecodeError(
             name,
-            f"invalid JSON: {exc.msg}; expected one complete JSON object per line",
+            f"{invalid_json(exc)}; expected one complete JSON object per line",
             f"line {number} column {exc.colno}",
         ) from exc
     except UnicodeDecodeError as exc:
@@ -150,7 +151,7 @@ def _iter_document(source: Source) -> Iterator[tuple[str, Any]]:
             offset = len(text[: exc.pos].encode())
             raise DecodeError(
                 source.display_name,
-                f"invalid JSON: {exc.msg}; expected complete JSON objects",
+                f"{invalid_json(exc)}; expected complete JSON objects",
                 f"line {exc.lineno} column {exc.colno} (byte offset {offset})",
             ) from exc
         yield f"line {line}", value
