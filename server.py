@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from api.health import healthz
 from api.ingest import ingest_file
+from api.methods import NOT_POST, post_only
 from api.otlp import receive_traces
 from api.server_info import lifespan
 
@@ -17,6 +18,8 @@ ROUTES = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/api/ingest", ingest_file, methods=["POST"]),
     Route("/v1/traces", receive_traces, methods=["POST"]),
+    Route("/api/ingest", post_only, methods=NOT_POST),
+    Route("/v1/traces", post_only, methods=NOT_POST),
 ]
 
 app = st.App("app.py", routes=ROUTES, lifespan=lifespan)

@@ -242,6 +242,10 @@ def test_otlp_http_semantics_and_store_unchanged_by_bad_requests(tmp_path, share
             status = _status(response)
             assert status.code == code and fragment in status.message, (label, status.message)
         assert bad["no token"][0].headers["www-authenticate"] == "Bearer"
+        for path in ("/v1/traces", "/api/ingest"):  # not Streamlit's blank page with a 200
+            opened = requests.get(f"{base}{path}", timeout=10)
+            assert (opened.status_code, opened.headers["allow"]) == (405, "POST"), path
+            assert opened.text.startswith(f"GET is not served here: POST {path} takes "), path
         assert _span_count(base) == 4  # nothing stored by any rejected request
 
         packed = _post(url, gzip.compress(jsonl), JSON, **{"Content-Encoding": "gzip"})
