@@ -60,7 +60,9 @@ def test_upload_reports_each_file(db_path, con):
         ).run()
         at.button[0].click().run()
         assert not at.exception
-        assert "good.jsonl" in at.success[0].value and "1 spans" in at.success[0].value
+        assert at.success[0].value == (
+            "**good.jsonl** — span_jsonl: 1 span, 1 trajectory, 0 skipped records."
+        )
         assert at.error[0].value.startswith("evil_name.jsonl")
         assert "not a recognised trace format" in at.error[0].value
     with con.cursor() as cur:
@@ -68,3 +70,21 @@ def test_upload_reports_each_file(db_path, con):
             1,
             "good.jsonl",
         )
+
+
+def test_an_upload_where_every_span_was_skipped_is_a_warning_not_a_success(
+    db_path, shared_traces
+):
+    """The spec's file exporter sample: every span has an empty trace id, so none lands."""
+    sample = shared_traces / "otlp" / "otel_spec_file_exporter_traces.jsonl"
+    with app_on(db_path, page="views/upload.py") as at:
+        at.file_uploader(key="files").set_value(
+            [(sample.name, sample.read_bytes(), "application/json")]
+        ).run()
+        at.button[0].click().run()
+        assert not at.exception and not at.success
+        assert at.warning[0].value == (
+            f"**{sample.name}** — otlp_json: 0 spans, 0 trajectories, 8 skipped records: "
+            "nothing was stored."
+        )
+        assert at.dataframe[0].value.shape[0] == 8

@@ -25,6 +25,10 @@ def ingest_upload(uploaded) -> IngestReport:
         path.unlink(missing_ok=True)
 
 
+def counted(number: int, one: str, many: str | None = None) -> str:
+    return f"{number:,} {one if number == 1 else many or one + 's'}"
+
+
 def show_report(report: IngestReport) -> None:
     if not report.ok:
         st.error(report.error, icon="⛔")
@@ -32,10 +36,15 @@ def show_report(report: IngestReport) -> None:
     if report.already_ingested:
         st.info(f"**{report.filename}** was already ingested ({report.upload_id}); nothing added.")
         return
-    st.success(
-        f"**{report.filename}** — {report.format}: {report.spans:,} spans, "
-        f"{report.trajectories:,} trajectories, {len(report.skipped):,} skipped records."
+    read = (
+        f"**{report.filename}** — {report.format}: {counted(report.spans, 'span')}, "
+        f"{counted(report.trajectories, 'trajectory', 'trajectories')}, "
+        f"{counted(len(report.skipped), 'skipped record')}"
     )
+    if report.spans:
+        st.success(read + ".")
+    else:  # nothing landed: not a success, whatever the reasons below
+        st.warning(read + ": nothing was stored.")
     for warning in report.warnings:
         st.warning(warning)
     if report.skipped:
