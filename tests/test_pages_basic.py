@@ -72,9 +72,7 @@ def test_upload_reports_each_file(db_path, con):
         )
 
 
-def test_an_upload_where_every_span_was_skipped_is_a_warning_not_a_success(
-    db_path, shared_traces
-):
+def test_an_upload_where_every_span_was_skipped_is_a_warning_not_a_success(db_path, shared_traces):
     """The spec's file exporter sample: every span has an empty trace id, so none lands."""
     sample = shared_traces / "otlp" / "otel_spec_file_exporter_traces.jsonl"
     with app_on(db_path, page="views/upload.py") as at:
