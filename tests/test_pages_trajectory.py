@@ -307,6 +307,22 @@ def test_span_inspector_shows_the_linked_span_as_text(sample_db, showcase):
         assert at.selectbox(key="span_picker").value == turn_4["span_id"]
 
 
+def test_the_span_picker_starts_empty_and_its_first_span_can_be_chosen(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
+        picker = at.selectbox(key="span_picker")
+        assert picker.value is None  # the placeholder, not span 1 shown as if chosen
+        assert "No span selected." in [c.value for c in at.caption]
+        first = picker.options[0]
+        picker.select_index(0).run()
+        assert not at.exception
+        fields = dict(at.dataframe[0].value.itertuples(index=False))
+        assert fields["Span id"] == showcase[0]["span_id"]
+        assert at.query_params["span"] == showcase[0]["span_id"]
+        assert not at.warning  # no clash of index=None with the value in Session State
+        assert at.selectbox(key="span_picker").value == showcase[0]["span_id"], first
+
+
 def test_unknown_trace_says_so(sample_db):
     with page_test(sample_db, TRAJECTORY, query={"trace": "no-such-trace"}) as at:
         assert not at.exception

@@ -112,6 +112,7 @@ def show_span_picker(
         "Span",
         ids,
         format_func=lambda span_id: labels.get(span_id, span_id),
+        index=None,  # without it Streamlit shows span 1 as chosen while none is
         placeholder="Click a bar, a turn or a finding, or choose a span",
         key="span_picker",
         on_change=lambda: on_pick(st.session_state["span_picker"]),
