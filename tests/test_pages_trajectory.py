@@ -323,6 +323,28 @@ def test_the_span_picker_starts_empty_and_its_first_span_can_be_chosen(sample_db
         assert at.selectbox(key="span_picker").value == showcase[0]["span_id"], first
 
 
+def test_a_run_whose_waste_is_unknown_is_not_said_to_have_none(tmp_path, shared_traces):
+    """The SDK's weather agent: its second LLM call records no cache reads, so that turn's
+    uncached context, and the run's waste, are unknown; no detector found anything."""
+    db_file = build_store(
+        tmp_path / "sdk.duckdb", [shared_traces / "otlp" / "sdk_agent_otlp.jsonl"]
+    )
+    with db.connect(db_file).cursor() as cur:
+        (trace,) = cur.execute("SELECT trace_id FROM trajectories").fetchone()
+    db.close(db_file)
+    with page_test(db_file, TRAJECTORY, query={"trace": trace}) as at:
+        assert not at.exception
+        (headline,) = [m.value for m in at.markdown if m.value.startswith("**Wasted turns:**")]
+        assert headline.startswith(
+            "**Wasted turns:** none found; turn 2 not measurable (token or cache counts missing)  \n"
+        )
+        assert [i.value for i in at.info] == [
+            "No waste found in the turns that could be measured; turn 2 not measurable "
+            "(token or cache counts missing), so this run's waste is not recorded."
+        ]
+        assert "No waste found in this run." not in [s.value for s in at.success]
+
+
 def test_unknown_trace_says_so(sample_db):
     with page_test(sample_db, TRAJECTORY, query={"trace": "no-such-trace"}) as at:
         assert not at.exception

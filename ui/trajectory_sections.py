@@ -128,7 +128,17 @@ def turn_ranges(turns: list[int]) -> str:
     return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in ranges)
 
 
-def wasted_turns_text(findings: pl.DataFrame) -> str:
+def unmeasured_turns(turns: pl.DataFrame) -> list[int]:
+    """Turns whose waste is unknown: token or cache counts the detectors need are missing."""
+    return turns.filter(pl.col("waste_tokens").is_null())["turn"].to_list()
+
+
+def unmeasured_text(unmeasured: list[int]) -> str:
+    word = "turn" if len(unmeasured) == 1 else "turns"
+    return f"{word} {turn_ranges(unmeasured)} not measurable (token or cache counts missing)"
+
+
+def wasted_turns_text(findings: pl.DataFrame, unmeasured: list[int]) -> str:
     """Which turns each category claimed and what they cost, most serious first."""
     parts = []
     for category in WASTE_TEXT:
@@ -138,12 +148,16 @@ def wasted_turns_text(findings: pl.DataFrame) -> str:
         dollars = usd(rows["usd"].sum()) if rows["usd"].null_count() == 0 else fmt.NOT_RECORDED
         word = "turn" if rows.height == 1 else "turns"
         parts.append(f"{category} on {word} {turn_ranges(rows['turn'].to_list())} ({dollars})")
+    if unmeasured:
+        parts.append(
+            unmeasured_text(unmeasured) if parts else f"none found; {unmeasured_text(unmeasured)}"
+        )
     return " · ".join(parts) if parts else "none"
 
 
-def show_headline(verdict, findings: pl.DataFrame) -> None:
+def show_headline(verdict, findings: pl.DataFrame, unmeasured: list[int]) -> None:
     """The two answers a reviewer looks for first: wasted turns, and the verdict."""
-    lines = [f"**Wasted turns:** {wasted_turns_text(findings)}"]
+    lines = [f"**Wasted turns:** {wasted_turns_text(findings, unmeasured)}"]
     if verdict is not None:
         text = VERDICT_TEXT.get(verdict.verdict, "")
         lines.append(f"**Bigger model?** {escape_markdown(verdict.verdict)} — {text}")
@@ -207,11 +221,20 @@ def _picked(frame: pl.DataFrame, key: str, on_pick: Callable[[str], None]) -> No
         on_pick(frame["span_id"][rows[0]])
 
 
-def show_waste_summary(summary: pl.DataFrame) -> None:
-    """One line per category: how many turns, tokens and dollars."""
+def show_waste_summary(summary: pl.DataFrame, unmeasured: list[int]) -> None:
+    """One line per category: how many turns, tokens and dollars; and which turns could not
+    be measured, so "no waste found" is never said of a run whose waste is unknown."""
     if summary.is_empty():
-        st.success("No waste found in this run.")
+        if unmeasured:
+            st.info(
+                f"No waste found in the turns that could be measured; "
+                f"{unmeasured_text(unmeasured)}, so this run's waste is not recorded."
+            )
+        else:
+            st.success("No waste found in this run.")
         return
+    if unmeasured:
+        st.caption(f"Not in these figures: {unmeasured_text(unmeasured)}.")
     lines = []
     for row in summary.iter_rows(named=True):
         tokens = fmt.tokens(row["tokens"]) if not row["unknown_tokens"] else fmt.NOT_RECORDED

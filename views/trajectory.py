@@ -123,7 +123,7 @@ def show_turns_and_waste(detail: dict[str, Any], trace_id: str) -> None:
     st.subheader("Turns")
     sections.show_turn_table(detail["turns"], select_span)
     st.subheader("Waste")
-    sections.show_waste_summary(detail["waste"])
+    sections.show_waste_summary(detail["waste"], sections.unmeasured_turns(detail["turns"]))
     if detail["turns"].height:
         st.plotly_chart(figures.build_turn_cost_figure(detail["turns"]), key="turn_cost")
     sections.show_findings(detail["findings"], trace_id, select_span)
@@ -176,7 +176,9 @@ if run is None:
 detail = load_detail(version, trace_id)
 names = sections.turn_names(detail["turns"])  # span id -> "turn n", for labels and links
 sections.show_header(run, detail["models"])
-sections.show_headline(detail["verdict"], detail["findings"])
+sections.show_headline(
+    detail["verdict"], detail["findings"], sections.unmeasured_turns(detail["turns"])
+)
 show_actions(run, detail["siblings"])
 span = show_timeline_and_inspector(detail, names, trace_id, span_id)
 show_turns_and_waste(detail, trace_id)
