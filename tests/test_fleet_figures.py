@@ -4,7 +4,7 @@ per series, with unknown values left as gaps (None), never as zero."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 import polars as pl
 import pytest
@@ -30,6 +30,26 @@ def test_trend_panels_show_runs_success_rate_cost_and_waste_per_day():
     assert list(cost.y) == [0.5, None]
     assert list(waste.y) == [0.1, None]
     assert (runs.xaxis, rate.xaxis, cost.xaxis, waste.xaxis) == ("x", "x2", "x3", "x4")
+
+
+def test_trend_panels_open_on_the_recent_days_when_one_old_run_stretches_the_axis():
+    days = [date(2018, 6, 1), date(2026, 11, 1), date(2026, 11, 2)]
+    daily = pl.DataFrame(
+        {"day": days, "trajectories": [1, 4, 1], "judged": [0, 4, 0], "successes": [0, 3, 0],
+         "cost_usd": [None, 0.5, None], "waste_usd": [None, 0.1, None]}
+    )  # fmt: skip
+    figure = f.build_trend_figure(daily)
+    assert list(figure.data[0].x) == days  # every day is still drawn: double-click shows it
+    for axis in ("xaxis", "xaxis2", "xaxis3", "xaxis4"):
+        assert list(figure.layout[axis].range) == [
+            datetime(2026, 10, 31, 12),
+            datetime(2026, 11, 2, 12),
+        ], axis
+    assert figure.layout.title.text == (
+        "From 2026-11-01: 1 earlier day with runs; double-click a panel for all"
+    )
+    recent = f.build_trend_figure(daily.slice(1))
+    assert recent.layout.xaxis.range is None and recent.layout.title.text is None
 
 
 def test_histogram_bars_span_their_bins_scaled_to_the_axis_unit():

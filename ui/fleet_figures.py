@@ -12,6 +12,7 @@ through `ui.timeline.plotly_text`; `customdata` keeps the raw key.
 from __future__ import annotations
 
 import math
+from datetime import datetime, time, timedelta
 
 import plotly.graph_objects as go
 import polars as pl
@@ -75,6 +76,10 @@ def _values(frame: pl.DataFrame, column: str) -> list:
     ]
 
 
+TREND_DAYS = 90
+HALF_DAY = timedelta(hours=12)
+
+
 def build_trend_figure(daily: pl.DataFrame) -> go.Figure:
     """Four small panels per UTC day: runs, success rate, cost and waste (USD)."""
     figure = make_subplots(
@@ -100,6 +105,19 @@ def build_trend_figure(daily: pl.DataFrame) -> go.Figure:
     for trace, col in panels:
         figure.add_trace(trace, row=1, col=col)
     figure.update_yaxes(range=[0, 105], row=1, col=2)
+    if days and (days[-1] - days[0]).days >= TREND_DAYS:
+        # One old run (a 2018 example file beside this year's traces) would squeeze every
+        # recent day into a sliver: open on the runs of the last TREND_DAYS days, from the
+        # first of them; double-click shows them all.
+        shown = [day for day in days if (days[-1] - day).days < TREND_DAYS]
+        first, last = (datetime.combine(day, time()) for day in (shown[0], shown[-1]))
+        figure.update_xaxes(range=[first - HALF_DAY, last + HALF_DAY])
+        earlier = len(days) - len(shown)
+        figure.update_layout(
+            title={"text": f"From {shown[0]:%Y-%m-%d}: {earlier} earlier "
+                           f"{'day' if earlier == 1 else 'days'} with runs; double-click a panel for all",
+                   "font": {"size": 12}, "x": 0, "y": 0.99}
+        )  # fmt: skip
     return _layout(figure, height=260, showlegend=False)
 
 
