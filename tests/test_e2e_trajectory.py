@@ -104,9 +104,11 @@ def test_deep_link_opens_the_span_and_clicks_keep_the_url_in_step(page, server, 
     wait_for_app(page)
     expect(picker).to_have_value("2. llm · chat gpt-4.1-mini · turn 1", timeout=LOADED)
     page.get_by_role("button", name=re.compile("Copy link")).click()
-    expect(page.get_by_test_id("stPopoverBody").get_by_test_id("stCode")).to_contain_text(
-        f"/trajectory?trace={showcase[0]['trace_id']}&span={llm[0]['span_id']}", timeout=LOADED
-    )
+    link = f"{server}/trajectory?trace={showcase[0]['trace_id']}&span={llm[0]['span_id']}"
+    shown = page.get_by_test_id("stPopoverBody").get_by_test_id("stCode")
+    expect(shown).to_have_text(link, timeout=LOADED)
+    open_page(page, link)  # the link itself reopens the same run on the same span
+    expect(picker).to_have_value("2. llm · chat gpt-4.1-mini · turn 1", timeout=LOADED)
 
 
 def test_hostile_content_shows_as_literal_text(page, server):

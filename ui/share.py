@@ -15,10 +15,23 @@ PUBLIC_URL_ENV = "AGENTTIME_PUBLIC_URL"
 
 
 def share_url(page_path: str, params: dict[str, str | list[str]] | None = None) -> str:
-    base = os.environ.get(PUBLIC_URL_ENV) or st.context.url or "http://localhost:8501"
-    url = f"{base.rstrip('/')}/{page_path.strip('/')}"
+    """The link to `page_path`, the page on screen, with `params` as its query."""
+    page = page_path.strip("/")
+    base = os.environ.get(PUBLIC_URL_ENV) or _app_url(page) or "http://localhost:8501"
+    url = f"{base.rstrip('/')}/{page}" if page else base.rstrip("/")
     query = urlencode(params or {}, doseq=True)
     return f"{url}?{query}" if query else url
+
+
+def _app_url(page: str) -> str | None:
+    """`st.context.url` is the address of the page on screen, its path included (Streamlit
+    1.67); the link adds the page itself, so it is taken off here. Left on, every link
+    doubled it (`/trajectory/trajectory?...`) and opened a blank page."""
+    url = st.context.url
+    if url is None:
+        return None
+    url = url.rstrip("/")
+    return url.removesuffix(f"/{page}") if page else url
 
 
 def current_params() -> dict[str, list[str]]:
