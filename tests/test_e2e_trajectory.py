@@ -172,12 +172,12 @@ def test_two_reviewers_at_once_both_persist(browser, server):
 
 def test_the_reviewer_name_is_remembered_after_reload(page, server, showcase):
     open_page(page, trajectory_url(server, showcase[0]["trace_id"]))
-    set_name(page, "carla")
+    set_name(page, "Carla Núñez")  # a space and accents travel URL-encoded in the cookie
     # the cookie is written by a script in its own iframe: wait until it ran
-    page.wait_for_function("document.cookie.includes('agenttime_reviewer=carla')")
+    page.wait_for_function("document.cookie.includes('agenttime_reviewer=Carla%20N')")
     page.reload()
     wait_for_app(page)
-    expect(page.get_by_text("Reviewing as carla.")).to_be_visible(timeout=LOADED)
+    expect(page.get_by_text("Reviewing as Carla Núñez.")).to_be_visible(timeout=LOADED)
     expect(page.get_by_label("Your name")).to_have_count(0, timeout=LOADED)
 
 

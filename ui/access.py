@@ -8,6 +8,7 @@ their name once and the browser remembers it in a cookie.
 from __future__ import annotations
 
 import json
+from urllib.parse import unquote
 
 import streamlit as st
 
@@ -39,10 +40,11 @@ def signed_in_author() -> str | None:
 
 def reviewer_name() -> str | None:
     """The author for reviews: the signed-in user, else the name this browser gave."""
+    remembered = st.context.cookies.get(REVIEWER_COOKIE)  # as remember_reviewer encoded it
     return (
         signed_in_author()
         or st.session_state.get("reviewer_name")
-        or st.context.cookies.get(REVIEWER_COOKIE)
+        or (unquote(remembered) if remembered else None)
     )
 
 
