@@ -15,6 +15,25 @@ from ui.fleet_links import trajectory_url
 from ui.share import show_copy_link
 
 LINK = st.column_config.LinkColumn("Open", display_text="open")
+# The column labels both tables share, as the other pages word them.
+LABELS = {
+    "trace_id": st.column_config.TextColumn("Trajectory"),
+    "agent_name": st.column_config.TextColumn("Agent"),
+    "primary_model": st.column_config.TextColumn("Model"),
+    "task_key": st.column_config.TextColumn("Task"),
+    "outcome": st.column_config.TextColumn("Outcome"),
+    "computed_verdict": st.column_config.TextColumn("Computed verdict"),
+    "human_verdict": st.column_config.TextColumn("Review verdict"),
+    "author": st.column_config.TextColumn("Reviewer"),
+    "comment": st.column_config.TextColumn("Comment"),
+    "span_id": st.column_config.TextColumn("Pinned span"),
+    "waste_usd": st.column_config.NumberColumn("Waste (USD)", format="$%.4f"),
+    "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
+    "waste_tokens": st.column_config.NumberColumn("Wasted tokens"),
+    "turns": st.column_config.NumberColumn("Turns"),
+    "start_time": st.column_config.DatetimeColumn("Started (UTC)"),
+    "created_at": st.column_config.DatetimeColumn("When (UTC)"),
+}
 
 
 @st.cache_data(max_entries=16)
@@ -43,13 +62,7 @@ def show_queue(queue: pl.DataFrame) -> None:
         with_links(queue),
         hide_index=True,
         width="stretch",
-        column_config={
-            "open": LINK,
-            "waste_usd": st.column_config.NumberColumn("Waste (USD)", format="$%.4f"),
-            "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
-            "waste_tokens": st.column_config.NumberColumn("Wasted tokens"),
-            "start_time": st.column_config.DatetimeColumn("Started (UTC)"),
-        },
+        column_config={"open": LINK, **LABELS},
         placeholder=fmt.MISSING_CELL,
     )
 
@@ -77,7 +90,7 @@ def show_reviewed(reviewed: pl.DataFrame) -> None:
         with_links(reviewed),
         hide_index=True,
         width="stretch",
-        column_config={"open": LINK, "created_at": st.column_config.DatetimeColumn("When (UTC)")},
+        column_config={"open": LINK, **LABELS},
         placeholder=fmt.MISSING_CELL,
     )
     st.download_button(
