@@ -41,6 +41,8 @@ def compact(count: float | None) -> str:
 def usd(amount: float | None) -> str:
     if _missing(amount):
         return NOT_RECORDED
+    if amount < 0:  # a saving: -$0.0410, not $-0.0410
+        return f"-{usd(-amount)}"
     if amount < 0.01:
         return f"${amount:.4f}"
     return f"${amount:,.2f}"

@@ -52,6 +52,8 @@ def usd(amount: float | None) -> str:
     """Dollars with 4 decimals below $1: one run's turns cost fractions of a cent."""
     if amount is None or math.isnan(amount) or amount >= 1:
         return fmt.usd(amount)
+    if amount < 0:
+        return f"-{usd(-amount)}"
     return f"${amount:.4f}"
 
 
