@@ -1,16 +1,16 @@
-"""ui.format and the trajectory page's dollars: unknown says so, and a negative amount (a
-saving, e.g. an escalation's extra cost below zero) puts its sign before the dollar sign."""
+"""ui.format's dollars: unknown says so, amounts below $1 can keep the 4 decimals the tables
+print, and a negative amount (a saving, e.g. an escalation's extra cost below zero) puts its
+sign before the dollar sign."""
 
 from __future__ import annotations
 
 from ui import format as fmt
-from ui import trajectory_sections as sections
 
 
 def test_dollars_read_as_people_write_them():
     assert [fmt.usd(v) for v in (None, 0.0, 0.0049, 0.25, 1234.5, -0.041, -12.5)] == [
         "not recorded", "$0.0000", "$0.0049", "$0.25", "$1,234.50", "-$0.04", "-$12.50",
     ]  # fmt: skip
-    assert [sections.usd(v) for v in (None, 0.25, 3.5, -0.041, -3.5)] == [
+    assert [fmt.fine_usd(v) for v in (None, 0.25, 3.5, -0.041, -3.5)] == [
         "not recorded", "$0.2500", "$3.50", "-$0.0410", "-$3.50",
     ]  # fmt: skip

@@ -312,6 +312,9 @@ def test_routing_simulator_highlights_the_chosen_k(sample_db):
         assert not at.exception
         assert at.dataframe[-1].value["selected"].tolist()[4] is True
         assert f"Over **{tasks} tasks**: with **K=4**" in markdown(at)
+        for policy in ("all small", "all large"):
+            (cost,) = routing.loc[routing["policy"] == policy, "cost_per_task"]
+            assert cost < 1 and f"at ${cost:.4f} per task" in markdown(at)  # as the table has it
         assert len(at.get("plotly_chart")) == 3  # verdicts and the two frontiers
 
 

@@ -14,7 +14,6 @@ import streamlit as st
 
 from ui import format as fmt
 from ui.text import one_line
-from ui.trajectory_sections import usd
 
 NUMERIC_FACTS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("Wall time", "wall_ms", fmt.duration),
@@ -28,9 +27,9 @@ NUMERIC_FACTS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("Cached input tokens", "cache_read_tokens", fmt.tokens),
     ("Output tokens", "output_tokens", fmt.tokens),
     ("Reasoning tokens", "reasoning_tokens", fmt.tokens),
-    ("Cost", "cost_usd", usd),
+    ("Cost", "cost_usd", fmt.fine_usd),
     ("Wasted tokens", "waste_tokens", fmt.tokens),
-    ("Wasted USD", "waste_usd", usd),
+    ("Wasted USD", "waste_usd", fmt.fine_usd),
     ("Score", "score", lambda v: fmt.NOT_RECORDED if v is None else f"{v:.2f}"),
 )
 TEXT_FACTS = (

@@ -48,6 +48,16 @@ def usd(amount: float | None) -> str:
     return f"${amount:,.2f}"
 
 
+def fine_usd(amount: float | None) -> str:
+    """Dollars with 4 decimals below $1: a run's turns, or a task, cost fractions of a cent,
+    and tables print them with 4 (`$%.4f`), so a sentence beside one says the same amount."""
+    if _missing(amount) or amount >= 1:
+        return usd(amount)
+    if amount < 0:
+        return f"-{fine_usd(-amount)}"
+    return f"${amount:.4f}"
+
+
 def percent(fraction: float | None) -> str:
     if _missing(fraction):
         return NOT_RECORDED

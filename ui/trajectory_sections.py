@@ -7,7 +7,6 @@ cells. Clicking a turn or a finding selects its span, the same as clicking its b
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -48,13 +47,7 @@ def table_height(rows: int, max_rows: int = 20) -> int:
     return HEADER_PX + ROW_PX * max(1, min(rows, max_rows))
 
 
-def usd(amount: float | None) -> str:
-    """Dollars with 4 decimals below $1: one run's turns cost fractions of a cent."""
-    if amount is None or math.isnan(amount) or amount >= 1:
-        return fmt.usd(amount)
-    if amount < 0:
-        return f"-{usd(-amount)}"
-    return f"${amount:.4f}"
+usd = fmt.fine_usd
 
 
 def score_text(run: dict[str, Any]) -> str:

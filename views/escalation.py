@@ -327,7 +327,7 @@ def routing_sentence(table: pl.DataFrame, k: int) -> str:
     chosen, small, large = rows[f"small_then_large_k{k}"], rows["all_small"], rows["all_large"]
 
     def say(row) -> str:
-        success, cost = fmt.percent(row["success_rate"]), fmt.usd(row["cost_per_task"])
+        success, cost = fmt.percent(row["success_rate"]), fmt.fine_usd(row["cost_per_task"])
         return f"{success} success at {cost} per task"
 
     return (
