@@ -84,11 +84,12 @@ ordered AS (
 ), llm AS (
     FROM ordered WHERE kind = 'llm'
 ), escalations AS (
-    SELECT trace_id, tier_rank > min(tier_rank) OVER (PARTITION BY trace_id ORDER BY ord
-            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS escalation
+    SELECT trace_id, tier_rank, tier_rank > min(tier_rank) OVER (PARTITION BY trace_id
+            ORDER BY ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS escalation
     FROM (SELECT trace_id, tier_rank, ord FROM llm)
-), escalated AS (
-    SELECT trace_id, coalesce(bool_or(escalation), false) AS escalated
+), escalated AS (  -- unknown when no call has a known tier
+    SELECT trace_id,
+        CASE WHEN count(tier_rank) > 0 THEN coalesce(bool_or(escalation), false) END AS escalated
     FROM escalations GROUP BY trace_id
 ), model_order AS (
     SELECT trace_id, list(model ORDER BY first_ord) AS models,
@@ -100,7 +101,6 @@ ordered AS (
     SELECT trace_id,
         count(*) AS llm_calls,
         max(tier_rank) AS top_rank,
-        count(tier_rank) > 0 AS ranked,
         sum(input_tokens) AS input_tokens,
         sum(output_tokens) AS output_tokens,
         sum(reasoning_tokens) AS reasoning_tokens,
@@ -145,7 +145,7 @@ SELECT
     coalesce(l.llm_calls, 0), o.tool_calls, o.tool_errors, coalesce(l.llm_calls, 0),
     mo.models, mo.primary_model,
     {TIER_NAME_SQL.format(col="l.top_rank")},
-    CASE WHEN l.ranked THEN e.escalated END,
+    e.escalated,
     l.input_tokens, l.output_tokens, l.reasoning_tokens, l.cache_read_tokens,
     l.cache_write_tokens, coalesce(l.token_calls, 0), l.cost_usd, l.cost_source, l.vram_gb_min,
     l.ttft_ms, coalesce(l.ttft_calls, 0), t.model_ms, t.tool_ms, t.idle_ms,

@@ -51,11 +51,9 @@ def usd(amount: float | None) -> str:
 def fine_usd(amount: float | None) -> str:
     """Dollars with 4 decimals below $1: a run's turns, or a task, cost fractions of a cent,
     and tables print them with 4 (`$%.4f`), so a sentence beside one says the same amount."""
-    if _missing(amount) or amount >= 1:
+    if _missing(amount) or abs(amount) >= 1:
         return usd(amount)
-    if amount < 0:
-        return f"-{fine_usd(-amount)}"
-    return f"${amount:.4f}"
+    return f"{'-' if amount < 0 else ''}${abs(amount):.4f}"
 
 
 def percent(fraction: float | None) -> str:

@@ -47,9 +47,6 @@ def table_height(rows: int, max_rows: int = 20) -> int:
     return HEADER_PX + ROW_PX * max(1, min(rows, max_rows))
 
 
-usd = fmt.fine_usd
-
-
 def score_text(run: dict[str, Any]) -> str:
     if run.get("score") is not None:
         return f"score {run['score']:.2f}"
@@ -105,8 +102,8 @@ def show_header(run: dict[str, Any], models: pl.DataFrame) -> None:
     cols[1].metric("Wall time", fmt.duration(run.get("wall_ms")))
     cols[2].metric("Turns", fmt.count(run.get("turns")))
     cols[3].metric("Tool calls", fmt.count(run.get("tool_calls")))
-    cols[4].metric("Cost", usd(run.get("cost_usd")))
-    cols[5].metric("Wasted", usd(run.get("waste_usd")), waste_tokens_text(run), **quiet)
+    cols[4].metric("Cost", fmt.fine_usd(run.get("cost_usd")))
+    cols[5].metric("Wasted", fmt.fine_usd(run.get("waste_usd")), waste_tokens_text(run), **quiet)
     st.markdown(f"**Models, in call order:** {models_text(models)}")
     cost_source = COST_SOURCE_TEXT.get(run.get("cost_source"), "cost not recorded")
     st.markdown(f"**Tokens:** {tokens_text(run)}  \n**Cost source:** {cost_source}")
@@ -140,7 +137,9 @@ def wasted_turns_text(findings: pl.DataFrame, unmeasured: list[int]) -> str:
         rows = findings.filter(pl.col("category") == category)
         if rows.is_empty():
             continue
-        dollars = usd(rows["usd"].sum()) if rows["usd"].null_count() == 0 else fmt.NOT_RECORDED
+        dollars = (
+            fmt.fine_usd(rows["usd"].sum()) if rows["usd"].null_count() == 0 else fmt.NOT_RECORDED
+        )
         word = "turn" if rows.height == 1 else "turns"
         parts.append(f"{category} on {word} {turn_ranges(rows['turn'].to_list())} ({dollars})")
     if unmeasured:
@@ -233,7 +232,7 @@ def show_waste_summary(summary: pl.DataFrame, unmeasured: list[int]) -> None:
     lines = []
     for row in summary.iter_rows(named=True):
         tokens = fmt.tokens(row["tokens"]) if not row["unknown_tokens"] else fmt.NOT_RECORDED
-        dollars = usd(row["usd"]) if not row["unknown_usd"] else fmt.NOT_RECORDED
+        dollars = fmt.fine_usd(row["usd"]) if not row["unknown_usd"] else fmt.NOT_RECORDED
         label = WASTE_TEXT.get(row["category"], "")
         lines.append(
             f"- **{row['category']}** ({label}): {row['turns']} turns, {tokens}, {dollars}"

@@ -119,11 +119,11 @@ def show_timeline_and_inspector(
     return span
 
 
-def show_turns_and_waste(detail: dict[str, Any], trace_id: str) -> None:
+def show_turns_and_waste(detail: dict[str, Any], trace_id: str, unmeasured: list[int]) -> None:
     st.subheader("Turns")
     sections.show_turn_table(detail["turns"], select_span)
     st.subheader("Waste")
-    sections.show_waste_summary(detail["waste"], sections.unmeasured_turns(detail["turns"]))
+    sections.show_waste_summary(detail["waste"], unmeasured)
     if detail["turns"].height:
         st.plotly_chart(figures.build_turn_cost_figure(detail["turns"]), key="turn_cost")
     sections.show_findings(detail["findings"], trace_id, select_span)
@@ -176,12 +176,11 @@ if run is None:
 detail = load_detail(version, trace_id)
 names = sections.turn_names(detail["turns"])  # span id -> "turn n", for labels and links
 sections.show_header(run, detail["models"])
-sections.show_headline(
-    detail["verdict"], detail["findings"], sections.unmeasured_turns(detail["turns"])
-)
+unmeasured = sections.unmeasured_turns(detail["turns"])  # the headline and the Waste section
+sections.show_headline(detail["verdict"], detail["findings"], unmeasured)
 show_actions(run, detail["siblings"])
 span = show_timeline_and_inspector(detail, names, trace_id, span_id)
-show_turns_and_waste(detail, trace_id)
+show_turns_and_waste(detail, trace_id, unmeasured)
 show_time_and_context(run, detail)
 show_verdict_and_siblings(detail, names, trace_id)
 st.subheader("Reviews")
