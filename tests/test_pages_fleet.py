@@ -11,6 +11,8 @@ dataset questions on o3).
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from store.prices import DEFAULT_PRICES
@@ -258,6 +260,12 @@ def test_escalation_page_counts_verdicts_and_lists_over_provisioned_runs(sample_
             "claude-haiku-4-5-20251001",
         )
         assert row["compare"] == f"compare?a={small}&b={large}"
+        # A run cheaper than the smaller tier's mean has a negative extra, read "-$0.0410": the
+        # grid's "dollar" format puts the sign first and cuts to `step`, so the page rounds.
+        extra = json.loads(at.dataframe[1].proto.columns)["extra_cost_usd"]["type_config"]
+        assert extra == {"type": "number", "format": "dollar", "step": 0.0001}
+        saving = over[over["task_key"] == "task:refactor-auth-middleware-305"].iloc[0]
+        assert saving["extra_cost_usd"] == -0.041
 
 
 def test_long_escalation_tables_are_paged_and_say_how_many_rows_there_are(sample_db, monkeypatch):

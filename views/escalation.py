@@ -47,7 +47,8 @@ PAIR_ORDER = (
     "compare", "smaller_wall_ms", "larger_wall_ms", "smaller_tier", "larger_tier",
 )
 # fmt: on
-USD = "$%.4f"
+USD_PLACES = 4
+USD = f"$%.{USD_PLACES}f"
 SECONDS = "%.1f s"
 
 
@@ -64,6 +65,12 @@ ROUTING_COLUMNS = {
 
 def usd(label: str, **kw) -> st.column_config.Column:
     return st.column_config.NumberColumn(label, format=USD, **kw)
+
+
+def signed_usd(label: str, **kw) -> st.column_config.Column:
+    """Dollars that may be negative: -$0.0410 (printf's `$%.4f` prints $-0.0410). The grid cuts
+    such a column's values to `step` rather than rounding them, so callers round them first."""
+    return st.column_config.NumberColumn(label, format="dollar", step=10**-USD_PLACES, **kw)
 
 
 def seconds(label: str) -> st.column_config.Column:
@@ -162,6 +169,7 @@ def show_over_provisioned(version: str, flt: TrajectoryFilter) -> None:
         open=links(over, trajectory_url, "trace_id"),
         compare=links(over, compare_url, "smaller_trace_id", "trace_id"),
         ratio=pl.col("cost_usd") / pl.col("smaller_cost_usd"),
+        extra_cost_usd=pl.col("extra_cost_usd").round(USD_PLACES),
         wall_s=pl.col("wall_ms") / 1000,
         smaller_wall_s=pl.col("smaller_wall_ms") / 1000,
     )
@@ -180,7 +188,10 @@ def show_over_provisioned(version: str, flt: TrajectoryFilter) -> None:
             "smaller_runs": st.column_config.NumberColumn("of runs"),
             "smaller_cost_usd": usd("Smaller: cost (USD)", help="Mean over its successful runs"),
             "smaller_wall_s": seconds("Smaller: wall"),
-            "extra_cost_usd": usd("Extra (USD)"),
+            "extra_cost_usd": signed_usd(
+                "Extra (USD)",
+                help="Cost minus the smaller tier's mean; negative: this run was cheaper",
+            ),
             "ratio": st.column_config.NumberColumn("Cost ×", format="%.1f×"),
             "compare": compare_link_column(),
             "open": trajectory_link_column(),
