@@ -27,11 +27,14 @@ def test_overview_kpis_on_tau_bench(db_path, con, shared_traces):
         shown = metrics(at)
         assert shown["Trajectories"] == "200"
         assert shown["Success rate"] == "42%"
-        assert shown["Median wall time"] == "not recorded"
-        assert shown["Total tokens"] == "not recorded"
-        assert shown["Cost"] == "not recorded"
-        assert shown["Waste share"] == "not recorded"
-        assert shown["Escalations"] == "not recorded"
+        # an unknown tile reads "—" (the words did not fit a tile) and says why on hover
+        unknown = ("Median wall time", "Total tokens", "Cost", "Waste share", "Escalations")
+        assert [shown[label] for label in unknown] == ["—"] * 5
+        hover = {m.label: m.help for m in at.metric}
+        assert hover["Cost"] == "Not recorded."
+        assert hover["Escalations"] == (
+            "Not recorded. Runs that switched to a larger tier, of 0 whose models have a known tier."
+        )
         # the worst runs by waste and by wall time: ten each, none of them with a 0 for unknown
         assert [df.value.shape[0] for df in at.dataframe] == [10, 10]
         assert at.dataframe[0].value["waste_usd"].isna().all()

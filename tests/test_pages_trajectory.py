@@ -224,9 +224,15 @@ def test_showcase_header_and_headline(sample_db, showcase):
         assert shown["Wall time"] == "58.2 s"
         assert shown["Outcome"] == "success"
         text = markdown_text(at)
-        assert "stagnation on turns 5–8 ($0.0032)" in text
-        assert "uncached_context on turns 2–4, 9–14" in text
-        assert "**Bigger model?** escalation\\_needed" in text
+        (headline,) = [line for line in text.split("\n") if line.startswith("**Wasted turns:**")]
+        assert headline == (
+            "**Wasted turns:** stagnation on turns 5–8 ($0.0032) · "
+            "uncached context on turns 2–4, 9–14 ($0.0114)  "
+        )
+        assert (
+            "**Bigger model?** Escalation was needed: the smaller model stalled or failed, "
+            "the larger one then succeeded." in text
+        )
         assert (
             "gpt\\-4\\.1\\-mini\\-2025\\-04\\-14 (small, 8 calls) → "
             "gpt\\-4\\.1\\-2025\\-04\\-14 (large, 6 calls)" in text
@@ -343,6 +349,8 @@ def test_a_run_whose_waste_is_unknown_is_not_said_to_have_none(tmp_path, shared_
             "(token or cache counts missing), so this run's waste is not recorded."
         ]
         assert "No waste found in this run." not in [s.value for s in at.success]
+        (wasted,) = [m for m in at.metric if m.label == "Wasted"]
+        assert (wasted.value, wasted.help, wasted.delta) == ("—", "Not recorded.", "not measurable")
 
 
 def test_unknown_trace_says_so(sample_db):

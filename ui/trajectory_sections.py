@@ -14,7 +14,9 @@ import polars as pl
 import streamlit as st
 
 from ui import format as fmt
+from ui.fleet_figures import CATEGORY_LABELS
 from ui.text import escape_markdown, markdown_link, page_href, short_id
+from ui.tiles import tile
 
 VERDICT_TEXT = {
     "escalation_needed": "Escalation was needed: the smaller model stalled or failed, "
@@ -55,8 +57,8 @@ def score_text(run: dict[str, Any]) -> str:
 
 def waste_tokens_text(run: dict[str, Any]) -> str:
     wasted, total = run.get("waste_tokens"), _total_tokens(run)
-    if wasted is None:
-        return "tokens not recorded"
+    if wasted is None:  # some turn's token or cache counts are missing (the headline says which)
+        return "not measurable"
     share = f" ({wasted / total:.0%})" if total else ""
     return f"{fmt.tokens(wasted)}{share}"
 
@@ -98,12 +100,12 @@ def show_header(run: dict[str, Any], models: pl.DataFrame) -> None:
     cols = st.columns(6)
     quiet = {"delta_color": "off", "delta_arrow": "off"}
     outcome = escape_markdown(run.get("outcome") or "unknown")
-    cols[0].metric("Outcome", outcome, score_text(run), **quiet)
-    cols[1].metric("Wall time", fmt.duration(run.get("wall_ms")))
-    cols[2].metric("Turns", fmt.count(run.get("turns")))
-    cols[3].metric("Tool calls", fmt.count(run.get("tool_calls")))
-    cols[4].metric("Cost", fmt.fine_usd(run.get("cost_usd")))
-    cols[5].metric("Wasted", fmt.fine_usd(run.get("waste_usd")), waste_tokens_text(run), **quiet)
+    tile(cols[0], "Outcome", outcome, score_text(run), **quiet)
+    tile(cols[1], "Wall time", fmt.duration(run.get("wall_ms")))
+    tile(cols[2], "Turns", fmt.count(run.get("turns")))
+    tile(cols[3], "Tool calls", fmt.count(run.get("tool_calls")))
+    tile(cols[4], "Cost", fmt.fine_usd(run.get("cost_usd")))
+    tile(cols[5], "Wasted", fmt.fine_usd(run.get("waste_usd")), waste_tokens_text(run), **quiet)
     st.markdown(f"**Models, in call order:** {models_text(models)}")
     cost_source = COST_SOURCE_TEXT.get(run.get("cost_source"), "cost not recorded")
     st.markdown(f"**Tokens:** {tokens_text(run)}  \n**Cost source:** {cost_source}")
@@ -141,7 +143,8 @@ def wasted_turns_text(findings: pl.DataFrame, unmeasured: list[int]) -> str:
             fmt.fine_usd(rows["usd"].sum()) if rows["usd"].null_count() == 0 else fmt.NOT_RECORDED
         )
         word = "turn" if rows.height == 1 else "turns"
-        parts.append(f"{category} on {word} {turn_ranges(rows['turn'].to_list())} ({dollars})")
+        label = CATEGORY_LABELS[category].lower()
+        parts.append(f"{label} on {word} {turn_ranges(rows['turn'].to_list())} ({dollars})")
     if unmeasured:
         parts.append(
             unmeasured_text(unmeasured) if parts else f"none found; {unmeasured_text(unmeasured)}"
@@ -153,8 +156,8 @@ def show_headline(verdict, findings: pl.DataFrame, unmeasured: list[int]) -> Non
     """The two answers a reviewer looks for first: wasted turns, and the verdict."""
     lines = [f"**Wasted turns:** {wasted_turns_text(findings, unmeasured)}"]
     if verdict is not None:
-        text = VERDICT_TEXT.get(verdict.verdict, "")
-        lines.append(f"**Bigger model?** {escape_markdown(verdict.verdict)} — {text}")
+        text = VERDICT_TEXT.get(verdict.verdict) or escape_markdown(verdict.verdict)
+        lines.append(f"**Bigger model?** {text}")
     st.markdown("  \n".join(lines))
 
 

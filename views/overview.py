@@ -13,6 +13,7 @@ from ui.db import connection
 from ui.fleet_common import UNKNOWN_CELLS, kpis_or_stop, page_header
 from ui.fleet_links import trajectory_link_column, trajectory_url
 from ui.text import escape_markdown
+from ui.tiles import tile
 
 WORST_ROWS = 10
 HISTOGRAMS = (  # (measure, x axis title, scale)
@@ -65,9 +66,10 @@ def load_escalations(version: str, flt: TrajectoryFilter) -> tuple[int, int]:
 
 def show_kpis(k: queries.Kpis, escalations: tuple[int, int]) -> None:
     row1, row2 = st.columns(4), st.columns(4)
-    row1[0].metric("Trajectories", fmt.count(k.trajectories))
+    tile(row1[0], "Trajectories", fmt.count(k.trajectories))
     inferred = k.inferred_successes / k.successes if k.successes else None
-    row1[1].metric(
+    tile(
+        row1[1],
         "Success rate",
         fmt.percent(k.success_rate),
         delta=f"{fmt.percent(inferred)} of successes inferred" if inferred is not None else None,
@@ -77,19 +79,21 @@ def show_kpis(k: queries.Kpis, escalations: tuple[int, int]) -> None:
         f"{k.inferred_successes} of those successes are inferred (finished without error, "
         "no explicit score).",
     )
-    row1[2].metric("Median wall time", fmt.duration(k.median_wall_ms))
-    row1[3].metric("Median turns", fmt.count(k.median_turns))
-    row2[0].metric(
-        "Total tokens", fmt.compact(k.total_tokens) if k.with_tokens else fmt.NOT_RECORDED
+    tile(row1[2], "Median wall time", fmt.duration(k.median_wall_ms))
+    tile(row1[3], "Median turns", fmt.count(k.median_turns))
+    tile(
+        row2[0], "Total tokens", fmt.compact(k.total_tokens) if k.with_tokens else fmt.NOT_RECORDED
     )
-    row2[1].metric("Cost", fmt.usd(k.cost_usd) if k.with_cost else fmt.NOT_RECORDED)
-    row2[2].metric(
+    tile(row2[1], "Cost", fmt.usd(k.cost_usd) if k.with_cost else fmt.NOT_RECORDED)
+    tile(
+        row2[2],
         "Waste share",
         fmt.percent(k.waste_share),
         help="Wasted tokens / all tokens, over trajectories where both are recorded.",
     )
     escalated, known = escalations
-    row2[3].metric(
+    tile(
+        row2[3],
         "Escalations",
         fmt.count(escalated) if known else fmt.NOT_RECORDED,
         help=f"Runs that switched to a larger tier, of {known} whose models have a known tier.",

@@ -16,6 +16,7 @@ from ui import format as fmt
 from ui.db import connection
 from ui.fleet_common import UNKNOWN_CELLS, kpis_or_stop, page_header
 from ui.fleet_links import trajectories_url, trajectory_link_column, trajectory_url
+from ui.tiles import tile
 
 GROUPS = {"category": "Category", "agent": "Agent", "model": "Model", "day": "Day"}
 MEASURES = {"USD": "usd", "Tokens": "tokens"}
@@ -70,14 +71,14 @@ def on_bar_click(by: str) -> None:
 
 def show_kpis(k: queries.Kpis) -> None:
     cols = st.columns(5)
-    cols[0].metric(
-        "Wasted tokens", fmt.compact(k.waste_tokens) if k.with_waste else fmt.NOT_RECORDED
+    tile(
+        cols[0], "Wasted tokens", fmt.compact(k.waste_tokens) if k.with_waste else fmt.NOT_RECORDED
     )
-    cols[1].metric("Waste (USD)", fmt.usd(k.waste_usd))
-    cols[2].metric("Share of tokens", fmt.percent(k.waste_share))
+    tile(cols[1], "Waste (USD)", fmt.usd(k.waste_usd))
+    tile(cols[2], "Share of tokens", fmt.percent(k.waste_share))
     share_of_cost = k.waste_usd / k.cost_usd if k.waste_usd is not None and k.cost_usd else None
-    cols[3].metric("Share of cost", fmt.percent(share_of_cost))
-    cols[4].metric("Runs with wasted turns", fmt.count(k.with_waste_turns))
+    tile(cols[3], "Share of cost", fmt.percent(share_of_cost))
+    tile(cols[4], "Runs with wasted turns", fmt.count(k.with_waste_turns))
 
 
 def show_chart(version: str, flt: TrajectoryFilter, by: str, measure: str, k) -> list[str]:
