@@ -167,10 +167,13 @@ def describe(report: dict) -> str:
         return f"FAILED {report['error']}"
     if report["already_ingested"]:
         return f"{report['file']}: already ingested ({report['upload_id']}); nothing added"
+    from ui.format import counted
+
     skipped = report["skipped"]
     lines = [
-        f"{report['file']}: {report['format']}, {report['spans']} spans, "
-        f"{report['trajectories']} trajectories, {len(skipped)} skipped"
+        f"{report['file']}: {report['format']}, {counted(report['spans'], 'span')}, "
+        f"{counted(report['trajectories'], 'trajectory', 'trajectories')}, "
+        f"{len(skipped):,} skipped"
     ]
     lines += [f"  skipped {s['position']}: {s['reason']}" for s in skipped[:20]]
     if len(skipped) > 20:

@@ -49,7 +49,7 @@ def test_cli_sends_files_to_the_server_that_holds_the_db(tmp_path):
         )
     assert result.returncode == 0, result.stderr
     assert "is held by the server at http://127.0.0.1:" in result.stderr
-    assert "first.jsonl: span_jsonl, 1 spans, 1 trajectories, 0 skipped" in result.stdout
+    assert "first.jsonl: span_jsonl, 1 span, 1 trajectory, 0 skipped" in result.stdout
     with duckdb.connect(str(db_file), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM trajectories").fetchone()[0] == 2
     assert not (tmp_path / "held.duckdb.server.json").exists()

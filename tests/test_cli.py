@@ -40,7 +40,7 @@ def test_ingests_and_reports_per_file(tmp_path, db_path):
     good.write_text(json.dumps(SPAN) + "\n")
     result = run_cli(str(good), "--db", str(db_path))
     assert result.returncode == 0, result.stderr
-    assert f"{good}: span_jsonl, 1 spans, 1 trajectories, 0 skipped" in result.stdout
+    assert f"{good}: span_jsonl, 1 span, 1 trajectory, 0 skipped" in result.stdout
     again = run_cli(str(good), "--db", str(db_path))
     assert again.returncode == 0
     assert "already ingested" in again.stdout and "nothing added" in again.stdout

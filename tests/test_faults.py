@@ -217,7 +217,7 @@ def test_full_disk_during_cli_ingest_fails_cleanly_and_a_retry_lands(tmp_path):
 
     retry = run_cli([str(TAU), "--db", str(db_file)])
     assert retry.returncode == 0, retry.stderr
-    assert "3818 spans, 200 trajectories" in retry.stdout
+    assert "3,818 spans, 200 trajectories" in retry.stdout
     assert counts(db_file)["trajectories"] == 201
 
 

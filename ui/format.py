@@ -66,3 +66,8 @@ def count(value: float | None) -> str:
     if _missing(value):
         return NOT_RECORDED
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def counted(number: int, one: str, many: str | None = None) -> str:
+    """`1 span`, `2 spans`, `1 trajectory`, `3 trajectories` (pass `many` when not one + s)."""
+    return f"{number:,} {one if number == 1 else many or one + 's'}"

@@ -12,6 +12,7 @@ from ingest.source import safe_filename
 from store.db import upload_dir
 from ui.db import connection
 from ui.fleet_common import page_header
+from ui.format import counted
 
 
 def ingest_upload(uploaded) -> IngestReport:
@@ -23,10 +24,6 @@ def ingest_upload(uploaded) -> IngestReport:
         return ingest_path(connection(), path, display_name=safe_filename(uploaded.name))
     finally:
         path.unlink(missing_ok=True)
-
-
-def counted(number: int, one: str, many: str | None = None) -> str:
-    return f"{number:,} {one if number == 1 else many or one + 's'}"
 
 
 def show_report(report: IngestReport) -> None:
