@@ -48,6 +48,7 @@ from tests.pages_fixtures_trajectory import (
     write_unrecorded_trace,
 )
 from ui import format as fmt
+from ui.text import escape_markdown
 
 sample_db_template, sample_db = fixtures.sample_db_template, fixtures.sample_db
 TRAJECTORIES, TRAJECTORY, COMPARE = (
@@ -435,6 +436,21 @@ def test_a_review_is_stored_and_listed(sample_db, showcase):
         assert at.text_area(key="new_review_comment").value == ""  # form cleared
 
 
+def test_a_review_pinned_to_a_tool_span_names_it_as_the_picker_does(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    position, tool = next((i + 1, s) for i, s in enumerate(showcase) if s["kind"] == "tool")
+    label = f"{position}. tool · {tool['name']}"
+    query = {"trace": trace, "span": tool["span_id"]}
+    with page_test(sample_db, TRAJECTORY, query=query, state={"reviewer_name": "ana"}) as at:
+        assert at.checkbox(key="new_review_pin").label == (
+            f"Pin to the inspected span ({escape_markdown(label)})"
+        )
+        add_review(at, "bug", "read the wrong file", pin=True)
+        heading = next(m.value for m in at.markdown if m.value.startswith("**Bug**"))
+        href = f"trajectory?trace={trace}&span={tool['span_id']}"
+        assert heading.endswith(f" · on [{escape_markdown(label)}]({href})")
+
+
 def test_a_custom_label_needs_text(sample_db, showcase):
     trace = showcase[0]["trace_id"]
     with page_test(sample_db, TRAJECTORY, {"trace": trace}, {"reviewer_name": "bo"}) as at:
@@ -464,6 +480,8 @@ def test_editing_a_review_keeps_its_history(sample_db, showcase):
         assert history["comment"].to_list() == ["the small model looped at turn 5", "looks fine"]
         heading = next(m.value for m in at.markdown if m.value.startswith("**Needs a bigger"))
         assert heading.endswith("*edited*")
+        shown = at.dataframe[-1].value  # the History expander: verdicts as the cards name them
+        assert shown["verdict"].tolist() == ["Needs a bigger model", "Good"]
 
 
 def test_only_the_author_may_edit(sample_db, showcase):

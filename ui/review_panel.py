@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
 import streamlit as st
 
 from store.reviews import (
@@ -51,7 +52,7 @@ def chosen_verdict(choice: str | None, custom: str) -> str | None:
 
 def show_review_panel(trace_id: str, span_id: str | None, span_names: dict[str, str]) -> None:
     """Reviews of one run; `span_id` is the inspected span a new review may be pinned to,
-    `span_names` labels pinned spans (e.g. "turn 5")."""
+    `span_names` labels pinned spans (e.g. "turn 5", "9. tool · run_tests")."""
     author = _reviewer()
     _show_notices()
     reviews = current_reviews(connection(), trace_id)
@@ -140,7 +141,9 @@ def _show_history(review_id: str) -> None:
     history = review_history(connection(), review_id)
     st.caption("Every version, newest first:")
     st.dataframe(
-        history.select("created_at", "author", "verdict", "comment"),
+        history.select(
+            "created_at", "author", pl.col("verdict").replace(VERDICT_LABELS), "comment"
+        ),
         hide_index=True,
         width="stretch",
         column_config={
@@ -187,7 +190,9 @@ def _new_review_form(
         st.text_area("Comment", max_chars=5000, key="new_review_comment")
         if span_id:
             label = names.get(span_id) or short_id(span_id)
-            st.checkbox(f"Pin to the inspected span ({label})", key="new_review_pin")
+            st.checkbox(
+                f"Pin to the inspected span ({escape_markdown(label)})", key="new_review_pin"
+            )
         st.form_submit_button(
             "Add review", type="primary", on_click=_add, args=(trace_id, span_id, author)
         )

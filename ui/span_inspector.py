@@ -94,18 +94,18 @@ def span_label(row: dict[str, Any], position: int, turn: str | None = None) -> s
     return one_line(f"{position}. {row['kind']} · {row['name']}", 80) + suffix
 
 
-def show_span_picker(
-    spans: pl.DataFrame,
-    current: str | None,
-    on_pick: Callable[[str], None],
-    turn_names: dict[str, str],
-) -> None:
-    """A selectbox over every span of the run, kept in step with `&span=`."""
-    ids = spans["span_id"].to_list()
-    labels = {
+def span_labels(spans: pl.DataFrame, turn_names: dict[str, str]) -> dict[str, str]:
+    """Span id -> its label in the picker ("9. tool · run_tests"), spans in timeline order."""
+    return {
         row["span_id"]: span_label(row, i + 1, turn_names.get(row["span_id"]))
         for i, row in enumerate(spans.iter_rows(named=True))
     }
+
+
+def show_span_picker(
+    ids: list[str], labels: dict[str, str], current: str | None, on_pick: Callable[[str], None]
+) -> None:
+    """A selectbox over every span of the run, kept in step with `&span=`."""
     if st.session_state.get("span_picker") != current:
         st.session_state["span_picker"] = current if current in labels else None
     st.selectbox(

@@ -19,7 +19,7 @@ from ui.empty import show_empty_store
 from ui.fleet_common import page_header
 from ui.report import trajectory_report
 from ui.review_panel import show_review_panel
-from ui.span_inspector import show_inspector, show_span_picker
+from ui.span_inspector import show_inspector, show_span_picker, span_labels
 from ui.text import escape_markdown, one_line
 from ui.timeline import build_timeline_figure
 
@@ -96,7 +96,7 @@ def show_actions(run: dict[str, Any], siblings: pl.DataFrame) -> None:
 
 
 def show_timeline_and_inspector(
-    detail: dict[str, Any], names: dict[str, str], trace_id: str, span_id: str | None
+    detail: dict[str, Any], labels: dict[str, str], trace_id: str, span_id: str | None
 ) -> dict[str, Any] | None:
     """The Gantt beside the inspector; returns the inspected span (None if none or unknown)."""
     left, right = st.columns([3, 2])
@@ -112,7 +112,7 @@ def show_timeline_and_inspector(
         st.caption("Bars: indigo = model call, amber = tool, red outline = error. Click a bar.")
     with right:
         st.subheader("Span inspector")
-        show_span_picker(detail["spans"], span_id, select_span, names)
+        show_span_picker(detail["spans"]["span_id"].to_list(), labels, span_id, select_span)
         span = load_span(version, trace_id, span_id) if span_id else None
         with st.container(height=640, border=False):
             show_inspector(span, span_id)
@@ -179,9 +179,11 @@ sections.show_header(run, detail["models"])
 unmeasured = sections.unmeasured_turns(detail["turns"])  # the headline and the Waste section
 sections.show_headline(detail["verdict"], detail["findings"], unmeasured)
 show_actions(run, detail["siblings"])
-span = show_timeline_and_inspector(detail, names, trace_id, span_id)
+labels = span_labels(detail["spans"], names)  # span id -> "9. tool · run_tests", as picked
+span = show_timeline_and_inspector(detail, labels, trace_id, span_id)
 show_turns_and_waste(detail, trace_id, unmeasured)
 show_time_and_context(run, detail)
 show_verdict_and_siblings(detail, names, trace_id)
 st.subheader("Reviews")
-show_review_panel(trace_id, span_id if span else None, names)
+# a review names its span as a turn where it is one, else by its label in the picker
+show_review_panel(trace_id, span_id if span else None, labels | names)
