@@ -12,10 +12,13 @@ import json
 import sys
 from pathlib import Path
 
+import duckdb
+
 from store import db
 
 EXIT_WASTE = 3
 EXIT_NO_STORE = 2
+EXIT_UNAVAILABLE = 1
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -57,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_NO_STORE
-    report = build_report(db.connect(path), limit=args.limit)
+    try:
+        con = db.connect(path)
+    except (duckdb.Error, OSError) as exc:
+        print(f"error: {db.cannot_open(path, exc)}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    report = build_report(con, limit=args.limit)
     print(json.dumps(report, indent=2, default=str) if args.json else render_text(report), end="")
     if args.fail_on_waste is not None:
         fails, message = waste_gate(report, args.fail_on_waste)

@@ -90,14 +90,14 @@ def ingest_locally(args) -> list[dict] | None:
     import duckdb
 
     from analysis.pipeline import ingest_path
-    from store.db import connect, db_path, is_lock_conflict, read_server_url
+    from store.db import cannot_open, connect, db_path, is_lock_conflict, read_server_url
 
     try:
         con = connect(args.db)
     except (duckdb.Error, OSError) as exc:
         url = read_server_url(args.db) if is_lock_conflict(exc) else None
         if url is None:
-            raise StoreUnavailable(f"cannot open the store at {db_path(args.db)}: {exc}") from exc
+            raise StoreUnavailable(cannot_open(args.db, exc)) from exc
         print(
             f"{db_path(args.db)} is held by the server at {url}; sending the files there",
             file=sys.stderr,
@@ -113,7 +113,7 @@ def export_locally(args) -> int:
     """Write the store to args.export; read-only when nothing was ingested in this run."""
     import duckdb
 
-    from store.db import connect, db_path, is_lock_conflict, read_server_url
+    from store.db import cannot_open, connect, db_path
     from store.export import ExportError, TargetNotEmpty, export_store
 
     path = db_path(args.db)
@@ -123,9 +123,7 @@ def export_locally(args) -> int:
     try:
         con = connect(args.db) if args.files else duckdb.connect(path, read_only=True)
     except (duckdb.Error, OSError) as exc:
-        url = read_server_url(args.db) if is_lock_conflict(exc) else None
-        held = f"; the server at {url} holds it: stop it, or export a copy" if url else ""
-        raise StoreUnavailable(f"cannot open the store at {path}: {exc}{held}") from exc
+        raise StoreUnavailable(cannot_open(path, exc)) from exc
     try:
         result = export_store(con, args.export)
     except ExportError as exc:

@@ -27,15 +27,25 @@ def post_file(base_url: str, path: Path, display_name: str) -> dict:
     )
     try:
         with urllib.request.urlopen(request, timeout=600) as response:
-            return json.loads(response.read())
+            report = json.loads(response.read())
     except urllib.error.HTTPError as exc:
-        body = exc.read()
-        try:
-            return json.loads(body)
-        except ValueError:
-            return _failure(display_name, f"server answered {exc.code}: {body[:200]!r}")
+        report = _refusal(display_name, exc.code, exc.read())
     except OSError as exc:
         return _failure(display_name, f"could not reach the server at {base_url}: {exc}")
+    return report | {"file": display_name}  # the server keeps only the base name
+
+
+def _refusal(name: str, status: int, body: bytes) -> dict:
+    """The server's report of a refused file (422), or a failed report made from its answer to
+    a request it refused before reading any file (401, 413: `{"error": ...}`)."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict) and "ok" in answer:
+        return answer
+    detail = answer.get("error") if isinstance(answer, dict) else None
+    return _failure(name, f"the server refused it ({status}): {detail or repr(body[:200])}")
 
 
 def _auth_header() -> dict:

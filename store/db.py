@@ -145,6 +145,14 @@ def is_lock_conflict(error: Exception) -> bool:
     return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
 
 
+def cannot_open(path: str | Path | None, error: Exception) -> str:
+    """What a command that needs the store says when opening it failed: a running server
+    holds its lock (which server, and what to do), or the file is unusable (DuckDB's reason)."""
+    url = read_server_url(path) if is_lock_conflict(error) else None
+    held = f"; the server at {url} holds it: stop the server first" if url else ""
+    return f"cannot open the store at {db_path(path)}: {error}{held}"
+
+
 @contextmanager
 def registered(cur: duckdb.DuckDBPyConnection, name: str, table) -> Iterator[None]:
     """`table` (Arrow or Polars) visible to SQL on `cur` as `name` for the block.

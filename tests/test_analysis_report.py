@@ -18,6 +18,7 @@ from analysis.__main__ import main
 from analysis.pipeline import ingest_path
 from store import db
 from tests.analysis_builders import ROOT, Call, T, ingest_spans, rows, trajectory, use_acme_prices
+from tests.live_server import running_server
 
 ERROR_PREFIXES = ("error:", "error -", "exception:", "traceback (most recent call last)")
 
@@ -157,6 +158,30 @@ def test_cli_runs_as_a_module_and_rejects_a_missing_store(tmp_path):
     assert result.returncode == 2
     assert f"{missing}: no AgentTime store here" in result.stderr
     assert not missing.exists()
+
+
+def report_cli(db_file) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "analysis", "report", "--db", str(db_file)]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def test_cli_says_which_server_holds_the_store(tmp_path):
+    held = tmp_path / "held.duckdb"
+    with running_server(held) as base:
+        result = report_cli(held)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith(f"error: cannot open the store at {held}: ")
+    assert result.stderr.endswith(f"; the server at {base} holds it: stop the server first\n")
+
+
+def test_cli_on_a_file_that_is_not_a_store_is_a_clear_error(tmp_path):
+    garbage = tmp_path / "garbage.duckdb"
+    garbage.write_text("not a db\n")
+    result = report_cli(garbage)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: cannot open the store at {garbage}: ")
+    assert "Traceback" not in result.stderr
+    assert garbage.read_text() == "not a db\n"
 
 
 def test_cli_subprocess_prints_json(con, db_path, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import urllib.error
@@ -65,6 +66,34 @@ def test_bearer_token_is_required_when_configured(tmp_path):
         status, report = post(url, body, token="s3cret")
     assert status == 200
     assert (report["ok"], report["file"], report["spans"]) == (True, "a.jsonl", 1)
+
+
+def test_the_cli_reports_a_request_the_server_refused(tmp_path):
+    """401 and 413 answers carry no report, only `{"error": ...}`: the CLI says so, exit 1."""
+    db_file, span_file = tmp_path / "held.duckdb", tmp_path / "run.jsonl"
+    span_file.write_text(json.dumps(SPAN) + "\n")
+    env = {"AGENTTIME_INGEST_TOKEN": "s3cret", "AGENTTIME_INGEST_MAX_BYTES": "100"}
+    command = [sys.executable, "-m", "ingest", str(span_file), "--db", str(db_file)]
+    with running_server(db_file, extra_env=env):
+        no_token = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        too_big = subprocess.run(
+            [*command, "--json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=os.environ | {"AGENTTIME_INGEST_TOKEN": "s3cret"},
+        )
+    assert no_token.returncode == 1
+    assert no_token.stderr.splitlines()[-1] == (
+        f"FAILED {span_file}: the server refused it (401): missing or wrong bearer token"
+    )
+    assert too_big.returncode == 1
+    assert json.loads(too_big.stdout) == {
+        "file": str(span_file),
+        "ok": False,
+        "error": f"{span_file}: the server refused it (413): run.jsonl: body over 100 bytes",
+    }
 
 
 def test_bad_file_gets_422_with_the_reason(live_server):

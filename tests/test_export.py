@@ -145,7 +145,7 @@ def test_reimport_into_an_empty_store_gives_the_same_figures(source_store, expor
     result = run_cli(str(exported), "--db", str(target))
     assert result.returncode == 0, result.stderr
     spans = count(source_store, "spans")
-    assert f"agenttime_export, {spans} spans, {count(source_store, 'trajectories')} traj" in (
+    assert f"agenttime_export, {spans:,} spans, {count(source_store, 'trajectories')} traj" in (
         result.stdout
     )
     assert table_rows(target, "spans", {"upload_id"}) == table_rows(
