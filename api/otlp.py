@@ -25,8 +25,8 @@ from starlette.responses import JSONResponse, Response
 
 from analysis.pipeline import IngestReport, ingest_path
 from api.auth import token_rejection
-from ingest.errors import IngestError
-from ingest.registry import detect
+from ingest.errors import IngestError, UnsupportedFormat
+from ingest.registry import described, detect
 from ingest.source import Source
 from store.db import connect, upload_dir
 
@@ -98,7 +98,7 @@ def decompress(body: bytes, encoding: str, limit: int) -> bytes:
         raise Rejected(
             415,
             code_pb2.INVALID_ARGUMENT,
-            f"unsupported Content-Encoding {encoding!r}; expected gzip",
+            f"unsupported Content-Encoding {encoding!r}; expected gzip or deflate",
         )
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
     try:
@@ -147,8 +147,16 @@ def ingest_body(body: bytes, media_type: str) -> IngestReport:
 
 def _require_adapter(path: Path, expected: str, media_type: str) -> None:
     """The body must be OTLP in the declared encoding, not another format the uploader knows."""
+    source = Source.open(path, DISPLAY_NAME)
     try:
-        found = detect(Source.open(path, DISPLAY_NAME)).name
+        found = detect(source).name
+    except UnsupportedFormat as exc:  # the uploader's list of formats would not help here
+        raise Rejected(
+            400,
+            code_pb2.INVALID_ARGUMENT,
+            f"{DISPLAY_NAME}, byte 0: not an OTLP ExportTraceServiceRequest encoded as "
+            f"{media_type}: {described(source.head(), 'body')}",
+        ) from exc
     except IngestError as exc:
         raise Rejected(400, code_pb2.INVALID_ARGUMENT, str(exc)) from exc
     if found != expected:

@@ -101,22 +101,22 @@ def detect(source: Source) -> _Registered:
                 return adapter
     raise UnsupportedFormat(
         source.display_name,
-        f"not a recognised trace format: {_described(head)}; expected {EXPECTED_FORMATS}",
+        f"not a recognised trace format: {described(head)}; expected {EXPECTED_FORMATS}",
         "byte 0",
     )
 
 
-def _described(head: bytes) -> str:
-    """What the file starts with, as a person can read it: text quoted, bytes in hex."""
+def described(head: bytes, what: str = "file") -> str:
+    """What the file (or body) starts with, as a person can read it: text quoted, bytes in hex."""
     if not head.strip():
-        return "the file is empty" if not head else "the file holds only whitespace"
+        return f"the {what} is empty" if not head else f"the {what} holds only whitespace"
     try:  # incremental: a character cut at byte 256 waits instead of failing
         text = codecs.getincrementaldecoder("utf-8")().decode(head[:256])
     except UnicodeDecodeError:
         text = ""
     if not text or any(char < " " and char not in "\t\r\n" for char in text[:60]):
         return f"binary content, starting with bytes {head[:8].hex(' ')}"
-    return f"the file starts with {text[:60]!r}"
+    return f"the {what} starts with {text[:60]!r}"
 
 
 def decode_file(path: str | Path, display_name: str | None = None) -> Decoded:

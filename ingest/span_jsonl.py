@@ -94,9 +94,10 @@ def _times(record: dict, position: str, source: Source) -> dict:
             position,
         ) from exc
     if start is None or end is None:
-        raise DecodeError(
-            source.display_name, "missing required field 'start_time' or 'end_time'", position
+        missing = " and ".join(
+            f"'{f}'" for f, t in (("start_time", start), ("end_time", end)) if t is None
         )
+        raise DecodeError(source.display_name, f"missing required field {missing}", position)
     if end < start:
         raise DecodeError(source.display_name, "end_time is before start_time", position)
     return {"start_ns": start, "end_ns": end}

@@ -121,6 +121,16 @@ def test_span_jsonl_missing_required_field_names_the_line(tmp_path):
         decode_file(write_lines(tmp_path / "s.jsonl", lines))
 
 
+@pytest.mark.parametrize(
+    ("dropped", "named"),
+    [(("end_time",), "'end_time'"), (("start_time", "end_time"), "'start_time' and 'end_time'")],
+)
+def test_span_jsonl_missing_time_names_the_field(tmp_path, dropped, named):
+    lines = [{k: v for k, v in SPAN_LINES[0].items() if k not in dropped}]
+    with pytest.raises(DecodeError, match=rf"^s.jsonl, line 1: missing required field {named}$"):
+        decode_file(write_lines(tmp_path / "s.jsonl", lines))
+
+
 def test_span_jsonl_bad_time_names_the_line(tmp_path):
     lines = [SPAN_LINES[0] | {"end_time": "yesterday"}]
     with pytest.raises(DecodeError, match=r"line 1: .*expected ISO-8601 text or epoch nanoseconds"):

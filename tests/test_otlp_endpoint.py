@@ -230,12 +230,13 @@ def test_otlp_http_semantics_and_store_unchanged_by_bad_requests(tmp_path, share
             "random protobuf": (_post(url, bytes(range(256)) * 4, PROTOBUF), 400, 3, "POST /v1/traces, byte 0"),
             "truncated protobuf": (_post(url, binpb[:1000], PROTOBUF), 400, 3, "not a valid ExportTraceServiceRequest"),
             "truncated json": (_post(url, jsonl[:500], JSON), 400, 3, "POST /v1/traces, line 1 column"),
-            "json not otlp": (_post(url, b'{"hello": "world"}', JSON), 400, 3, "not a recognised trace format"),
+            "json not otlp": (_post(url, b'{"hello": "world"}', JSON), 400, 3, "POST /v1/traces, byte 0: not an OTLP ExportTraceServiceRequest encoded as application/json: the body starts with '{\"hello\": \"world\"}'"),
+            "text as protobuf": (_post(url, b"garbage!!", PROTOBUF), 400, 3, "not an OTLP ExportTraceServiceRequest encoded as application/x-protobuf: the body starts with 'garbage!!'"),
             "protobuf as json": (_post(url, jsonl, PROTOBUF), 400, 3, "body looks like otlp_json"),
             "too large": (_post(url, b"\x0a" * 20001, PROTOBUF), 413, 8, "exceeds 20,000 bytes"),
             "gzip bomb": (_post(url, gzip.compress(b"{" * 100_000), JSON, **{"Content-Encoding": "gzip"}), 413, 8, "decompressed body exceeds"),
             "broken gzip": (_post(url, b"\x1f\x8bnot gzip", JSON, **{"Content-Encoding": "gzip"}), 400, 3, "not valid gzip"),
-            "brotli": (_post(url, binpb, PROTOBUF, **{"Content-Encoding": "br"}), 415, 3, "Content-Encoding 'br'"),
+            "brotli": (_post(url, binpb, PROTOBUF, **{"Content-Encoding": "br"}), 415, 3, "Content-Encoding 'br'; expected gzip or deflate"),
         }  # fmt: skip
         for label, (response, http_status, code, fragment) in bad.items():
             assert response.status_code == http_status, (label, response.text)
