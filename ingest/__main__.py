@@ -90,8 +90,10 @@ def ingest_locally(args) -> list[dict] | None:
     import duckdb
 
     from analysis.pipeline import ingest_path
-    from store.db import cannot_open, connect, db_path, is_lock_conflict, read_server_url
+    from store.db import cannot_open, close, connect, db_path, is_lock_conflict, read_server_url
 
+    store = Path(db_path(args.db))
+    existed = store.exists()
     try:
         con = connect(args.db)
     except (duckdb.Error, OSError) as exc:
@@ -106,7 +108,12 @@ def ingest_locally(args) -> list[dict] | None:
     if args.if_empty and store_has_spans(con):
         print(f"{db_path(args.db)} already holds traces; not loading {len(args.files)} file(s)")
         return None
-    return [ingest_path(con, path, display_name=path).as_dict() for path in args.files]
+    reports = [ingest_path(con, path, display_name=path).as_dict() for path in args.files]
+    if not existed and not any(report["ok"] for report in reports):
+        close(args.db)  # every file was refused: leave no empty store behind
+        for leftover in (store, store.with_name(store.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+    return reports
 
 
 def export_locally(args) -> int:

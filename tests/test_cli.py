@@ -58,6 +58,16 @@ def test_one_bad_file_exits_1_and_the_others_still_land(tmp_path, db_path):
     assert span_count(db_path) == 1
 
 
+def test_a_new_store_whose_every_file_was_refused_is_not_left_behind(tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("meeting notes\n")
+    new_store = tmp_path / "fresh" / "store.duckdb"
+    result = run_cli(str(bad), "--db", str(new_store))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"FAILED {bad}, byte 0: not a recognised trace format")
+    assert list(new_store.parent.iterdir()) == []
+
+
 def test_json_output_is_one_object_per_file(tmp_path, db_path):
     good = tmp_path / "good.jsonl"
     good.write_text(json.dumps(SPAN) + "\n")
