@@ -354,6 +354,26 @@ def test_a_run_whose_waste_is_unknown_is_not_said_to_have_none(tmp_path, shared_
         assert (wasted.value, wasted.help, wasted.delta) == ("—", "Not recorded.", "not measurable")
 
 
+def test_the_cost_source_says_which_calls_the_cost_leaves_out(sample_db):
+    """A run whose last call errored with no usage: its cost sums the other calls."""
+    with db.connect(sample_db).cursor() as cur:
+        trace, calls, priced = cur.execute(
+            "SELECT trace_id, count(*), count(cost_usd) FROM turns GROUP BY trace_id "
+            "HAVING count(cost_usd) BETWEEN 1 AND count(*) - 1 "
+            "AND bool_and(cost_source = 'computed' OR cost_usd IS NULL) ORDER BY trace_id LIMIT 1"
+        ).fetchone()
+        source = cur.execute(
+            "SELECT cost_source FROM trajectories WHERE trace_id = ?", [trace]
+        ).fetchone()[0]
+    db.close(sample_db)
+    assert (source, calls - priced) == ("partial", 1)
+    with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
+        assert (
+            f"**Cost source:** computed from the model price table; 1 of {calls} calls has no "
+            f"cost (no token counts or reported cost), so the cost covers the other {priced}"
+        ) in markdown_text(at)
+
+
 def test_unknown_trace_says_so(sample_db):
     with page_test(sample_db, TRAJECTORY, query={"trace": "no-such-trace"}) as at:
         assert not at.exception

@@ -91,7 +91,24 @@ def tokens_text(run: dict[str, Any]) -> str:
     )
 
 
-def show_header(run: dict[str, Any], models: pl.DataFrame) -> None:
+def cost_source_text(turns: pl.DataFrame) -> str:
+    """Where the run's cost comes from, and the calls it leaves out: the cost is the sum over
+    the calls that have one, so a call with no token counts and no reported cost adds nothing."""
+    priced = turns.filter(pl.col("cost_usd").is_not_null())
+    if priced.is_empty():
+        return "cost not recorded"
+    sources = priced["cost_source"].unique().to_list()
+    text = COST_SOURCE_TEXT[sources[0] if len(sources) == 1 else "partial"]
+    unpriced = turns.height - priced.height
+    if unpriced:
+        text += (
+            f"; {unpriced} of {turns.height} calls {'has' if unpriced == 1 else 'have'} no "
+            f"cost (no token counts or reported cost), so the cost covers the other {priced.height}"
+        )
+    return text
+
+
+def show_header(run: dict[str, Any], models: pl.DataFrame, turns: pl.DataFrame) -> None:
     st.caption(
         f"{escape_markdown(run.get('agent_name') or 'agent not recorded')} · task "
         f"{escape_markdown(run.get('task_key') or 'not recorded')} · started "
@@ -107,8 +124,7 @@ def show_header(run: dict[str, Any], models: pl.DataFrame) -> None:
     tile(cols[4], "Cost", fmt.fine_usd(run.get("cost_usd")))
     tile(cols[5], "Wasted", fmt.fine_usd(run.get("waste_usd")), waste_tokens_text(run), **quiet)
     st.markdown(f"**Models, in call order:** {models_text(models)}")
-    cost_source = COST_SOURCE_TEXT.get(run.get("cost_source"), "cost not recorded")
-    st.markdown(f"**Tokens:** {tokens_text(run)}  \n**Cost source:** {cost_source}")
+    st.markdown(f"**Tokens:** {tokens_text(run)}  \n**Cost source:** {cost_source_text(turns)}")
 
 
 def turn_ranges(turns: list[int]) -> str:

@@ -175,7 +175,7 @@ if run is None:
     st.stop()
 detail = load_detail(version, trace_id)
 names = sections.turn_names(detail["turns"])  # span id -> "turn n", for labels and links
-sections.show_header(run, detail["models"])
+sections.show_header(run, detail["models"], detail["turns"])
 unmeasured = sections.unmeasured_turns(detail["turns"])  # the headline and the Waste section
 sections.show_headline(detail["verdict"], detail["findings"], unmeasured)
 show_actions(run, detail["siblings"])
