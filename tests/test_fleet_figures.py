@@ -70,16 +70,39 @@ def waste_rows(rows: list[tuple]) -> pl.DataFrame:
     return frame.with_columns(findings_with_usd=pl.col("findings") - pl.col("usd").is_null())
 
 
-def test_waste_totals_are_unknown_when_a_part_is():
-    waste = waste_rows(
+def test_waste_totals_sum_what_is_known_and_count_what_is_not():
+    columns = ["key", "category", "findings", "tokens", "findings_with_tokens", "usd"]
+    waste = pl.DataFrame(
         [
-            ("a", "stagnation", 2, 300, 2, 0.3),
-            ("a", "uncached_context", 1, 100, 1, 0.1),
-            ("b", "uncached_context", 2, None, 1, None),
-        ]
+            ("a", "stagnation", 2, 300, 2, 0.3, 2),
+            ("a", "uncached_context", 1, 100, 1, 0.1, 1),
+            ("b", "uncached_context", 2, None, 0, None, 0),
+            ("c", "stagnation", 3, 900, 3, 0.2, 3),
+            ("c", "uncached_context", 2, 50, 1, None, 0),  # an unpriced model's findings
+        ],
+        schema=[*columns, "findings_with_usd"],
+        orient="row",
     )
     totals = f.waste_totals(waste)
-    assert totals.rows() == [("a", 3, 400.0, pytest.approx(0.4)), ("b", 2, None, None)]
+    assert totals.rows() == [
+        ("a", 3, 400.0, 0, pytest.approx(0.4), 0),
+        ("b", 2, None, 2, None, 2),
+        ("c", 5, 950.0, 1, 0.2, 2),
+    ]
+    assert f.at_least("$0.20", 2, "not priced") == "≥ $0.20 (2 findings not priced)"
+    assert f.at_least("$0.40", 0, "not priced") == "$0.40"
+
+
+def test_waste_share_text_marks_a_category_with_unpriced_findings_as_at_least():
+    waste = waste_rows(
+        [
+            ("uncached_context", "uncached_context", 3, 1500, 3, 0.15),
+            ("uncached_context", "uncached_context", 1, 500, 1, None),
+        ]
+    )
+    (bar,) = f.build_waste_category_figure(waste, base_tokens=10_000).data
+    assert list(bar.x)[3] == 20.0
+    assert list(bar.text)[3] == "2,000 tokens · ≥ $0.1500 (1 finding not priced)"
 
 
 def test_waste_share_by_category_shows_every_category():

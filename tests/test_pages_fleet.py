@@ -15,10 +15,13 @@ import json
 
 import pytest
 
+from analysis.pipeline import ingest_path
+from store import db
 from store.prices import DEFAULT_PRICES
 from tests import pages_fixtures_fleet
 from tests.analysis_builders import T, ingest_spans, trajectory, use_acme_prices
 from tests.apptest import app_on
+from tests.conftest import ROOT
 from ui import format as fmt
 from ui.fleet_common import NO_MATCH_TEXT
 
@@ -137,6 +140,36 @@ def test_overview_says_where_the_money_went(sample_db):
         f"claude\\-opus\\-4\\-1\\-20250805, {fmt.usd(haiku_cost)} on "
         "claude\\-haiku\\-4\\-5\\-20251001."
     ) in text
+
+
+def test_one_unpriced_run_does_not_change_which_waste_the_overview_names(sample_db, tmp_path):
+    """The showcase run again under model names with no price: its findings have tokens but
+    no dollars, which makes the category totals lower bounds, not unknown."""
+    lines = (ROOT / "sample_traces" / "agents.spans.jsonl").read_text().splitlines()
+    spans = [json.loads(line) for line in lines]
+    (trace,) = {s["trace_id"] for s in spans if s.get("task_id") == "fix-flaky-test-142"}
+    copy = [
+        span
+        | {"trace_id": "unpriced-" + trace, "task_id": "unpriced"}
+        | ({"model": "acme-llm-" + span["model"]} if span.get("model") else {})
+        for span in spans
+        if span["trace_id"] == trace
+    ]
+    upload = tmp_path / "unpriced.jsonl"
+    upload.write_text("".join(json.dumps(span) + "\n" for span in copy))
+    ingest_path(db.connect(sample_db), upload)
+    db.close(sample_db)
+    (totals,) = sql(
+        sample_db,
+        "SELECT sum(usd), count(*) - count(usd) FROM findings WHERE category = 'uncached_context'",
+    )
+    assert totals[1] > 0  # the copy's uncached-context findings have no dollars
+    with app_on(sample_db) as at:
+        assert not at.exception
+        assert (
+            f"most of it uncached context (≥ {fmt.usd(totals[0])} ({totals[1]} findings not "
+            "priced))."
+        ) in markdown(at)
 
 
 def test_overview_lists_the_worst_runs_by_waste_and_by_wall_time(sample_db):

@@ -148,16 +148,27 @@ def build_histogram_figure(
 
 
 def waste_totals(waste: pl.DataFrame) -> pl.DataFrame:
-    """Rows of `analysis.fleet.waste_by` summed per key; a total is None if any part is unknown."""
+    """Rows of `analysis.fleet.waste_by` summed per key: `tokens` and `usd` sum the findings
+    that have them (None when none has), and `*_unknown` counts the findings that don't, so a
+    total with unknown parts is read as "at least"."""
+    findings = pl.col("findings").sum()
     return waste.group_by("key", maintain_order=True).agg(
-        findings=pl.col("findings").sum(),
-        tokens=pl.when(pl.col("findings_with_tokens").sum() == pl.col("findings").sum()).then(
+        findings=findings,
+        tokens=pl.when(pl.col("findings_with_tokens").sum() > 0).then(
             pl.col("tokens").cast(pl.Float64).sum()
         ),
-        usd=pl.when(pl.col("findings_with_usd").sum() == pl.col("findings").sum()).then(
-            pl.col("usd").sum()
-        ),
+        tokens_unknown=findings - pl.col("findings_with_tokens").sum(),
+        usd=pl.when(pl.col("findings_with_usd").sum() > 0).then(pl.col("usd").sum()),
+        usd_unknown=findings - pl.col("findings_with_usd").sum(),
     )
+
+
+def at_least(text: str, unknown: int, missing: str) -> str:
+    """`text` of a sum, marked as a lower bound when `unknown` findings lack the amount."""
+    if not unknown:
+        return text
+    word = "finding" if unknown == 1 else "findings"
+    return f"≥ {text} ({unknown:,} {word} {missing})"
 
 
 def build_waste_category_figure(waste: pl.DataFrame, base_tokens: float | None) -> go.Figure:
@@ -165,13 +176,22 @@ def build_waste_category_figure(waste: pl.DataFrame, base_tokens: float | None) 
 
     `waste` is `waste_by(con, "category")`; `base_tokens` the tokens the shares are of."""
     totals = {row["key"]: row for row in waste_totals(waste).iter_rows(named=True)}
+    none_found = {"tokens": 0, "usd": 0.0, "tokens_unknown": 0, "usd_unknown": 0}
     shares, texts = [], []
     for category in CATEGORIES:
-        row = totals.get(category, {"tokens": 0, "usd": 0.0})
+        row = totals.get(category, none_found)
         tokens, usd = row["tokens"], row["usd"]
         shares.append(100 * tokens / base_tokens if tokens is not None and base_tokens else None)
-        usd_text = "USD not recorded" if usd is None else f"${usd:,.4f}"
-        tokens_text = "tokens not recorded" if tokens is None else f"{tokens:,.0f} tokens"
+        usd_text = (
+            "USD not recorded"
+            if usd is None
+            else at_least(f"${usd:,.4f}", row["usd_unknown"], "not priced")
+        )
+        tokens_text = (
+            "tokens not recorded"
+            if tokens is None
+            else at_least(f"{tokens:,.0f} tokens", row["tokens_unknown"], "without tokens")
+        )
         texts.append(f"{tokens_text} · {usd_text}")
     figure = go.Figure(
         go.Bar(

@@ -116,7 +116,8 @@ def money_lines(
         totals = figures.waste_totals(waste).drop_nulls("usd").sort("usd", descending=True)
         top = totals.row(0, named=True) if totals.height else None
         biggest = (
-            f", most of it {figures.CATEGORY_LABELS[top['key']].lower()} ({fmt.usd(top['usd'])})"
+            f", most of it {figures.CATEGORY_LABELS[top['key']].lower()} "
+            f"({figures.at_least(fmt.usd(top['usd']), top['usd_unknown'], 'not priced')})"
             if top
             else ""
         )
