@@ -165,7 +165,8 @@ def test_verdict_bars_count_runs_in_the_given_order():
         {"verdict": ["escalation_needed", "over_provisioned", None], "trajectories": [3, 8, 1]}
     )
     (bar,) = f.build_verdict_figure(counts).data
-    assert list(bar.y) == ["escalation_needed", "over_provisioned", "no verdict"]
+    assert list(bar.y) == ["Escalation needed", "Over-provisioned", "no verdict"]
+    assert list(bar.customdata) == ["escalation_needed", "over_provisioned", "no verdict"]
     assert list(bar.x) == [3, 8, 1]
     assert list(bar.marker.color) == ["#10b981", "#f97316", f.MUTED]
 

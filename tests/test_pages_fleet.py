@@ -283,7 +283,10 @@ def test_escalation_page_counts_verdicts_and_lists_over_provisioned_runs(sample_
     with app_on(sample_db, page="views/escalation.py") as at:
         assert not at.exception
         table = at.dataframe[0].value
-        assert dict(zip(table["verdict"], table["trajectories"], strict=True)) == verdicts
+        named = {fmt.VERDICT_NAMES[verdict]: runs for verdict, runs in verdicts.items()}
+        assert dict(zip(table["verdict"], table["trajectories"], strict=True)) == named
+        links = dict(zip(table["verdict"], table["list"], strict=True))
+        assert links["Escalation needed"] == "trajectories?verdict=escalation_needed"
         over = at.dataframe[1].value
         assert len(over) == 8
         assert {"task:update-changelog-19", "task:weekly-signups-report"} <= set(over["task_key"])
@@ -330,7 +333,7 @@ def test_escalation_events_link_to_the_switch(sample_db):
         events = at.dataframe[2].value
         assert len(events) == 7
         row = events[events["task_key"] == "task:fix-flaky-test-142"].iloc[0]
-        assert row["verdict"] == "escalation_needed"
+        assert row["verdict"] == "Escalation needed"
         assert row["open"] == f"trajectory?trace={trace}&span={switch}"
         assert row["signal_turns"] == 5  # run_tests failed the same way 5 times
 

@@ -162,7 +162,7 @@ def test_trajectories_show_every_unknown_value_as_a_dash(unrecorded_db):
                 "agent_name": "partial",
                 "task_key": "—",
                 "outcome": "success",
-                "verdict": "undetermined",
+                "verdict": "Undetermined",
                 "turns": 1,
                 "wall_s": 3.0,
                 "cost_usd": "—",
@@ -178,7 +178,7 @@ def test_trajectories_show_every_unknown_value_as_a_dash(unrecorded_db):
                 "agent_name": "partial",
                 "task_key": "—",
                 "outcome": "success",
-                "verdict": "small_sufficient",
+                "verdict": "Small model sufficient",
                 "turns": 2,
                 "wall_s": 4.0,
                 "cost_usd": pytest.approx(0.000928),
@@ -526,7 +526,7 @@ def test_compare_defaults_b_to_a_run_of_the_same_task(sample_db):
         assert facts["Models"][:2] == (llm_spans(opus)[0]["model"], llm_spans(haiku)[0]["model"])
         assert facts["Turns"] == ("4", "4", "same", "1.00×")
         assert facts["Tier (highest)"][:2] == ("large", "small")
-        assert facts["Verdict"][:2] == ("over_provisioned", "small_sufficient")
+        assert facts["Verdict"][:2] == ("Over-provisioned", "Small model sufficient")
         wall = [
             (datetime.fromisoformat(s[0]["end_time"]) - datetime.fromisoformat(s[0]["start_time"]))
             for s in (opus, haiku)

@@ -39,6 +39,7 @@ TEXT_FACTS = (
     ("Outcome", "outcome"),
     ("Verdict", "verdict"),
 )
+NAMED = {"verdict": fmt.VERDICT_NAMES}  # facts whose stored keys have a readable name
 
 
 def signed(delta: float | None, formatter: Callable[[Any], str]) -> str:
@@ -60,7 +61,7 @@ def fact_rows(a: dict[str, Any], b: dict[str, Any]) -> pl.DataFrame:
     """(Fact, A, B, B − A, B / A) as text."""
     rows = [
         ("Models", _models(a), _models(b), "", ""),
-        *((label, _text(a.get(k)), _text(b.get(k)), "", "") for label, k in TEXT_FACTS),
+        *((label, _fact(a, k), _fact(b, k), "", "") for label, k in TEXT_FACTS),
     ]
     for label, key, formatter in NUMERIC_FACTS:
         va, vb = a.get(key), b.get(key)
@@ -73,8 +74,11 @@ def _models(run: dict[str, Any]) -> str:
     return one_line(" → ".join(run.get("models") or []) or fmt.NOT_RECORDED, 200)
 
 
-def _text(value: Any) -> str:
-    return fmt.NOT_RECORDED if value is None else one_line(value, 200)
+def _fact(run: dict[str, Any], key: str) -> str:
+    value = run.get(key)
+    return (
+        fmt.NOT_RECORDED if value is None else one_line(NAMED.get(key, {}).get(value, value), 200)
+    )
 
 
 ALIGNED_LABELS = {

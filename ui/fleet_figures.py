@@ -19,7 +19,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from analysis.waste import CATEGORIES
-from ui.format import NOT_RECORDED
+from ui.format import NOT_RECORDED, VERDICT_NAMES
 from ui.timeline import plotly_text
 
 CATEGORY_LABELS = {
@@ -252,7 +252,7 @@ def build_verdict_figure(counts: pl.DataFrame) -> go.Figure:
     verdicts = [v or "no verdict" for v in counts["verdict"].to_list()]
     figure = go.Figure(
         go.Bar(
-            y=verdicts,
+            y=[VERDICT_NAMES.get(v, v) for v in verdicts],
             x=counts["trajectories"].to_list(),
             orientation="h",
             marker_color=[VERDICT_COLORS.get(v, MUTED) for v in verdicts],

@@ -5,6 +5,15 @@ from __future__ import annotations
 import math
 
 NOT_RECORDED = "not recorded"
+VERDICT_NAMES = {  # the computed verdicts (analysis/verdicts.py), as tables and charts name them
+    "escalation_needed": "Escalation needed",
+    "escalation_premature": "Premature escalation",
+    "escalation_futile": "Futile escalation",
+    "large_needed": "Larger model needed",
+    "over_provisioned": "Over-provisioned",
+    "small_sufficient": "Small model sufficient",
+    "undetermined": "Undetermined",
+}
 MISSING_CELL = "—"  # what a table cell shows for an unknown value (Streamlit's default: "None")
 
 

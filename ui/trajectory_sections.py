@@ -399,6 +399,7 @@ def sibling_table(siblings: pl.DataFrame, trace_id: str) -> pl.DataFrame:
             lambda t: page_href("compare", a=trace_id, b=t), return_dtype=pl.String
         ),
         models=pl.col("models").list.join(" → "),
+        verdict=pl.col("verdict").replace(fmt.VERDICT_NAMES),
     ).select(list(SIBLING_COLUMNS))
 
 

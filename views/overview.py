@@ -173,7 +173,7 @@ def worst_table(frame: pl.DataFrame) -> None:
         "cost_usd",
         (pl.col("wall_ms") / 1000).alias("wall_s"),
         "turns",
-        "verdict",
+        pl.col("verdict").replace(fmt.VERDICT_NAMES),
         "outcome",
         "agent_name",
     )

@@ -73,6 +73,7 @@ def display_frame(runs: pl.DataFrame) -> pl.DataFrame:
         models=pl.col("models").list.join(" → "),
         wall_s=pl.col("wall_ms") / 1000,
         tokens=pl.col("input_tokens") + pl.col("output_tokens"),
+        verdict=pl.col("verdict").replace(fmt.VERDICT_NAMES),
     ).select(list(COLUMNS))
 
 

@@ -102,7 +102,8 @@ def show_chart(version: str, flt: TrajectoryFilter, by: str, measure: str, k) ->
 
 def with_links(frame: pl.DataFrame) -> pl.DataFrame:
     links = pl.Series("open", [trajectory_url(t) for t in frame["trace_id"]], dtype=pl.String)
-    return frame.with_columns(links)
+    named = [pl.col("verdict").replace(fmt.VERDICT_NAMES)] if "verdict" in frame.columns else []
+    return frame.with_columns(links, *named)
 
 
 COLUMNS = {
