@@ -73,6 +73,24 @@ TOKEN_COLUMNS = (
     "cache_read_tokens",
     "cache_write_tokens",
 )
+
+
+def include_cache_and_reasoning(tokens: dict) -> bool:
+    """Sources in raw-Anthropic style count cache apart from input (and some, reasoning apart
+    from output); inclusive counts can't be smaller, so such counts are added in. True when
+    something was added."""
+    cached = (tokens.get("cache_read_tokens") or 0) + (tokens.get("cache_write_tokens") or 0)
+    reasoning = tokens.get("reasoning_tokens") or 0
+    corrected = False
+    if tokens.get("input_tokens") is not None and cached > tokens["input_tokens"]:
+        tokens["input_tokens"] += cached
+        corrected = True
+    if tokens.get("output_tokens") is not None and reasoning > tokens["output_tokens"]:
+        tokens["output_tokens"] += reasoning
+        corrected = True
+    return corrected
+
+
 _STRING_COLUMNS = frozenset(name for name, kind in SPAN_FIELDS if kind == pa.string())
 _TIME_COLUMNS = frozenset(("start_time", "end_time", "duration_ms"))
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1

@@ -17,6 +17,7 @@ from ingest.canonical import (
     as_int,
     canonical_json,
     gc_paused,
+    include_cache_and_reasoning,
     parse_time_ns,
     to_table,
 )
@@ -52,7 +53,15 @@ def decode(source: Source) -> registry.Decoded:
         if records is None:
             records = iter_lines(source)
         rows = [_span_row(record, number, source) for number, record in records]
-        return registry.Decoded(format=NAME, spans=to_table(rows))
+        corrected = sum(include_cache_and_reasoning(row) for row in rows)
+        warnings = [
+            f"input or output tokens below their cache or reasoning part on {corrected:,} of "
+            f"{len(rows):,} spans: read as counts without those parts (raw-Anthropic style), "
+            "and the parts added in (docs/formats.md)"
+        ]
+        return registry.Decoded(
+            format=NAME, spans=to_table(rows), warnings=warnings if corrected else []
+        )
 
 
 def _span_row(record, number: int, source: Source) -> dict:
@@ -73,7 +82,8 @@ def _span_row(record, number: int, source: Source) -> dict:
         row[key] = as_int(record.get(key))
     row["cost_usd"] = as_float(record.get("cost_usd"))
     row["score"] = as_float(record.get("score"))
-    row["seq"] = as_int(record.get("seq"))
+    explicit_seq = as_int(record.get("seq"))
+    row["seq"] = number if explicit_seq is None else explicit_seq  # the file's order, as written
     for key in ("input", "output", "tool_args"):
         if key in record and not isinstance(record[key], str) and record[key] is not None:
             row[key] = (

@@ -131,6 +131,52 @@ def test_span_jsonl_missing_time_names_the_field(tmp_path, dropped, named):
         decode_file(write_lines(tmp_path / "s.jsonl", lines))
 
 
+def test_spans_that_start_together_keep_the_files_order(con, tmp_path):
+    """Without `seq`, the line number orders spans with the same start: the small model's
+    call written first is turn 1, so the switch to the large one is an escalation."""
+    same_start = {"start_time": "2026-01-01T00:00:01Z", "end_time": "2026-01-01T00:00:02Z"}
+    lines = [
+        SPAN_LINES[0],
+        {"trace_id": "t1", "span_id": "zz-first", "name": "chat", "kind": "llm"}
+        | same_start
+        | {"model": "gpt-4.1-mini"},
+        {"trace_id": "t1", "span_id": "aa-second", "name": "chat", "kind": "llm"}
+        | same_start
+        | {"model": "gpt-4.1", "seq": 7},
+    ]
+    path = write_lines(tmp_path / "tie.jsonl", lines)
+    assert decode_file(path).spans.column("seq").to_pylist() == [1, 2, 7]
+    assert ingest_path(con, path).ok
+    with con.cursor() as cur:
+        turns = cur.execute("SELECT span_id, model FROM turns ORDER BY turn").fetchall()
+        escalated = cur.execute("SELECT escalated FROM trajectories").fetchone()[0]
+    assert turns == [("zz-first", "gpt-4.1-mini"), ("aa-second", "gpt-4.1")]
+    assert escalated is True
+
+
+def test_counts_without_their_cache_or_reasoning_part_are_completed_and_reported(tmp_path):
+    raw_style = {"input_tokens": 100, "cache_read_tokens": 3000, "cache_write_tokens": 50}
+    lines = [
+        SPAN_LINES[0],
+        SPAN_LINES[1] | raw_style,  # 100 uncached + 3,050 cache
+        SPAN_LINES[1] | {"span_id": "c", "output_tokens": 40, "reasoning_tokens": 300},
+        SPAN_LINES[1] | {"span_id": "d"},  # inclusive already: 1,200 with 1,000 cached
+    ]
+    decoded = decode_file(write_lines(tmp_path / "raw.jsonl", lines))
+    spans = decoded.spans.to_pylist()
+    assert [(s["input_tokens"], s["output_tokens"]) for s in spans[1:]] == [
+        (3150, 80),
+        (1200, 340),
+        (1200, 80),
+    ]
+    assert decoded.warnings == [
+        "input or output tokens below their cache or reasoning part on 2 of 4 spans: read as "
+        "counts without those parts (raw-Anthropic style), and the parts added in "
+        "(docs/formats.md)"
+    ]
+    assert decode_file(write_lines(tmp_path / "fine.jsonl", SPAN_LINES)).warnings == []
+
+
 def test_span_jsonl_bad_time_names_the_line(tmp_path):
     lines = [SPAN_LINES[0] | {"end_time": "yesterday"}]
     with pytest.raises(DecodeError, match=r"line 1: .*expected ISO-8601 text or epoch nanoseconds"):

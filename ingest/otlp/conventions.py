@@ -14,7 +14,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ingest.canonical import TOKEN_COLUMNS, as_float, as_int, fast_canonical_json, loads_json_text
+from ingest.canonical import (
+    TOKEN_COLUMNS,
+    as_float,
+    as_int,
+    fast_canonical_json,
+    include_cache_and_reasoning,
+    loads_json_text,
+)
 from ingest.otlp.messages import flattened_messages, messages_from_events
 
 # Column -> aliases, best first (trace-formats §8). Content and tool aliases are per §3-4.
@@ -296,7 +303,7 @@ def _tokens(found: dict, attrs: dict, columns: dict) -> None:
             tokens[column] = as_int(found[column])
     if tokens["input_tokens"] is None and LANGFUSE_USAGE in attrs:
         tokens = _langfuse_tokens(attrs[LANGFUSE_USAGE], tokens)
-    _include_cache_and_reasoning(tokens)
+    include_cache_and_reasoning(tokens)
     columns.update(tokens)
     cost = as_float(found.get("cost_usd"))
     if cost is None and LANGFUSE_COST in attrs:
@@ -331,16 +338,6 @@ def _first_int(details: dict, keys: tuple[str, ...]) -> int | None:
         if value is not None:
             return value
     return None
-
-
-def _include_cache_and_reasoning(tokens: dict) -> None:
-    """Sources in raw-Anthropic style count cache apart from input; inclusive counts can't be smaller."""
-    cached = (tokens["cache_read_tokens"] or 0) + (tokens["cache_write_tokens"] or 0)
-    if tokens["input_tokens"] is not None and cached > tokens["input_tokens"]:
-        tokens["input_tokens"] += cached
-    reasoning = tokens["reasoning_tokens"] or 0
-    if tokens["output_tokens"] is not None and reasoning > tokens["output_tokens"]:
-        tokens["output_tokens"] += reasoning
 
 
 def _content(found: dict, ranks: dict, attrs: dict, kind: str, columns: dict) -> None:
