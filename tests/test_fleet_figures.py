@@ -49,7 +49,33 @@ def test_trend_panels_open_on_the_recent_days_when_one_old_run_stretches_the_axi
         "From 2026-11-01: 1 earlier day with runs; double-click a panel for all"
     )
     recent = f.build_trend_figure(daily.slice(1))
-    assert recent.layout.xaxis.range is None and recent.layout.title.text is None
+    assert recent.layout.title.text is None
+    assert figure.layout.xaxis.dtick == recent.layout.xaxis.dtick == f.DAY_MS  # 2 days shown
+
+
+def test_a_few_days_get_one_tick_per_day_and_no_times():
+    one_day = pl.DataFrame(
+        {"day": [date(2024, 10, 10)], "trajectories": [2], "judged": [2], "successes": [1],
+         "cost_usd": [0.5], "waste_usd": [0.1]}
+    )  # fmt: skip
+    figure = f.build_trend_figure(one_day)
+    axis = figure.layout.xaxis
+    assert (axis.type, axis.tickformat, axis.dtick) == ("date", "%b %d", f.DAY_MS)
+    assert list(axis.range) == [datetime(2024, 10, 9, 12), datetime(2024, 10, 10, 12)]
+    assert figure.data[0].width == f.BAR_MS  # one bar is a bar, not a hairline
+    assert figure.layout.yaxis4.rangemode == "nonnegative"  # no waste: 0 at the bottom, no -1
+    waste = pl.DataFrame(
+        {"key": [date(2024, 10, 10)], "category": ["stagnation"], "findings": [1],
+         "tokens": [10], "findings_with_tokens": [1], "usd": [0.1], "findings_with_usd": [1]}
+    )  # fmt: skip
+    axis = f.build_waste_by_figure(waste, by="day").layout.xaxis
+    assert (axis.type, axis.dtick) == ("date", f.DAY_MS)
+    long = pl.DataFrame(
+        {"day": [date(2026, 10, 1), date(2026, 11, 1)], "trajectories": [1, 1],
+         "judged": [0, 0], "successes": [0, 0], "cost_usd": [None, None],
+         "waste_usd": [None, None]}
+    )  # fmt: skip
+    assert f.build_trend_figure(long).layout.xaxis.dtick is None  # a month: plotly's own ticks
 
 
 def test_histogram_bars_span_their_bins_scaled_to_the_axis_unit():

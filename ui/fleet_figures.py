@@ -12,7 +12,7 @@ through `ui.timeline.plotly_text`; `customdata` keeps the raw key.
 from __future__ import annotations
 
 import math
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import plotly.graph_objects as go
 import polars as pl
@@ -78,6 +78,18 @@ def _values(frame: pl.DataFrame, column: str) -> list:
 
 TREND_DAYS = 90
 HALF_DAY = timedelta(hours=12)
+DAY_MS = 86_400_000
+BAR_MS = 0.8 * DAY_MS  # a day's bar, also when it is the only one (plotly would draw a hairline)
+FEW_DAYS = 10  # up to this many days apart, a day axis ticks every day (not every few hours)
+
+
+def day_axis(figure: go.Figure, days: list) -> None:
+    """Dates without times on a per-day axis; a short range gets one tick per day and half a
+    day either side, so one day is one labelled bar, not ticks at 23:59:59.9995 and 00:00."""
+    figure.update_xaxes(type="date", tickformat="%b %d")
+    if days and (days[-1] - days[0]).days < FEW_DAYS:
+        first, last = (datetime.combine(day, time()) for day in (days[0], days[-1]))
+        figure.update_xaxes(range=[first - HALF_DAY, last + HALF_DAY], dtick=DAY_MS)
 
 
 def build_trend_figure(daily: pl.DataFrame) -> go.Figure:
@@ -94,25 +106,32 @@ def build_trend_figure(daily: pl.DataFrame) -> go.Figure:
         for ok, judged in zip(daily["successes"], daily["judged"], strict=True)
     ]
     panels = (
-        (go.Bar(x=days, y=daily["trajectories"].to_list(), name="trajectories"), 1),
+        (go.Bar(x=days, y=daily["trajectories"].to_list(), name="trajectories", width=BAR_MS), 1),
         (go.Scatter(x=days, y=rate, mode="lines+markers", name="success rate %"), 2),
-        (go.Bar(x=days, y=_values(daily, "cost_usd"), name="cost USD"), 3),
+        (go.Bar(x=days, y=_values(daily, "cost_usd"), name="cost USD", width=BAR_MS), 3),
         (
-            go.Bar(x=days, y=_values(daily, "waste_usd"), name="waste USD", marker_color=HIGHLIGHT),
+            go.Bar(
+                x=days,
+                y=_values(daily, "waste_usd"),
+                name="waste USD",
+                marker_color=HIGHLIGHT,
+                width=BAR_MS,
+            ),
             4,
         ),
     )
     for trace, col in panels:
         figure.add_trace(trace, row=1, col=col)
+    figure.update_yaxes(rangemode="nonnegative")
     figure.update_yaxes(range=[0, 105], row=1, col=2)
-    if days and (days[-1] - days[0]).days >= TREND_DAYS:
-        # One old run (a 2018 example file beside this year's traces) would squeeze every
-        # recent day into a sliver: open on the runs of the last TREND_DAYS days, from the
-        # first of them; double-click shows them all.
-        shown = [day for day in days if (days[-1] - day).days < TREND_DAYS]
+    # One old run (a 2018 example file beside this year's traces) would squeeze every recent
+    # day into a sliver: open on the runs of the last TREND_DAYS days, from the first of
+    # them; double-click shows them all.
+    shown = [day for day in days if (days[-1] - day).days < TREND_DAYS]
+    day_axis(figure, shown)
+    if earlier := len(days) - len(shown):
         first, last = (datetime.combine(day, time()) for day in (shown[0], shown[-1]))
         figure.update_xaxes(range=[first - HALF_DAY, last + HALF_DAY])
-        earlier = len(days) - len(shown)
         figure.update_layout(
             title={"text": f"From {shown[0]:%Y-%m-%d}: {earlier} earlier "
                            f"{'day' if earlier == 1 else 'days'} with runs; double-click a panel for all",
@@ -231,6 +250,7 @@ def build_waste_by_figure(waste: pl.DataFrame, value: str = "usd", by: str = "ag
                 x=labels if over_time else values,
                 y=values if over_time else labels,
                 orientation="v" if over_time else "h",
+                width=BAR_MS if over_time else None,
                 name=CATEGORY_LABELS[category],
                 marker_color=CATEGORY_COLORS[category],
                 customdata=keys,
@@ -239,7 +259,7 @@ def build_waste_by_figure(waste: pl.DataFrame, value: str = "usd", by: str = "ag
     amount_axis = {"title_text": f"wasted {'USD' if value == 'usd' else 'tokens'}"}
     figure.update_layout(barmode="stack", legend={"y": 1.02, "yanchor": "bottom"})
     if over_time:
-        figure.update_xaxes(type="date")
+        day_axis(figure, sorted(date.fromisoformat(k) for k in keys if k is not None))
         figure.update_yaxes(**amount_axis)
         return _layout(figure)
     figure.update_xaxes(**amount_axis)

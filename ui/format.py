@@ -52,7 +52,9 @@ def usd(amount: float | None) -> str:
         return NOT_RECORDED
     if amount < 0:  # a saving: -$0.0410, not $-0.0410
         return f"-{usd(-amount)}"
-    if amount < 0.01:
+    if 0 < amount < 0.00005:  # would print as $0.0000, which reads as nothing
+        return "<$0.0001"
+    if 0 < amount < 0.01:
         return f"${amount:.4f}"
     return f"${amount:,.2f}"
 
