@@ -201,6 +201,17 @@ def test_overview_follows_the_sidebar_filter(sample_db):
         assert not at.metric
 
 
+def test_a_link_filtering_on_an_agent_the_store_lacks_says_the_filter_is_not_applied(sample_db):
+    with app_on(sample_db, query={"agent": "nobody*", "outcome": "success"}) as at:
+        assert not at.exception
+        assert [w.value for w in at.warning] == [
+            "This link filters on agent “nobody\\*”, which no trajectory in this store has: "
+            "that filter is not applied."
+        ]
+        (successes,) = sql(sample_db, "SELECT count(*) FROM trajectories WHERE outcome = 'success'")
+        assert metrics(at)["Trajectories"] == str(successes[0])  # the known filter still applies
+
+
 # --- Waste ---------------------------------------------------------------------------------
 
 

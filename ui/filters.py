@@ -14,6 +14,7 @@ import streamlit as st
 from analysis.filters import TrajectoryFilter
 from analysis.queries import FilterChoices, filter_choices
 from ui.db import connection, data_version
+from ui.text import escape_markdown, one_line
 
 SELECT_FILTERS = (  # (URL key, label, FilterChoices field)
     ("agent", "Agent", "agents"),
@@ -36,6 +37,13 @@ def _choices(version: str) -> FilterChoices:
 
 def show_sidebar_filters() -> None:
     choices = _choices(data_version())
+    # read before the widgets: a bound selectbox drops a URL value that is not one of its
+    # options, and a shared link would then show every run as if it were the filtered view
+    ignored = [
+        (label, value)
+        for key, label, field in SELECT_FILTERS
+        if (value := st.query_params.get(key)) and value not in getattr(choices, field)
+    ]
     with st.sidebar.expander("Filters", expanded=any(st.query_params.get(k) for k in FILTER_KEYS)):
         for key, label, field in SELECT_FILTERS:
             st.selectbox(
@@ -52,6 +60,12 @@ def show_sidebar_filters() -> None:
             st.date_input(label, value=None, key=key, bind="query-params")
         if any(st.session_state.get(k) for k in FILTER_KEYS):
             st.button("Clear filters", on_click=_clear)
+    for label, value in ignored:
+        st.warning(
+            f"This link filters on {label.lower()} “{escape_markdown(one_line(value, 80))}”, "
+            "which no trajectory in this store has: that filter is not applied.",
+            icon=":material/filter_alt_off:",
+        )
 
 
 def _clear() -> None:
