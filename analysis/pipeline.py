@@ -29,6 +29,7 @@ class IngestReport:
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     already_ingested: bool = False
+    earlier_filename: str | None = None
     error: str | None = None
     upload_id: str | None = None
 
@@ -42,6 +43,7 @@ class IngestReport:
             "skipped": [{"position": s.position, "reason": s.reason} for s in self.skipped],
             "warnings": self.warnings,
             "already_ingested": self.already_ingested,
+            "earlier_file": self.earlier_filename,
             "error": self.error,
             "upload_id": self.upload_id,
         }
@@ -95,5 +97,6 @@ def ingest_path(
         skipped=decoded.skipped,
         warnings=result.warnings,
         already_ingested=result.already_ingested,
+        earlier_filename=result.earlier_filename,
         upload_id=result.upload_id,
     )

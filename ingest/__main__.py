@@ -171,7 +171,9 @@ def describe(report: dict) -> str:
     if not report["ok"]:
         return f"FAILED {report['error']}"
     if report["already_ingested"]:
-        return f"{report['file']}: already ingested ({report['upload_id']}); nothing added"
+        earlier = report.get("earlier_file")  # absent from an older server's answer
+        as_name = f" as {earlier}" if earlier and earlier != report["file"] else ""
+        return f"{report['file']}: already ingested{as_name} ({report['upload_id']}); nothing added"
     from ui.format import counted
 
     skipped = report["skipped"]

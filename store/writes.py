@@ -28,7 +28,7 @@ SPAN_INSERT_COLUMNS = (
     "cost_usd, tool_name, tool_call_id, tool_args, agent_name, session_id, task_id, input, "
     "output, attributes, seq, score"
 )
-FIND_UPLOAD_SQL = "SELECT upload_id FROM uploads WHERE sha256 = ?"
+FIND_UPLOAD_SQL = "SELECT upload_id, filename FROM uploads WHERE sha256 = ?"
 # Spans already stored are left out by an anti-join rather than ON CONFLICT DO NOTHING: an
 # ON CONFLICT insert keeps the whole uncommitted slice in memory, a plain one can spill
 # under the connection's memory_limit (measured: +700 MB vs +390 MB for 176 MB of spans).
@@ -56,6 +56,7 @@ class WriteResult:
     spans_inserted: int
     trace_ids: list[str]
     already_ingested: bool = False
+    earlier_filename: str | None = None  # the name the same content was ingested under
     duplicates: int = 0
     warnings: list[str] = field(default_factory=list)
 
@@ -93,7 +94,9 @@ def write_spans(
     with WRITE_LOCK, con.cursor() as cur:
         existing = cur.execute(FIND_UPLOAD_SQL, [meta.sha256]).fetchone()
         if existing:
-            return WriteResult(existing[0], 0, [], already_ingested=True)
+            return WriteResult(
+                existing[0], 0, [], already_ingested=True, earlier_filename=existing[1]
+            )
         with transaction(cur):
             unique = first_of_each_span(spans)
             # Arrow's allocator keeps what decoding and the dedup freed; DuckDB comes next

@@ -44,6 +44,10 @@ def test_ingests_and_reports_per_file(tmp_path, db_path):
     again = run_cli(str(good), "--db", str(db_path))
     assert again.returncode == 0
     assert "already ingested" in again.stdout and "nothing added" in again.stdout
+    renamed = tmp_path / "renamed.jsonl"
+    renamed.write_bytes(good.read_bytes())
+    copy = run_cli(str(renamed), "--db", str(db_path))
+    assert copy.stdout.startswith(f"{renamed}: already ingested as {good} (up_")
     assert span_count(db_path) == 1
 
 

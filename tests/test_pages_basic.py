@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from analysis.pipeline import ingest_path
+from ingest.registry import EXPECTED_FORMATS
 from tests.apptest import app_on, shown_rows
+from ui.text import escape_markdown
 
 
 def metrics(at) -> dict[str, str]:
@@ -66,13 +68,35 @@ def test_upload_reports_each_file(db_path, con):
         assert at.success[0].value == (
             "**good.jsonl** — span_jsonl: 1 span, 1 trajectory, 0 skipped records."
         )
-        assert at.error[0].value.startswith("evil_name.jsonl")
-        assert "not a recognised trace format" in at.error[0].value
-    with con.cursor() as cur:
-        assert cur.execute("SELECT count(*), any_value(filename) FROM uploads").fetchone() == (
-            1,
-            "good.jsonl",
+        # the error quotes the file ({broken), as text; it says the file left no trace
+        raw = (
+            "evil_name.jsonl, byte 0: not a recognised trace format: the file starts with "
+            f"'{{broken'; expected {EXPECTED_FORMATS}"
         )
+        assert at.error[0].value == (
+            escape_markdown(raw, max_chars=1000) + "  \nNothing from this file was stored."
+        )
+    with con.cursor() as cur:
+        (upload_id,) = cur.execute("SELECT upload_id FROM uploads").fetchone()
+    with app_on(db_path, page="views/upload.py") as at:
+        at.file_uploader(key="files").set_value(
+            [
+                ("copy.jsonl", good.encode(), "application/json"),  # the same bytes, renamed
+                ("again.jsonl", (good + "\n\n").encode(), "application/json"),  # same span
+            ]
+        ).run()
+        at.button[0].click().run()
+        assert [i.value for i in at.info] == [
+            f"**copy.jsonl** was already ingested, as **good\\.jsonl** ({upload_id}); "
+            "nothing added."
+        ]
+        assert [w.value for w in at.warning] == [
+            "**again.jsonl** — span_jsonl: 0 spans, 1 trajectory, 0 skipped records: "
+            "nothing new was stored.",
+            "1 spans were already stored (same trace_id, span_id)",
+        ]
+    with con.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM spans").fetchone() == (1,)
 
 
 def test_an_upload_where_every_span_was_skipped_is_a_warning_not_a_success(db_path, shared_traces):

@@ -13,6 +13,7 @@ from store.db import upload_dir
 from ui.db import connection
 from ui.fleet_common import page_header
 from ui.format import counted
+from ui.text import escape_markdown
 
 
 def ingest_upload(uploaded) -> IngestReport:
@@ -26,12 +27,21 @@ def ingest_upload(uploaded) -> IngestReport:
         path.unlink(missing_ok=True)
 
 
+ERROR_CHARS = 2000  # an error names the file, the position and what was expected: keep it whole
+
+
 def show_report(report: IngestReport) -> None:
     if not report.ok:
-        st.error(report.error, icon="⛔")
+        # the error quotes the file's own text: shown as text, not Markdown
+        error = escape_markdown(report.error or "", max_chars=ERROR_CHARS)
+        st.error(f"{error}  \nNothing from this file was stored.", icon=":material/error:")
         return
     if report.already_ingested:
-        st.info(f"**{report.filename}** was already ingested ({report.upload_id}); nothing added.")
+        st.info(
+            f"**{report.filename}** was already ingested, as "
+            f"**{escape_markdown(report.earlier_filename or '')}** "
+            f"({report.upload_id}); nothing added."
+        )
         return
     read = (
         f"**{report.filename}** — {report.format}: {counted(report.spans, 'span')}, "
@@ -40,6 +50,8 @@ def show_report(report: IngestReport) -> None:
     )
     if report.spans:
         st.success(read + ".")
+    elif report.trajectories:  # every span was already in the store
+        st.warning(read + ": nothing new was stored.")
     else:  # nothing landed: not a success, whatever the reasons below
         st.warning(read + ": nothing was stored.")
     for warning in report.warnings:
