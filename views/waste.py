@@ -78,7 +78,14 @@ def show_kpis(k: queries.Kpis) -> None:
     tile(cols[2], "Share of tokens", fmt.percent(k.waste_share))
     share_of_cost = k.waste_usd / k.cost_usd if k.waste_usd is not None and k.cost_usd else None
     tile(cols[3], "Share of cost", fmt.percent(share_of_cost))
-    tile(cols[4], "Runs with wasted turns", fmt.count(k.with_waste_turns))
+    tile(
+        cols[4],
+        "Runs with wasted turns",
+        fmt.count(k.with_waste_turns),
+        help="Runs where some turn was stuck in a loop, retried a failed tool call or repeated "
+        "an earlier one. Re-sent uncached context is waste counted in tokens, not in turns, so "
+        "a run with only that is not counted here.",
+    )
 
 
 def show_chart(version: str, flt: TrajectoryFilter, by: str, measure: str, k) -> list[str]:
