@@ -133,6 +133,11 @@ def test_overview_says_where_the_money_went(sample_db):
     with app_on(sample_db) as at:
         text = markdown(at)
     assert "**Over-provisioned:** 8 runs used a larger tier" in text
+    with app_on(sample_db, query={"task": "task:update-changelog-19"}) as at:
+        assert (
+            "**Over-provisioned:** 1 run used a larger tier on a task a smaller tier solved "
+            f"elsewhere; it cost {fmt.usd(opus_cost)}, "
+        ) in markdown(at)
     assert f"they cost {fmt.usd(over_cost)}" in text
     # the largest gap, with trace text escaped for Markdown
     assert (

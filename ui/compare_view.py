@@ -102,7 +102,7 @@ def aligned_columns() -> dict[str, Any]:
             elif column in ("model", "waste_tags"):
                 config[name] = st.column_config.TextColumn(title)
             else:
-                config[name] = st.column_config.NumberColumn(title, format="%d")
+                config[name] = st.column_config.NumberColumn(title, format="%,d")
     return config
 
 

@@ -128,8 +128,9 @@ def money_lines(
         lines.append((text, "views/waste.py", "Waste by category, agent, model and day"))
     if over.trajectories:
         text = (
-            f"**Over-provisioned:** {over.trajectories} runs used a larger tier on a task a smaller "
-            f"tier solved elsewhere; they cost {fmt.usd(over.cost_usd or 0.0)}, "
+            f"**Over-provisioned:** {fmt.counted(over.trajectories, 'run')} used a larger tier "
+            "on a task a smaller tier solved elsewhere; "
+            f"{'they' if over.trajectories > 1 else 'it'} cost {fmt.usd(over.cost_usd or 0.0)}, "
             f"{fmt.usd(over.extra_cost_usd or 0.0)} more than the smaller tier's "
             "successful runs." + _largest_gap(largest.drop_nulls("extra_cost_usd"))
         )

@@ -44,8 +44,8 @@ COLUMNS = {
     "wall_s": st.column_config.NumberColumn("Wall time (s)", format="%.1f"),
     "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
     "waste_usd": st.column_config.NumberColumn("Waste (USD)", format="$%.4f"),
-    "tokens": st.column_config.NumberColumn("Tokens", format="%d"),
-    "waste_tokens": st.column_config.NumberColumn("Waste (tokens)", format="%d"),
+    "tokens": st.column_config.NumberColumn("Tokens", format="%,d"),
+    "waste_tokens": st.column_config.NumberColumn("Waste (tokens)", format="%,d"),
     "models": st.column_config.TextColumn("Models (call order)"),
     "session_id": st.column_config.TextColumn("Session"),
 }

@@ -189,7 +189,7 @@ for row in (("category", "agent"), ("model", "day")):
             title = (
                 "Share of all tokens, by category"
                 if by == "category"
-                else f"Wasted {measure_label or 'USD'} by {GROUPS[by].lower()}"
+                else f"Wasted {'USD' if measure == 'usd' else 'tokens'} by {GROUPS[by].lower()}"
             )
             st.markdown(f"**{title}**")
             drill_options += show_chart(version, flt, by, measure, k)
