@@ -14,12 +14,13 @@ from ui import format as fmt
 from ui.db import connection
 from ui.fleet_common import UNKNOWN_CELLS, filter_note, kpis_or_stop, page_header
 
+MAIN_MODEL = "the model with most calls in the run"
 MODEL_COLUMNS = {
     "model": "Model",
     "tier": "Tier",
     "calls": st.column_config.NumberColumn("Calls", format="%,d"),
     "trajectories": st.column_config.NumberColumn(
-        "Trajectories", help="Runs where it was the main model"
+        "Trajectories", help=f"Runs where it was the main model ({MAIN_MODEL})"
     ),
     "input_tokens": st.column_config.NumberColumn("Input tokens", format="%,d"),
     "cache_read_tokens": st.column_config.NumberColumn("Cached input", format="%,d"),
@@ -29,11 +30,20 @@ MODEL_COLUMNS = {
     "cache_hit_rate": st.column_config.NumberColumn("Cache hit rate", format="percent"),
     "reasoning_share": st.column_config.NumberColumn("Reasoning share", format="percent"),
     "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
-    "cost_per_trajectory": st.column_config.NumberColumn("Cost / trajectory", format="$%.4f"),
-    "cost_per_success": st.column_config.NumberColumn(
-        "Cost / success", format="$%.4f", help="Cost of its judged runs / their successes"
+    "cost_per_trajectory": st.column_config.NumberColumn(
+        "Cost / trajectory",
+        format="$%.4f",
+        help=f"Mean whole-run cost of the runs where it was the main model ({MAIN_MODEL}), "
+        "other models' calls in them included",
     ),
-    "success_rate": st.column_config.NumberColumn("Success rate", format="percent"),
+    "cost_per_success": st.column_config.NumberColumn(
+        "Cost / success",
+        format="$%.4f",
+        help="Whole-run cost of its judged runs (where it was the main model) / their successes",
+    ),
+    "success_rate": st.column_config.NumberColumn(
+        "Success rate", format="percent", help="Of the runs where it was the main model"
+    ),
     "score_per_1k_tokens": st.column_config.NumberColumn(
         "Score / 1k tokens",
         format="%.2f",
