@@ -285,6 +285,20 @@ def test_models_table_and_the_reversal_rate(sample_db):
         assert len(at.get("plotly_chart")) == 4  # spend, tokens by kind, prices, reversal
 
 
+def test_models_without_any_price_say_so_instead_of_an_empty_price_chart(db_path, con, tmp_path):
+    ingest_spans(con, tmp_path, "x.jsonl", trajectory("x", [T(), T()]))  # acme-mini: no price
+    db.close(db_path)
+    with app_on(db_path, page="views/models.py") as at:
+        assert not at.exception
+        assert column(at, 0, "model") == ["acme-mini"]
+        assert [i.value for i in at.info] == [
+            "No model in this view has a price: add one on Settings to see listed and "
+            "effective prices (and computed costs).",
+            "No two models with different listed prices ran the same task yet.",
+        ]
+        assert len(at.get("plotly_chart")) == 2  # spend and tokens by kind
+
+
 # --- Bigger model? -------------------------------------------------------------------------
 
 

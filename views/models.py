@@ -131,7 +131,15 @@ def show_models(stats: pl.DataFrame) -> None:
         st.markdown("**Tokens by kind**")
         st.plotly_chart(figures.build_tokens_by_kind_figure(stats), key="tokens")
     st.markdown("**Listed price vs effective cost per 1M tokens (USD, log scale)**")
-    st.plotly_chart(figures.build_price_figure(stats), key="prices")
+    prices = ("listed_input_per_mtok", "listed_output_per_mtok", "effective_usd_per_mtok")
+    if stats.select(pl.any_horizontal(pl.col(prices).is_not_null()).any()).item():
+        st.plotly_chart(figures.build_price_figure(stats), key="prices")
+    else:
+        st.info(
+            "No model in this view has a price: add one on Settings to see listed and "
+            "effective prices (and computed costs).",
+            icon=":material/sell:",
+        )
     st.caption(
         "Effective $/Mtok blends input and output at each model's own mix, after cache discounts: "
         "a model whose traffic is mostly cached input pays far less than its listed prices."
