@@ -69,19 +69,20 @@ def load_models_seen(version: str, generation: int) -> pl.DataFrame:
 
 def apply(action, label: str) -> None:
     """Run a save or reset with its progress shown; refresh every cached figure after it."""
-    try:
-        with st.status(label, expanded=True) as status:
-            bar = st.progress(0.0)
+    with st.status(label, expanded=True) as status:
+        bar = st.progress(0.0)
 
-            def step(message: str, done: float) -> None:
-                bar.progress(done, text=message)
+        def step(message: str, done: float) -> None:
+            bar.progress(done, text=message)
 
+        try:
             result: PriceEditResult = action(step)
-            status.update(label="Saved", state="complete")
-    except PriceEditError as error:
-        problems = "\n".join(f"- {problem}" for problem in error.problems)
-        st.error(f"Nothing was saved. Fix these and save again:\n\n{problems}")
-        return
+        except PriceEditError as error:
+            status.update(label="Not saved", state="error")  # not left reading "Saving…"
+            problems = "\n".join(f"- {problem}" for problem in error.problems)
+            st.error(f"Nothing was saved. Fix these and save again:\n\n{problems}")
+            return
+        status.update(label="Saved", state="complete")
     st.session_state[GENERATION_KEY] = st.session_state.get(GENERATION_KEY, 0) + 1
     st.session_state[MESSAGE_KEY] = (
         f"Saved {result.price_rows} price rows and recomputed {result.trajectories:,} trajectories."
