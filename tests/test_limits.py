@@ -112,7 +112,7 @@ def test_every_format_refuses_a_file_over_the_size_limit(tmp_path, shared_traces
         size = path.stat().st_size
         if "file is" in line:
             assert f"file is {size:,} bytes; the limit is 1,000" in line
-    assert stored_spans(db_file) == 0
+    assert not db_file.exists()  # a new store every file was refused from is not left behind
 
 
 # --- gzip bombs ----------------------------------------------------------------------------
@@ -155,7 +155,7 @@ def test_gzip_bomb_is_stopped_at_the_limit_in_bounded_memory(tmp_path, shape):
     assert stderr.startswith(f"FAILED {bomb}"), stderr
     assert "10,000,000 bytes" in stderr, stderr
     assert peak < PEAK_RSS_CEILING, f"peak memory {peak / 1024**2:.0f} MB for a refused bomb"
-    assert stored_spans(db_file) == 0
+    assert not db_file.exists()  # the new store it was refused from is not left behind
 
 
 # --- nesting -------------------------------------------------------------------------------
