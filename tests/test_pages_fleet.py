@@ -393,6 +393,11 @@ def test_routing_simulator_highlights_the_chosen_k(sample_db):
         for policy in ("all small", "all large"):
             (cost,) = routing.loc[routing["policy"] == policy, "cost_per_task"]
             assert cost < 1 and f"at ${cost:.4f} per task" in markdown(at)  # as the table has it
+            (rate,) = routing.loc[routing["policy"] == policy, "success_rate"]
+            assert f"{rate * 100:.1f}% success at" in markdown(at)
+        rates = json.loads(at.dataframe[-1].proto.columns)["success_rate"]["type_config"]
+        assert rates == {"type": "number", "format": "percent", "step": 0.001}
+        assert all(round(r, 3) == r for r in routing["success_rate"].dropna())  # cut = rounded
         assert len(at.get("plotly_chart")) == 3  # verdicts and the two frontiers
 
 

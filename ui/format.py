@@ -67,10 +67,10 @@ def fine_usd(amount: float | None) -> str:
     return f"{'-' if amount < 0 else ''}${abs(amount):.4f}"
 
 
-def percent(fraction: float | None) -> str:
+def percent(fraction: float | None, places: int = 0) -> str:
     if _missing(fraction):
         return NOT_RECORDED
-    return f"{fraction * 100:.0f}%"
+    return f"{fraction * 100:.{places}f}%"
 
 
 def count(value: float | None) -> str:

@@ -48,6 +48,8 @@ PAIR_ORDER = (
 )
 # fmt: on
 USD_PLACES = 4
+RATE_PLACES = 1  # routing rates: 78.6% in the table and in the sentence above it
+RATE_STEP = 10 ** -(RATE_PLACES + 2)  # the grid cuts (not rounds) to it: values are rounded first
 USD = f"$%.{USD_PLACES}f"
 SECONDS = "%.1f s"
 
@@ -55,10 +57,10 @@ SECONDS = "%.1f s"
 ROUTING_COLUMNS = {
     "selected": st.column_config.CheckboxColumn("Selected K"),
     "policy": "Policy",
-    "success_rate": st.column_config.NumberColumn("Success rate", format="percent"),
+    "success_rate": st.column_config.NumberColumn("Success rate", format="percent", step=RATE_STEP),
     "cost_per_task": st.column_config.NumberColumn("Cost / task (USD)", format=USD),
     "wall_s": st.column_config.NumberColumn("Wall / task", format=SECONDS),
-    "escalation_rate": st.column_config.NumberColumn("Escalated", format="percent"),
+    "escalation_rate": st.column_config.NumberColumn("Escalated", format="percent", step=RATE_STEP),
     "tasks": "Tasks",
 }
 
@@ -312,6 +314,8 @@ def show_routing(version: str, flt: TrajectoryFilter) -> None:
         ),
         selected=(pl.col("k") == k).fill_null(False),
         wall_s=pl.col("wall_ms_per_task") / 1000,
+        success_rate=pl.col("success_rate").round(RATE_PLACES + 2),
+        escalation_rate=pl.col("escalation_rate").round(RATE_PLACES + 2),
     )
     st.dataframe(
         shown.select(list(ROUTING_COLUMNS)),
@@ -340,12 +344,13 @@ def routing_sentence(table: pl.DataFrame, k: int) -> str:
     chosen, small, large = rows[f"small_then_large_k{k}"], rows["all_small"], rows["all_large"]
 
     def say(row) -> str:
-        success, cost = fmt.percent(row["success_rate"]), fmt.fine_usd(row["cost_per_task"])
+        success = fmt.percent(row["success_rate"], RATE_PLACES)
+        cost = fmt.fine_usd(row["cost_per_task"])
         return f"{success} success at {cost} per task"
 
     return (
         f"Over **{chosen['tasks']} tasks**: with **K={k}**, {say(chosen)}, escalating "
-        f"{fmt.percent(chosen['escalation_rate'])} of runs — all small: {say(small)}; "
+        f"{fmt.percent(chosen['escalation_rate'], RATE_PLACES)} of runs — all small: {say(small)}; "
         f"all large: {say(large)}."
     )
 
