@@ -194,6 +194,7 @@ def test_verdict_bars_count_runs_in_the_given_order():
     assert list(bar.y) == ["Escalation needed", "Over-provisioned", "no verdict"]
     assert list(bar.customdata) == ["escalation_needed", "over_provisioned", "no verdict"]
     assert list(bar.x) == [3, 8, 1]
+    assert (bar.textposition, bar.textangle) == ("outside", 0)  # counts read upright
     assert list(bar.marker.color) == ["#10b981", "#f97316", f.MUTED]
 
 

@@ -277,7 +277,9 @@ def build_verdict_figure(counts: pl.DataFrame) -> go.Figure:
             orientation="h",
             marker_color=[VERDICT_COLORS.get(v, MUTED) for v in verdicts],
             text=counts["trajectories"].to_list(),
-            textposition="auto",
+            textposition="outside",  # "auto" turned the counts sideways inside short bars
+            textangle=0,
+            cliponaxis=False,
             customdata=verdicts,
             hovertemplate="%{y}: %{x} trajectories<extra></extra>",
         )
