@@ -14,7 +14,7 @@ import streamlit as st
 from analysis.filters import TrajectoryFilter
 from analysis.queries import FilterChoices, filter_choices
 from ui.db import connection, data_version
-from ui.text import escape_markdown, one_line
+from ui.text import escape_markdown
 
 SELECT_FILTERS = (  # (URL key, label, FilterChoices field)
     ("agent", "Agent", "agents"),
@@ -62,7 +62,7 @@ def show_sidebar_filters() -> None:
             st.button("Clear filters", on_click=_clear)
     for label, value in ignored:
         st.warning(
-            f"This link filters on {label.lower()} “{escape_markdown(one_line(value, 80))}”, "
+            f"This link filters on {label.lower()} “{escape_markdown(value, 80)}”, "
             "which no trajectory in this store has: that filter is not applied.",
             icon=":material/filter_alt_off:",
         )
