@@ -17,6 +17,7 @@ import duckdb
 
 from analysis.kept_tables import refresh_kept_tables
 from analysis.rollup import affected, rebuild_trajectories
+from analysis.span_fills import fill_across_uploads
 from analysis.stage import staged_spans
 from analysis.turn_rollup import refresh_turns
 from analysis.verdicts import refresh_verdicts
@@ -24,6 +25,7 @@ from analysis.verdicts import refresh_verdicts
 
 def refresh_for_traces(cur: duckdb.DuckDBPyConnection, trace_ids: Sequence[str]) -> None:
     with affected(cur, sorted(set(trace_ids))):
+        fill_across_uploads(cur)  # first: the rollups read the filled tool arguments
         with staged_spans(cur):
             rebuild_trajectories(cur)
             refresh_turns(cur)

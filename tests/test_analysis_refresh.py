@@ -11,6 +11,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis.pipeline import ingest_path
 from analysis.rollup import affected, refresh_all
 from analysis.stage import staged_spans
 from analysis.task_key import FIRST_INPUTS_SQL, TASK_ID_KEYS_SQL
@@ -169,3 +170,53 @@ def test_a_refresh_reads_the_text_of_the_affected_spans_alone(con, tmp_path):
     scans = [scan for p in profiles for scan in _scans_of_text(p)]
     # the stage reads the text of the 200 touched spans; then 100 first inputs, 100 replies
     assert scans == [(["attributes", "input", "output"], 200), (["input"], 100), (["output"], 100)]
+
+
+SPAN_ROWS_SQL = """
+SELECT * EXCLUDE (upload_id, seq, attributes), attributes::VARCHAR AS attributes
+FROM spans ORDER BY span_id
+"""
+
+
+def one_export_per_span(shared_traces, folder: Path, order: list[str]) -> list[Path]:
+    """The OTel SDK's weather agent (shared/traces), each span in an export of its own, sent
+    in `order` (span names): as an OTLP exporter with a short batch delay sends a run."""
+    (line,) = (shared_traces / "otlp" / "sdk_agent_otlp.jsonl").read_text().splitlines()
+    request = json.loads(line)
+    (resource,) = request["resourceSpans"]
+    (scope,) = resource["scopeSpans"]
+    by_name = {f"{span['name']} {span['spanId']}": span for span in scope["spans"]}
+    paths = []
+    for index, key in enumerate(order):
+        (span,) = [s for name, s in by_name.items() if name.startswith(key)]
+        one = {"resourceSpans": [resource | {"scopeSpans": [scope | {"spans": [span]}]}]}
+        paths.append(folder / f"export-{index}.json")
+        paths[-1].write_text(json.dumps(one))
+    return paths
+
+
+def test_a_trace_sent_in_one_export_per_span_is_filled_as_the_whole_file(shared_traces, tmp_path):
+    """The conversation id (on the agent span) reaches every span, and the tool span takes its
+    arguments from the first chat's tool call, whichever export brought which span first."""
+    whole = tmp_path / "whole.duckdb"
+    ingest_path(db.connect(whole), shared_traces / "otlp" / "sdk_agent_otlp.jsonl")
+    expected = db.connect(whole).execute(SPAN_ROWS_SQL).fetchall()
+    (args,) = (
+        db.connect(whole)
+        .execute("SELECT tool_args FROM spans WHERE span_id = 'df657bfa14aefb30'")
+        .fetchone()
+    )
+    db.close(whole)
+    assert json.loads(args) == {"location": "Paris"}  # filled from the first chat's tool call
+    orders = (
+        ["execute_tool", "chat gpt-4o cb59", "invoke_agent", "chat gpt-4o 0fa7"],
+        ["invoke_agent", "chat gpt-4o 0fa7", "execute_tool", "chat gpt-4o cb59"],
+    )
+    for number, order in enumerate(orders):
+        store = tmp_path / f"split-{number}.duckdb"
+        for path in one_export_per_span(shared_traces, tmp_path, order):
+            assert ingest_path(db.connect(store), path).ok
+        assert db.connect(store).execute(SPAN_ROWS_SQL).fetchall() == expected, order
+        sessions = db.connect(store).execute("SELECT DISTINCT session_id FROM spans").fetchall()
+        assert len(sessions) == 1 and sessions[0][0] is not None
+        db.close(store)
