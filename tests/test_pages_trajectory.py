@@ -224,6 +224,9 @@ def test_showcase_header_and_headline(sample_db, showcase):
         assert shown["Turns"] == str(len(llm_spans(showcase))) == "14"
         assert shown["Wall time"] == "58.2 s"
         assert shown["Outcome"] == "success"
+        (tools,) = [m for m in at.metric if m.label == "Tool calls"]
+        failed = sum(s["kind"] == "tool" and s.get("status") == "error" for s in showcase)
+        assert (tools.value, tools.delta) == ("13", f"{failed} failed")  # run_tests, 5 times
         text = markdown_text(at)
         (headline,) = [line for line in text.split("\n") if line.startswith("**Wasted turns:**")]
         assert headline == (

@@ -120,7 +120,16 @@ def show_header(run: dict[str, Any], models: pl.DataFrame, turns: pl.DataFrame) 
     tile(cols[0], "Outcome", outcome, score_text(run), **quiet)
     tile(cols[1], "Wall time", fmt.duration(run.get("wall_ms")))
     tile(cols[2], "Turns", fmt.count(run.get("turns")))
-    tile(cols[3], "Tool calls", fmt.count(run.get("tool_calls")))
+    errors = run.get("tool_errors")
+    failed = f"{errors:,} failed" if errors else None  # else only a red outline tells
+    tile(
+        cols[3],
+        "Tool calls",
+        fmt.count(run.get("tool_calls")),
+        failed,
+        delta_color="red",
+        delta_arrow="off",
+    )
     tile(cols[4], "Cost", fmt.fine_usd(run.get("cost_usd")))
     tile(cols[5], "Wasted", fmt.fine_usd(run.get("waste_usd")), waste_tokens_text(run), **quiet)
     st.markdown(f"**Models, in call order:** {models_text(models)}")
