@@ -112,6 +112,19 @@ def test_kind_first_match_wins(attributes, name, kind):
     assert map_attributes(attributes, name)["kind"] == kind
 
 
+@pytest.mark.parametrize(
+    ("attributes", "name", "agent"),
+    [
+        ({"openinference.span.kind": "AGENT"}, "weather-agent", "weather-agent"),
+        ({"openinference.span.kind": "AGENT", "agent.name": "planner"}, "run", "planner"),
+        ({"gen_ai.operation.name": "invoke_agent"}, "invoke_agent", None),  # GenAI: no guess
+        ({"openinference.span.kind": "CHAIN"}, "weather-agent", None),
+    ],
+)
+def test_an_openinference_agent_span_is_named_after_its_agent(attributes, name, agent):
+    assert map_attributes(attributes, name)["agent_name"] == agent
+
+
 def test_operation_name_outranks_other_kind_sources():
     attributes = {"gen_ai.operation.name": "chat", "openinference.span.kind": "AGENT"}
     assert map_attributes(attributes, "invoke_agent")["kind"] == "llm"

@@ -218,10 +218,17 @@ def map_attributes(attrs: dict, name: str = "", events: list | tuple = ()) -> di
         "error_flagged": attrs.get("error.type") not in (None, "")
         or attrs.get("langfuse.observation.level") == "ERROR",
     }
+    if columns["agent_name"] is None and kind == "agent" and _openinference_agent(attrs):
+        columns["agent_name"] = _text(name) or None  # its instrumentations name it so
     _models(found, attrs, columns)
     _tokens(found, attrs, columns)
     _content(found, ranks, attrs, kind, columns)
     return columns
+
+
+def _openinference_agent(attrs: dict) -> bool:
+    """An OpenInference AGENT span, which carries its agent's name as the span name."""
+    return str(attrs.get("openinference.span.kind", "")).upper() == "AGENT"
 
 
 def _scan(attrs: dict) -> tuple[dict[str, Any], dict[str, int], str | None]:
