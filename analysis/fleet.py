@@ -41,6 +41,11 @@ SELECT model, count(*) AS calls,
     sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
     sum(reasoning_tokens) AS reasoning_tokens, sum(cache_read_tokens) AS cache_read_tokens,
     sum(cache_write_tokens) AS cache_write_tokens,
+    -- input and output of calls that recorded no cache / no reasoning count: their split is
+    -- unknown, and a chart must not draw them as uncached input or visible output
+    sum(input_tokens) FILTER (WHERE cache_read_tokens IS NULL AND cache_write_tokens IS NULL)
+        AS cache_unknown_input_tokens,
+    sum(output_tokens) FILTER (WHERE reasoning_tokens IS NULL) AS reasoning_unknown_output_tokens,
     sum(cache_read_tokens) FILTER (WHERE input_tokens IS NOT NULL)
         / nullif(sum(input_tokens) FILTER (WHERE cache_read_tokens IS NOT NULL), 0) AS cache_hit_rate,
     sum(reasoning_tokens) FILTER (WHERE output_tokens IS NOT NULL)

@@ -208,12 +208,26 @@ def model_stats() -> pl.DataFrame:
             "reasoning_tokens": [100, None],
             "cache_read_tokens": [600, None],
             "cache_write_tokens": [None, None],
+            "cache_unknown_input_tokens": [None, None],
+            "reasoning_unknown_output_tokens": [None, 50],
             "cost_usd": [0.25, None],
             "listed_input_per_mtok": [0.4, 2.0],
             "listed_output_per_mtok": [1.6, 8.0],
             "effective_usd_per_mtok": [0.21, None],
         }
     )
+
+
+def test_tokens_of_calls_without_cache_counts_are_their_own_kind():
+    """openai-v2 records no cache reads: of 10,642 input tokens, 7,650 came from such calls."""
+    stats = model_stats().with_columns(
+        input_tokens=pl.Series([10_642, None]),
+        cache_read_tokens=pl.Series([2_500, None]),
+        cache_unknown_input_tokens=pl.Series([7_650, None]),
+    )
+    kinds = {t.name: list(t.x) for t in f.build_tokens_by_kind_figure(stats).data}
+    assert kinds["Input, cache not recorded"] == [7_650.0, None]
+    assert kinds["Input, not cached"] == [492.0, None]  # 10,642 - 7,650 - 2,500
 
 
 def test_tokens_by_kind_split_input_and_output():
@@ -223,8 +237,10 @@ def test_tokens_by_kind_split_input_and_output():
         "Input, not cached": [400.0, None],  # 1000 - 600 cached - unknown writes (none billed)
         "Input, cache read": [600.0, None],
         "Input, cache write": [None, None],
-        "Output, visible": [200.0, 50.0],  # big-1 reports no reasoning: all visible
+        "Input, cache not recorded": [None, None],
+        "Output, visible": [200.0, None],
         "Output, reasoning": [100.0, None],
+        "Output, reasoning not recorded": [None, 50.0],  # big-1 records no reasoning count
     }
     assert all(list(trace.y) == ["small-1", "big-1"] for trace in figure.data)
 

@@ -47,8 +47,10 @@ TOKEN_KINDS = (  # (column of build_tokens_by_kind_figure's input, label, colour
     ("uncached_input", "Input, not cached", "#4f46e5"),
     ("cache_read_tokens", "Input, cache read", "#a5b4fc"),
     ("cache_write_tokens", "Input, cache write", "#06b6d4"),
+    ("cache_unknown_input_tokens", "Input, cache not recorded", "#cbd5e1"),
     ("visible_output", "Output, visible", "#f59e0b"),
     ("reasoning_tokens", "Output, reasoning", "#ef4444"),
+    ("reasoning_unknown_output_tokens", "Output, reasoning not recorded", "#e2e8f0"),
 )
 HIGHLIGHT = "#ef4444"
 BASE = "#4f46e5"
@@ -290,23 +292,31 @@ def build_verdict_figure(counts: pl.DataFrame) -> go.Figure:
 
 
 def token_kinds(stats: pl.DataFrame) -> pl.DataFrame:
-    """Per model, tokens split into the five kinds of TOKEN_KINDS (None where not recorded)."""
-    as_float = [
-        pl.col(c).cast(pl.Float64)
-        for c in (
-            "input_tokens",
-            "output_tokens",
-            "reasoning_tokens",
-            "cache_read_tokens",
-            "cache_write_tokens",
-        )
-    ]
-    frame = stats.select("model", *as_float)
+    """Per model, tokens split into the kinds of TOKEN_KINDS (None where there are none):
+    input and output of calls that recorded no cache or reasoning count form kinds of their
+    own, so the chart never draws them as uncached input or visible output."""
+    counts = (
+        "input_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cache_unknown_input_tokens",
+        "reasoning_unknown_output_tokens",
+    )
+    frame = stats.select("model", *(pl.col(c).cast(pl.Float64) for c in counts))
+    known = {c: pl.col(c).fill_null(0) for c in counts}
     return frame.with_columns(
         uncached_input=pl.col("input_tokens")
-        - pl.col("cache_read_tokens").fill_null(0)
-        - pl.col("cache_write_tokens").fill_null(0),
-        visible_output=pl.col("output_tokens") - pl.col("reasoning_tokens").fill_null(0),
+        - known["cache_unknown_input_tokens"]
+        - known["cache_read_tokens"]
+        - known["cache_write_tokens"],
+        visible_output=pl.col("output_tokens")
+        - known["reasoning_unknown_output_tokens"]
+        - known["reasoning_tokens"],
+    ).with_columns(  # all of a model's input in the unknown kind: none in the others
+        pl.when(pl.col(c) != 0).then(pl.col(c)).alias(c)
+        for c in ("uncached_input", "visible_output")
     )
 
 
