@@ -7,6 +7,7 @@ the sample files themselves; see tests/test_pages_trajectory.py for how they wer
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import urlencode
 
@@ -93,8 +94,9 @@ def test_deep_link_opens_the_span_and_clicks_keep_the_url_in_step(page, server, 
     position = showcase.index(turn_5) + 1  # the picker lists spans in start order
     expect(picker).to_have_value(f"{position}. llm · chat gpt-4.1-mini · turn 5", timeout=LOADED)
     inspector = page.get_by_test_id("stCode")
-    expect(inspector.filter(has_text='"tool_call_id"').first).to_be_visible(timeout=LOADED)
-    expect(page.get_by_text(turn_5["span_id"], exact=True).first).to_be_attached(timeout=LOADED)
+    (result,) = json.loads(turn_5["input"])  # the tool result it read, shown as a message
+    expect(inspector.filter(has_text=result["content"]).first).to_be_visible(timeout=LOADED)
+    expect(page.get_by_text(f"span {turn_5['span_id']}").first).to_be_visible(timeout=LOADED)
     screenshot(page, "trajectory")
     page.locator(".js-plotly-plot .bars path").nth(1).click(force=True)  # 2 · chat: turn 1
     page.wait_for_url(re.compile(f"span={llm[0]['span_id']}"))

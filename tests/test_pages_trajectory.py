@@ -310,6 +310,15 @@ def test_span_inspector_shows_the_linked_span_as_text(sample_db, showcase):
         assert turn_4["name"] in code
         assert json.dumps(json.loads(turn_4["input"]), indent=2) in code
         assert json.dumps(json.loads(turn_4["output"]), indent=2) in code
+        # and first, as the conversation: the tool results it read, the call it made
+        captions = [c.value for c in at.caption]
+        for message in json.loads(turn_4["input"]):
+            heading = f"{message['role']} · result of {message['tool_call_id']}"
+            assert escape_markdown(heading) in captions
+            assert message["content"] in code
+        (call,) = json.loads(turn_4["output"])["tool_calls"]
+        heading = f"assistant · calls {call['function']['name']} ({call['id']})"
+        assert escape_markdown(heading) in captions
         fields = dict(at.dataframe[0].value.itertuples(index=False))
         assert fields["Span id"] == turn_4["span_id"]
         assert fields["Input tokens"] == str(turn_4["input_tokens"])

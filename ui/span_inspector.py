@@ -16,7 +16,8 @@ import polars as pl
 import streamlit as st
 
 from ui import format as fmt
-from ui.text import one_line
+from ui.text import escape_markdown, one_line
+from ui.transcript import transcript
 
 MAX_SHOWN_CHARS = 100_000
 FIELDS = (
@@ -48,19 +49,38 @@ FIELDS = (
     ("convention", "Attribute convention"),
     ("upload_id", "Upload"),
 )
-CONTENT = (
+SHOWN = (  # open, as messages where they hold some
     ("error_message", "Error message"),
     ("input", "Input"),
     ("output", "Output"),
     ("tool_args", "Tool arguments"),
-    ("attributes", "Attributes"),
 )
+STORED = (("input", "Input"), ("output", "Output"), ("attributes", "Attributes"))  # folded
 
 
 def field_rows(span: dict[str, Any]) -> pl.DataFrame:
     """(Field, Value) as text; unknown values say so."""
     values = [_text(span.get(key)) for key, _ in FIELDS]
     return pl.DataFrame({"Field": [label for _, label in FIELDS], "Value": values})
+
+
+def summary(span: dict[str, Any]) -> str:
+    """The facts a reader looks for first, on one line: what, which model or tool, how it
+    ended, how long, how many tokens, and the span's id."""
+    tokens = (
+        f"{span['input_tokens']:,} in / {span['output_tokens']:,} out tokens"
+        if span.get("input_tokens") is not None and span.get("output_tokens") is not None
+        else None
+    )
+    parts = (
+        span.get("kind"),
+        span.get("model") or span.get("tool_name"),
+        span.get("status"),
+        fmt.duration(span["duration_ms"]) if span.get("duration_ms") is not None else None,
+        tokens,
+        f"span {span.get('span_id')}",
+    )
+    return " · ".join(str(part) for part in parts if part)
 
 
 def _text(value: Any) -> str:
@@ -129,13 +149,38 @@ def show_inspector(span: dict[str, Any] | None, span_id: str | None) -> None:
         return
     st.caption("Name")
     st.code(shown(span["name"])[0], language=None, wrap_lines=True)
-    st.dataframe(field_rows(span), hide_index=True, width="stretch", height="content")
-    for key, label in CONTENT:
-        _show_content(label, span.get(key))
+    st.caption(escape_markdown(summary(span), 400))
+    # what was said and done first; every field and the stored JSON below, folded
+    for key, label in SHOWN:
+        if key == "error_message" and span.get(key) is None and span.get("status") != "error":
+            continue  # a span that did not fail has no error to report
+        _show_conversation(label, span.get(key))
+    with st.expander("All fields"):
+        st.dataframe(field_rows(span), hide_index=True, width="stretch", height="content")
+    with st.expander("As stored: input, output and attributes"):
+        for key, label in STORED:
+            st.caption(label)
+            _show_content(span.get(key))
 
 
-def _show_content(label: str, value: str | None) -> None:
-    st.caption(label)
+def _show_conversation(label: str, value: str | None) -> None:
+    """The messages in `value`, one block each under its role; else the text as stored."""
+    entries = transcript(value)
+    if entries is None:
+        st.caption(label)
+        _show_content(value)
+        return
+    st.caption(f"{label}: {len(entries)} {'part' if len(entries) == 1 else 'parts'}")
+    budget = MAX_SHOWN_CHARS
+    for heading, text in entries:
+        st.caption(escape_markdown(heading))
+        st.code(text[: max(budget, 0)], language=None, wrap_lines=True)
+        budget -= len(text)
+    if budget < 0:
+        st.caption(f"Showing the first {MAX_SHOWN_CHARS:,} characters of the messages.")
+
+
+def _show_content(value: str | None) -> None:
     if value is None or value in ("", "{}"):
         st.text(fmt.NOT_RECORDED if value is None else "empty")
         return
