@@ -134,6 +134,9 @@ def _chat(tracer, input_tokens: int, output_tokens: int, cache_read: int | None,
         pass
 
 
+TOOL_ARGS = '{"location":"Paris"}'  # canonical JSON of the first chat's tool call
+
+
 def query(db_file, sql: str, params=()) -> list[tuple]:
     with duckdb.connect(str(db_file), read_only=True) as con:
         return con.execute(sql, list(params)).fetchall()
@@ -168,6 +171,19 @@ def test_real_sdk_exports_protobuf_and_json_and_batches_form_one_trajectory(tmp_
     )
     for trace_id, conversation in ((protobuf_trace, "conv-protobuf"), (json_trace, "conv-json")):
         assert query(db_file, spans_sql, [trace_id]) == expected_spans
+        # Each span came in an export of its own: the conversation id (on the agent span,
+        # exported last) and the tool's arguments (in the first chat's output, exported
+        # first) still reach every span, as from one file of the run.
+        assert query(
+            db_file,
+            "SELECT session_id, tool_args FROM spans WHERE trace_id = ? ORDER BY start_time",
+            [trace_id],
+        ) == [
+            (conversation, None),
+            (conversation, None),
+            (conversation, TOOL_ARGS),
+            (conversation, None),
+        ]
         # The four spans came in four exports; the rollup covers all of them.
         assert query(db_file, trajectory_sql, [trace_id]) == [
             (4, 2, 1, 1, conversation, "weather_agent", 2460, 65, 1024)
