@@ -326,6 +326,31 @@ def test_span_inspector_shows_the_linked_span_as_text(sample_db, showcase):
         assert at.selectbox(key="span_picker").value == turn_4["span_id"]
 
 
+def test_a_conversation_past_the_display_limit_says_where_the_rest_is(tmp_path):
+    """Three 60,000-character messages: two are shown (the second cut), the third is named
+    as not shown, not drawn as an empty message; a model call shows no tool arguments."""
+    messages = [{"role": "user", "content": letter * 60_000} for letter in "abc"]
+    span = {
+        "trace_id": "long", "span_id": "l1", "name": "chat", "kind": "llm",
+        "start_time": "2026-11-01T10:00:00Z", "end_time": "2026-11-01T10:00:02Z",
+        "input": messages,
+    }  # fmt: skip
+    path = tmp_path / "long.jsonl"
+    path.write_text(json.dumps(span) + "\n")
+    store = build_store(tmp_path / "long.duckdb", [path])
+    with page_test(store, TRAJECTORY, query={"trace": "long", "span": "l1"}) as at:
+        assert not at.exception
+        code = [c.value for c in at.code]
+        assert "a" * 60_000 in code and "b" * 40_000 in code
+        assert "c" * 60_000 not in code[: code.index("b" * 40_000) + 1]
+        captions = [c.value for c in at.caption]
+        assert (
+            "Showing the first 100,000 characters; the rest (1 more part) is under “As stored” "
+            "below." in captions
+        )
+        assert "Tool arguments" not in captions
+
+
 def test_the_span_picker_starts_empty_and_its_first_span_can_be_chosen(sample_db, showcase):
     trace = showcase[0]["trace_id"]
     with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:

@@ -98,3 +98,46 @@ def test_messages_in_every_stored_shape(stored, entries):
 )
 def test_what_is_not_a_conversation_is_none(stored):
     assert transcript(stored) is None
+
+
+def test_more_shapes_sources_write():
+    tau_reply = {  # tau-bench: the assistant's reply stored without its role
+        "tool_calls": [
+            {
+                "id": "call_o",
+                "function": {"name": "get_user_details", "arguments": '{"user_id": "m3"}'},
+            }
+        ]
+    }
+    assert transcript(json.dumps(tau_reply)) == [
+        Entry("assistant · calls get_user_details (call_o)", '{\n  "user_id": "m3"\n}')
+    ]
+    anthropic = [
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "Check the file.", "signature": "x"}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "tu_2", "content": [
+                {"type": "text", "text": "line one"}, {"type": "text", "text": "line two"}]},
+        ]},
+        {"role": "assistant", "content": ""},
+    ]  # fmt: skip
+    assert transcript(json.dumps(anthropic)) == [
+        Entry("assistant · reasoning", "Check the file."),
+        Entry("user · result of tu_2", "line one\nline two"),
+        Entry("assistant", "(empty)"),  # an empty message is shown, not dropped
+    ]
+    vercel = [
+        {"role": "assistant", "content": [
+            {"type": "tool-call", "toolCallId": "v1", "toolName": "weather", "input": {"city": "Oslo"}}]},
+        {"role": "tool", "content": [
+            {"type": "tool-result", "toolCallId": "v1", "toolName": "weather", "output": "4°C"}]},
+    ]  # fmt: skip
+    assert transcript(json.dumps(vercel)) == [
+        Entry("assistant · calls weather (v1)", '{\n  "city": "Oslo"\n}'),
+        Entry("tool · result of v1", "4°C"),
+    ]
+    legacy = {
+        "role": "assistant",
+        "content": None,
+        "function_call": {"name": "f", "arguments": "{}"},
+    }
+    assert transcript(json.dumps(legacy)) == [Entry("assistant · calls f", "{}")]

@@ -152,8 +152,8 @@ def show_inspector(span: dict[str, Any] | None, span_id: str | None) -> None:
     st.caption(escape_markdown(summary(span), 400))
     # what was said and done first; every field and the stored JSON below, folded
     for key, label in SHOWN:
-        if key == "error_message" and span.get(key) is None and span.get("status") != "error":
-            continue  # a span that did not fail has no error to report
+        if span.get(key) is None and not _expected(key, span):
+            continue  # no error on a span that did not fail, no arguments on a model call
         _show_conversation(label, span.get(key))
     with st.expander("All fields"):
         st.dataframe(field_rows(span), hide_index=True, width="stretch", height="content")
@@ -161,6 +161,15 @@ def show_inspector(span: dict[str, Any] | None, span_id: str | None) -> None:
         for key, label in STORED:
             st.caption(label)
             _show_content(span.get(key))
+
+
+def _expected(key: str, span: dict[str, Any]) -> bool:
+    """Whether a missing `key` is worth saying "not recorded" for, on this kind of span."""
+    if key == "error_message":
+        return span.get("status") == "error"
+    if key == "tool_args":
+        return span.get("kind") == "tool"
+    return True
 
 
 def _show_conversation(label: str, value: str | None) -> None:
@@ -172,12 +181,17 @@ def _show_conversation(label: str, value: str | None) -> None:
         return
     st.caption(f"{label}: {len(entries)} {'part' if len(entries) == 1 else 'parts'}")
     budget = MAX_SHOWN_CHARS
-    for heading, text in entries:
+    for number, (heading, text) in enumerate(entries):
+        if budget <= 0:
+            rest = fmt.counted(len(entries) - number, "more part")
+            st.caption(
+                f"Showing the first {MAX_SHOWN_CHARS:,} characters; the rest ({rest}) is under "
+                "“As stored” below."
+            )
+            break
         st.caption(escape_markdown(heading))
-        st.code(text[: max(budget, 0)], language=None, wrap_lines=True)
+        st.code(text[:budget], language=None, wrap_lines=True)
         budget -= len(text)
-    if budget < 0:
-        st.caption(f"Showing the first {MAX_SHOWN_CHARS:,} characters of the messages.")
 
 
 def _show_content(value: str | None) -> None:

@@ -40,6 +40,8 @@ def _messages(value: Any) -> list[dict] | None:
     if isinstance(value, dict):
         if isinstance(value.get("role"), str):
             return [value]
+        if set(value) <= {"content", "tool_calls"} and value:  # a reply stored without its role
+            return [{"role": "assistant", **value}]
         for key in ("messages", "choices"):
             if isinstance(value.get(key), list):
                 return _messages(value[key])
@@ -64,11 +66,15 @@ def _entries(message: dict) -> list[Entry]:
         entries.append(Entry(role, content))
     elif isinstance(content, list):
         entries += [_part(role, part) for part in content]
+    elif content is not None and not isinstance(content, str):
+        entries.append(Entry(role, _json(content)))
     for part in message.get("parts") or ():
         entries.append(_part(role, part))
     for call in message.get("tool_calls") or ():
         entries.append(_openai_call(role, call))
-    return entries
+    if isinstance(message.get("function_call"), dict):  # OpenAI's pre-tools form
+        entries.append(_openai_call(role, {"function": message["function_call"]}))
+    return entries or [Entry(role, "(empty)")]
 
 
 def _part(role: str, part: Any) -> Entry:
@@ -78,16 +84,32 @@ def _part(role: str, part: Any) -> Entry:
     kind = part.get("type")
     if kind in TEXT_PARTS:
         return Entry(role, str(part.get("content", part.get("text", ""))))
-    if kind in ("tool_call", "tool_use"):
-        arguments = part.get("arguments", part.get("input"))
-        return Entry(f"{role} · calls {part.get('name')} ({part.get('id')})", _json(arguments))
-    if kind in ("tool_call_response", "tool_result"):
-        result = part.get("response", part.get("result", part.get("content")))
-        call = part.get("id", part.get("tool_use_id"))
-        return Entry(f"{role} · result of {call}", _json(result))
-    if kind == "reasoning":
-        return Entry(f"{role} · reasoning", str(part.get("content", "")))
+    if kind in ("tool_call", "tool_use", "tool-call"):  # GenAI, Anthropic, Vercel AI SDK
+        arguments = part.get("arguments", part.get("input", part.get("args")))
+        name, call = _first(part, "name", "toolName"), _first(part, "id", "toolCallId")
+        return Entry(_calls(role, name, call), _json(arguments))
+    if kind in ("tool_call_response", "tool_result", "tool-result"):
+        result = _first(part, "response", "result", "content", "output")
+        call = _first(part, "id", "tool_use_id", "toolCallId")
+        return Entry(f"{role} · result of {call}", _blocks_text(result))
+    if kind in ("reasoning", "thinking"):
+        return Entry(f"{role} · reasoning", str(_first(part, "content", "thinking", "text") or ""))
     return Entry(role, _json(part))
+
+
+def _first(part: dict, *keys: str) -> Any:
+    return next((part[key] for key in keys if part.get(key) is not None), None)
+
+
+def _blocks_text(value: Any) -> str:
+    """A tool result: text as it is, a list of text blocks as their lines, else JSON."""
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(block, dict) and block.get("type") == "text" for block in value)
+    ):
+        return "\n".join(str(block.get("text", "")) for block in value)
+    return _json(value)
 
 
 def _openai_call(role: str, call: Any) -> Entry:
@@ -97,9 +119,11 @@ def _openai_call(role: str, call: Any) -> Entry:
     if isinstance(arguments, str):  # OpenAI sends the arguments as JSON text
         with contextlib.suppress(ValueError):
             arguments = json.loads(arguments)
-    return Entry(
-        f"{role} · calls {call['function'].get('name')} ({call.get('id')})", _json(arguments)
-    )
+    return Entry(_calls(role, call["function"].get("name"), call.get("id")), _json(arguments))
+
+
+def _calls(role: str, name: Any, call_id: Any) -> str:
+    return f"{role} · calls {name}" + (f" ({call_id})" if call_id else "")
 
 
 def _json(value: Any) -> str:
