@@ -256,6 +256,11 @@ def test_showcase_turn_table_marks_the_stuck_turns(sample_db, showcase):
         assert stuck["waste_tokens"].tolist() == [6598, 6700, 6784, 6868]
         assert stuck["waste_usd"].iloc[0] == pytest.approx(0.0007996)
         assert turns["model"].tolist() == [s["model"] for s in llm]
+        # tags by name: turns 2–4 re-sent their context uncached
+        assert turns["waste_tags"].tolist()[1:4] == ["uncached context"] * 3
+        text = markdown_text(at)
+        assert "- **Stagnation** (stuck in a loop): 4 turns" in text
+        assert "**Escalation was needed: the smaller model stalled or failed" in text
 
 
 def test_showcase_findings_link_their_span_and_the_span_they_repeat(sample_db, showcase):
@@ -264,7 +269,7 @@ def test_showcase_findings_link_their_span_and_the_span_they_repeat(sample_db, s
     with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
         findings = at.dataframe[1].value
     assert findings.shape[0] == 13  # 4 stagnation + 9 uncached_context (turns 2–4, 9–14)
-    stagnation = findings[findings["category"] == "stagnation"]
+    stagnation = findings[findings["category"] == "Stagnation"]  # categories by name
     assert stagnation["span_link"].tolist() == [
         f"trajectory?trace={trace}&span={llm[turn - 1]['span_id']}" for turn in (5, 6, 7, 8)
     ]
@@ -272,7 +277,7 @@ def test_showcase_findings_link_their_span_and_the_span_they_repeat(sample_db, s
     assert set(stagnation["repeats_link"]) == {first_of_window}
     assert set(stagnation["detail"]) == {"same_action_same_result"}
     turn_9 = findings[findings["turn"] == 9].iloc[0]
-    assert turn_9["category"] == "uncached_context"
+    assert turn_9["category"] == "Uncached context"
     assert turn_9["tokens"] == 6868  # min(6910, 6826+42) - 0 cached after the model switch
 
 

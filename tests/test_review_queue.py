@@ -13,6 +13,7 @@ from analysis.filters import TrajectoryFilter
 from analysis.pipeline import ingest_path
 from store.reviews import ReviewInput, add_review, edit_review
 from tests.apptest import app_on
+from ui import format as fmt
 
 START = "2026-01-0{day}T00:00:00Z"
 
@@ -144,6 +145,12 @@ def test_review_queue_page(three_runs, db_path):
         assert sorted(queue["trace_id"]) == ["cheap", "pricey"]
         assert list(queue["open"]) == [f"trajectory?trace={t}" for t in queue["trace_id"]]
         assert reviewed_table["comment"].tolist() == ["=cmd|' /C calc'!A0"]
+        assert reviewed_table["human_verdict"].tolist() == ["Wasteful"]  # names, not keys
+        with three_runs.cursor() as cur:
+            (verdict,) = cur.execute(
+                "SELECT verdict FROM trajectories WHERE trace_id = 'loopy'"
+            ).fetchone()
+        assert reviewed_table["computed_verdict"].tolist() == [fmt.VERDICT_NAMES[verdict]]
         assert at.get("download_button")
 
 

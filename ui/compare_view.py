@@ -13,6 +13,7 @@ import polars as pl
 import streamlit as st
 
 from ui import format as fmt
+from ui.fleet_figures import category_names
 from ui.text import one_line
 
 NUMERIC_FACTS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
@@ -113,7 +114,9 @@ def show_facts(a: dict[str, Any], b: dict[str, Any]) -> None:
 def show_aligned(aligned: pl.DataFrame) -> None:
     columns = aligned_columns()
     st.dataframe(
-        aligned.select(list(columns)),
+        aligned.select(list(columns)).with_columns(
+            category_names("a_waste_tags"), category_names("b_waste_tags")
+        ),
         hide_index=True,
         width="stretch",
         height="content" if aligned.height <= 30 else "auto",

@@ -28,6 +28,21 @@ CATEGORY_LABELS = {
     "repeated_tool_call": "Repeated calls",
     "uncached_context": "Uncached context",
 }
+
+
+def category_names(column: str) -> pl.Expr:
+    """A column of comma-separated waste category keys, as their names in lower case
+    ("repeated_tool_call, uncached_context" -> "repeated calls, uncached context")."""
+    names = {key: label.lower() for key, label in CATEGORY_LABELS.items()}
+    return (
+        pl.col(column)
+        .str.split(", ")
+        .list.eval(pl.element().replace(names))
+        .list.join(", ")
+        .alias(column)
+    )
+
+
 CATEGORY_COLORS = {
     "stagnation": "#ef4444",
     "error_retry": "#f59e0b",

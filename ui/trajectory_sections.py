@@ -14,7 +14,7 @@ import polars as pl
 import streamlit as st
 
 from ui import format as fmt
-from ui.fleet_figures import CATEGORY_LABELS
+from ui.fleet_figures import CATEGORY_LABELS, category_names
 from ui.text import escape_markdown, markdown_link, page_href, short_id
 from ui.tiles import tile
 
@@ -224,7 +224,7 @@ TURN_COLUMNS = {
 def show_turn_table(turns: pl.DataFrame, on_pick: Callable[[str], None]) -> None:
     """The turn table; clicking a row selects that turn's LLM span."""
     st.dataframe(
-        turns.select(list(TURN_COLUMNS)),
+        turns.select(list(TURN_COLUMNS)).with_columns(category_names("waste_tags")),
         height=table_height(turns.height),
         hide_index=True,
         width="stretch",
@@ -262,9 +262,8 @@ def show_waste_summary(summary: pl.DataFrame, unmeasured: list[int]) -> None:
         tokens = fmt.tokens(row["tokens"]) if not row["unknown_tokens"] else fmt.NOT_RECORDED
         dollars = fmt.fine_usd(row["usd"]) if not row["unknown_usd"] else fmt.NOT_RECORDED
         label = WASTE_TEXT.get(row["category"], "")
-        lines.append(
-            f"- **{row['category']}** ({label}): {row['turns']} turns, {tokens}, {dollars}"
-        )
+        name = CATEGORY_LABELS.get(row["category"], row["category"])
+        lines.append(f"- **{name}** ({label}): {row['turns']} turns, {tokens}, {dollars}")
     st.markdown("\n".join(lines))
 
 
@@ -290,6 +289,7 @@ def finding_table(findings: pl.DataFrame, trace_id: str) -> pl.DataFrame:
     return findings.with_columns(
         span_link=pl.col("span_id").map_elements(link, return_dtype=pl.String),
         repeats_link=pl.col("repeats_span_id").map_elements(link, return_dtype=pl.String),
+        category=pl.col("category").replace(CATEGORY_LABELS),
     )
 
 
@@ -341,8 +341,7 @@ def show_verdict(verdict, trace_id: str, names: dict[str, str]) -> None:
     if verdict is None:
         st.info("No verdict computed for this run.")
         return
-    text = VERDICT_TEXT.get(verdict.verdict, "")
-    st.markdown(f"**{escape_markdown(verdict.verdict)}** — {text}")
+    st.markdown(f"**{VERDICT_TEXT.get(verdict.verdict) or escape_markdown(verdict.verdict)}**")
     evidence = verdict.evidence
     if "escalation_span_id" in evidence:
         _escalation_evidence(evidence, trace_id, names)
@@ -377,7 +376,7 @@ def _sibling_evidence(ev: dict[str, Any], trace_id: str) -> None:
         others = [t for t in group.get("trace_ids") or [] if t != trace_id]
         tiers = ", ".join(escape_markdown(t) for t in group.get("tiers") or []) or "none"
         lines.append(
-            f"- {label} ({tiers}): {group.get('runs', 0)} runs, "
+            f"- {label} ({tiers}): {fmt.counted(group.get('runs', 0), 'run')}, "
             f"{group.get('successes', 0)} succeeded — other runs: {trace_links(others)}"
         )
     st.markdown("\n".join(lines))

@@ -7,12 +7,13 @@ import streamlit as st
 
 from analysis import review_queries as rq
 from analysis.filters import TrajectoryFilter
+from store.reviews import VERDICT_LABELS
 from ui import format as fmt
 from ui.db import connection, data_version
 from ui.empty import show_empty_store
 from ui.filters import current_filter
+from ui.fleet_common import page_header
 from ui.fleet_links import trajectory_url
-from ui.share import show_copy_link
 
 LINK = st.column_config.LinkColumn("Open", display_text="open")
 # The column labels both tables share, as the other pages word them.
@@ -22,7 +23,7 @@ LABELS = {
     "primary_model": st.column_config.TextColumn("Model"),
     "task_key": st.column_config.TextColumn("Task"),
     "outcome": st.column_config.TextColumn("Outcome"),
-    "computed_verdict": st.column_config.TextColumn("Computed verdict"),
+    "computed_verdict": st.column_config.TextColumn("Computed verdict"),  # names: `named`
     "human_verdict": st.column_config.TextColumn("Review verdict"),
     "author": st.column_config.TextColumn("Reviewer"),
     "comment": st.column_config.TextColumn("Comment"),
@@ -31,8 +32,8 @@ LABELS = {
     "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
     "waste_tokens": st.column_config.NumberColumn("Wasted tokens"),
     "turns": st.column_config.NumberColumn("Turns"),
-    "start_time": st.column_config.DatetimeColumn("Started (UTC)"),
-    "created_at": st.column_config.DatetimeColumn("When (UTC)"),
+    "start_time": st.column_config.DatetimeColumn("Started (UTC)", format="YYYY-MM-DD HH:mm"),
+    "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
 }
 
 
@@ -47,10 +48,14 @@ def load_reviewed(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
 
 
 def with_links(frame: pl.DataFrame) -> pl.DataFrame:
+    """The table as shown: a link per run, verdicts by name (the computed ones, and the
+    reviewers' own unless they typed a custom label)."""
     hrefs = [trajectory_url(trace) for trace in frame["trace_id"].to_list()]
-    return frame.with_columns(open=pl.Series(hrefs, dtype=pl.String)).select(
-        "open", pl.exclude("open")
-    )
+    named = {"computed_verdict": fmt.VERDICT_NAMES, "human_verdict": VERDICT_LABELS}
+    return frame.with_columns(
+        pl.Series("open", hrefs, dtype=pl.String),
+        *(pl.col(c).replace(names) for c, names in named.items() if c in frame.columns),
+    ).select("open", pl.exclude("open"))
 
 
 def show_queue(queue: pl.DataFrame) -> None:
@@ -104,10 +109,14 @@ def show_reviewed(reviewed: pl.DataFrame) -> None:
         st.dataframe(rq.confusion(reviewed), hide_index=True, placeholder=fmt.MISSING_CELL)
 
 
-st.title("Review queue")
+page_header(
+    "Review queue",
+    "reviews",
+    "Runs no one has reviewed yet, most worth a look first; what reviewers said; and how often "
+    "they agree with the computed verdict.",
+)
 version = data_version()
 flt = current_filter()
-show_copy_link("reviews")
 priority = st.selectbox("Priority", list(rq.PRIORITIES), key="priority", bind="query-params")
 queue = load_queue(version, priority, flt)
 reviewed = load_reviewed(version, flt)
