@@ -65,8 +65,8 @@ def test_upload_reports_each_file(db_path, con):
         ).run()
         at.button[0].click().run()
         assert not at.exception
-        assert at.success[0].value == (
-            "**good.jsonl** — span_jsonl: 1 span, 1 trajectory, 0 skipped records."
+        assert at.success[0].value == (  # the name as text: "_" and "*" would be emphasis
+            "**good\\.jsonl** — span_jsonl: 1 span, 1 trajectory, 0 skipped records."
         )
         # the error quotes the file ({broken), as text; it says the file left no trace
         raw = (
@@ -87,11 +87,11 @@ def test_upload_reports_each_file(db_path, con):
         ).run()
         at.button[0].click().run()
         assert [i.value for i in at.info] == [
-            f"**copy.jsonl** was already ingested, as **good\\.jsonl** ({upload_id}); "
+            f"**copy\\.jsonl** was already ingested, as **good\\.jsonl** ({upload_id}); "
             "nothing added."
         ]
         assert [w.value for w in at.warning] == [
-            "**again.jsonl** — span_jsonl: 0 spans, 1 trajectory, 0 skipped records: "
+            "**again\\.jsonl** — span_jsonl: 0 spans, 1 trajectory, 0 skipped records: "
             "nothing new was stored.",
             "1 spans were already stored (same trace_id, span_id)",
         ]
@@ -109,7 +109,8 @@ def test_an_upload_where_every_span_was_skipped_is_a_warning_not_a_success(db_pa
         at.button[0].click().run()
         assert not at.exception and not at.success
         assert at.warning[0].value == (
-            f"**{sample.name}** — otlp_json: 0 spans, 0 trajectories, 8 skipped records: "
+            f"**{escape_markdown(sample.name)}** — otlp_json: 0 spans, 0 trajectories, "
+            "8 skipped records: "
             "nothing was stored."
         )
         assert at.dataframe[0].value.shape[0] == 8

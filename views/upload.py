@@ -38,13 +38,14 @@ def show_report(report: IngestReport) -> None:
         return
     if report.already_ingested:
         st.info(
-            f"**{report.filename}** was already ingested, as "
+            f"**{escape_markdown(report.filename)}** was already ingested, as "
             f"**{escape_markdown(report.earlier_filename or '')}** "
             f"({report.upload_id}); nothing added."
         )
         return
     read = (
-        f"**{report.filename}** — {report.format}: {counted(report.spans, 'span')}, "
+        f"**{escape_markdown(report.filename)}** — {report.format}: "
+        f"{counted(report.spans, 'span')}, "
         f"{counted(report.trajectories, 'trajectory', 'trajectories')}, "
         f"{counted(len(report.skipped), 'skipped record')}"
     )
