@@ -215,6 +215,11 @@ def test_a_link_filtering_on_an_agent_the_store_lacks_says_the_filter_is_not_app
         ]
         (successes,) = sql(sample_db, "SELECT count(*) FROM trajectories WHERE outcome = 'success'")
         assert metrics(at)["Trajectories"] == str(successes[0])  # the known filter still applies
+    with app_on(sample_db, query={"since": "notadate"}) as at:
+        assert [w.value for w in at.warning] == [
+            "This link gives “notadate” as From (UTC), which is not a date (YYYY-MM-DD): "
+            "that filter is not applied."
+        ]
 
 
 # --- Waste ---------------------------------------------------------------------------------

@@ -40,9 +40,14 @@ def show_sidebar_filters() -> None:
     # read before the widgets: a bound selectbox drops a URL value that is not one of its
     # options, and a shared link would then show every run as if it were the filtered view
     ignored = [
-        (label, value)
+        f"filters on {label.lower()} “{escape_markdown(value, 80)}”, which no trajectory in "
+        "this store has"
         for key, label, field in SELECT_FILTERS
         if (value := st.query_params.get(key)) and value not in getattr(choices, field)
+    ] + [
+        f"gives “{escape_markdown(value, 80)}” as {label}, which is not a date (YYYY-MM-DD)"
+        for key, label in DATE_FILTERS
+        if (value := st.query_params.get(key)) and not _is_date(value)
     ]
     with st.sidebar.expander("Filters", expanded=any(st.query_params.get(k) for k in FILTER_KEYS)):
         for key, label, field in SELECT_FILTERS:
@@ -60,12 +65,18 @@ def show_sidebar_filters() -> None:
             st.date_input(label, value=None, key=key, bind="query-params")
         if any(st.session_state.get(k) for k in FILTER_KEYS):
             st.button("Clear filters", on_click=_clear)
-    for label, value in ignored:
+    for problem in ignored:
         st.warning(
-            f"This link filters on {label.lower()} “{escape_markdown(value, 80)}”, "
-            "which no trajectory in this store has: that filter is not applied.",
-            icon=":material/filter_alt_off:",
+            f"This link {problem}: that filter is not applied.", icon=":material/filter_alt_off:"
         )
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _clear() -> None:
