@@ -101,11 +101,20 @@ def test_context_growth_figure_omits_the_unknown_series_when_all_is_known():
 
 def test_turn_cost_figure_splits_wasted_from_the_rest():
     figure = build_turn_cost_figure(TURNS)
-    wasted, rest = figure.data
+    wasted, rest, unmeasured = figure.data
     assert (wasted.name, wasted.marker.color) == ("wasted", WASTED_COLOR)
     assert list(wasted.y) == [0.0, 0.005, None]
-    assert list(rest.y) == pytest.approx([0.01, 0.015, 0.03])
-    assert list(wasted.customdata) == ["none", "stagnation", "none"]
+    assert list(rest.y) == [pytest.approx(0.01), pytest.approx(0.015), None]
+    # turn 3's waste is unknown: its cost is drawn apart, not as "not wasted"
+    assert (unmeasured.name, unmeasured.marker.color) == ("waste not measurable", UNKNOWN_COLOR)
+    assert list(unmeasured.y) == [None, None, 0.03]
+    assert list(wasted.customdata) == [
+        "none",
+        "stagnation",
+        "not measurable (token or cache counts missing)",
+    ]
+    measured = build_turn_cost_figure(TURNS.head(2))
+    assert [bar.name for bar in measured.data] == ["wasted", "not wasted"]
 
 
 def test_cumulative_cost_figure_sums_each_side_over_its_own_turns():

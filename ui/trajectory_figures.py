@@ -12,6 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
+from ui.fleet_figures import category_names
 from ui.timeline import KIND_COLORS, plotly_text
 
 TIME_PART_COLORS = {
@@ -120,18 +121,26 @@ def build_context_growth_figure(turns: pl.DataFrame) -> go.Figure:
 
 
 def build_turn_cost_figure(turns: pl.DataFrame) -> go.Figure:
-    """Cost per turn in USD, the wasted part stacked in red, waste tags in the hover."""
+    """Cost per turn in USD, the wasted part stacked in red, waste tags in the hover; a turn
+    whose waste could not be measured is drawn apart, never as "not wasted"."""
+    measured = pl.col("waste_usd").is_not_null()
     rows = turns.select(
         "turn",
         wasted=pl.col("waste_usd"),
-        rest=pl.col("cost_usd") - pl.col("waste_usd").fill_null(0),
-        tags=pl.col("waste_tags").fill_null("").replace("", "none"),
+        rest=pl.when(measured).then(pl.col("cost_usd") - pl.col("waste_usd")),
+        unmeasured=pl.when(~measured).then(pl.col("cost_usd")),
+        tags=pl.when(measured)
+        .then(category_names("waste_tags").fill_null("").replace("", "none"))
+        .otherwise(pl.lit("not measurable (token or cache counts missing)")),
     )
     figure = go.Figure()
     for column, name, color in (
         ("wasted", "wasted", WASTED_COLOR),
         ("rest", "not wasted", USEFUL_COLOR),
+        ("unmeasured", "waste not measurable", UNKNOWN_COLOR),
     ):
+        if column == "unmeasured" and rows[column].null_count() == rows.height:
+            continue
         figure.add_trace(
             go.Bar(
                 name=name,
