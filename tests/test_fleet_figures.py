@@ -128,7 +128,8 @@ def test_waste_share_text_marks_a_category_with_unpriced_findings_as_at_least():
     )
     (bar,) = f.build_waste_category_figure(waste, base_tokens=10_000).data
     assert list(bar.x)[3] == 20.0
-    assert list(bar.text)[3] == "2,000 tokens · ≥ $0.1500 (1 finding not priced)"
+    assert list(bar.text)[3] == "2,000 tokens · ≥ $0.1500"  # short enough to stay in its bar
+    assert list(bar.hovertext)[3] == "2,000 tokens · ≥ $0.1500 (1 finding not priced)"
 
 
 def test_waste_share_by_category_shows_every_category():

@@ -30,7 +30,7 @@ def load_kpis(version: str, flt: TrajectoryFilter) -> queries.Kpis:
 
 
 def page_header(title: str, page_path: str, intro: str) -> None:
-    left, right = st.columns([5, 1], vertical_alignment="bottom")
+    left, right = st.columns([3, 1], vertical_alignment="bottom")  # room for "Copy link" at 1100 px
     left.title(title)
     with right:
         show_copy_link(page_path)

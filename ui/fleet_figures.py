@@ -213,22 +213,28 @@ def build_waste_category_figure(waste: pl.DataFrame, base_tokens: float | None) 
     `waste` is `waste_by(con, "category")`; `base_tokens` the tokens the shares are of."""
     totals = {row["key"]: row for row in waste_totals(waste).iter_rows(named=True)}
     none_found = {"tokens": 0, "usd": 0.0, "tokens_unknown": 0, "usd_unknown": 0}
-    shares, texts = [], []
+    shares, texts, hovers = [], [], []
     for category in CATEGORIES:
         row = totals.get(category, none_found)
         tokens, usd = row["tokens"], row["usd"]
         shares.append(100 * tokens / base_tokens if tokens is not None and base_tokens else None)
-        usd_text = (
-            "USD not recorded"
-            if usd is None
-            else at_least(f"${usd:,.4f}", row["usd_unknown"], "not priced")
-        )
-        tokens_text = (
-            "tokens not recorded"
-            if tokens is None
-            else at_least(f"{tokens:,.0f} tokens", row["tokens_unknown"], "without tokens")
-        )
-        texts.append(f"{tokens_text} · {usd_text}")
+        parts = []  # (short, with the counts of what is missing) for the bar and its hover
+        for amount, text, unknown, missing, unit in (
+            (
+                tokens,
+                f"{tokens or 0:,.0f} tokens",
+                row["tokens_unknown"],
+                "without tokens",
+                "tokens",
+            ),
+            (usd, f"${usd or 0:,.4f}", row["usd_unknown"], "not priced", "USD"),
+        ):
+            if amount is None:
+                parts.append((f"{unit} not recorded",) * 2)
+            else:
+                parts.append((f"≥ {text}" if unknown else text, at_least(text, unknown, missing)))
+        texts.append(" · ".join(short for short, _ in parts))
+        hovers.append(" · ".join(full for _, full in parts))
     figure = go.Figure(
         go.Bar(
             y=[CATEGORY_LABELS[c] for c in CATEGORIES],
@@ -237,8 +243,10 @@ def build_waste_category_figure(waste: pl.DataFrame, base_tokens: float | None) 
             marker_color=[CATEGORY_COLORS[c] for c in CATEGORIES],
             text=texts,
             textposition="auto",
+            cliponaxis=False,
+            hovertext=hovers,
             customdata=list(CATEGORIES),
-            hovertemplate="%{y}: %{x:.1f}% of tokens<br>%{text}<extra></extra>",
+            hovertemplate="%{y}: %{x:.1f}% of tokens<br>%{hovertext}<extra></extra>",
         )
     )
     figure.update_xaxes(title_text="% of all tokens", rangemode="tozero")
