@@ -136,13 +136,13 @@ def test_overview_says_where_the_money_went(sample_db):
     with app_on(sample_db, query={"task": "task:update-changelog-19"}) as at:
         assert (
             "**Over-provisioned:** 1 run used a larger tier on a task a smaller tier solved "
-            f"elsewhere; it cost {fmt.usd(opus_cost)}, "
+            f"elsewhere; it cost {fmt.fine_usd(opus_cost)}, "
         ) in markdown(at)
-    assert f"they cost {fmt.usd(over_cost)}" in text
+    assert f"they cost {fmt.fine_usd(over_cost)}" in text
     # the largest gap, with trace text escaped for Markdown
     assert (
-        f"Largest gap: task\\:update\\-changelog\\-19 cost {fmt.usd(opus_cost)} on "
-        f"claude\\-opus\\-4\\-1\\-20250805, {fmt.usd(haiku_cost)} on "
+        f"Largest gap: task\\:update\\-changelog\\-19 cost {fmt.fine_usd(opus_cost)} on "
+        f"claude\\-opus\\-4\\-1\\-20250805, {fmt.fine_usd(haiku_cost)} on "
         "claude\\-haiku\\-4\\-5\\-20251001."
     ) in text
 

@@ -130,8 +130,8 @@ def money_lines(
         text = (
             f"**Over-provisioned:** {fmt.counted(over.trajectories, 'run')} used a larger tier "
             "on a task a smaller tier solved elsewhere; "
-            f"{'they' if over.trajectories > 1 else 'it'} cost {fmt.usd(over.cost_usd or 0.0)}, "
-            f"{fmt.usd(over.extra_cost_usd or 0.0)} more than the smaller tier's "
+            f"{'they' if over.trajectories > 1 else 'it'} cost {fmt.fine_usd(over.cost_usd or 0.0)}, "
+            f"{fmt.fine_usd(over.extra_cost_usd or 0.0)} more than the smaller tier's "
             "successful runs." + _largest_gap(largest.drop_nulls("extra_cost_usd"))
         )
         lines.append((text, "views/escalation.py", "Which runs needed the bigger model"))
@@ -139,15 +139,16 @@ def money_lines(
 
 
 def _largest_gap(largest: pl.DataFrame) -> str:
-    """The sentence about the first over-provisioned run (largest extra cost first)."""
+    """The sentence about the first over-provisioned run (largest extra cost first). Amounts
+    below $1 keep 4 decimals here: "$0.01, $0.0094 more" read as if they did not add up."""
     if not largest.height:
         return ""
     top = largest.row(0, named=True)
     task, model = escape_markdown(top["task_key"] or "?"), escape_markdown(top["model"] or "?")
     smaller = escape_markdown(top["smaller_model"] or "the smaller tier")
     return (
-        f" Largest gap: {task} cost {fmt.usd(top['cost_usd'])} on {model}, "
-        f"{fmt.usd(top['smaller_cost_usd'])} on {smaller}."
+        f" Largest gap: {task} cost {fmt.fine_usd(top['cost_usd'])} on {model}, "
+        f"{fmt.fine_usd(top['smaller_cost_usd'])} on {smaller}."
     )
 
 
