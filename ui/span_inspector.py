@@ -179,7 +179,7 @@ def _show_conversation(label: str, value: str | None) -> None:
         st.caption(label)
         _show_content(value)
         return
-    st.caption(f"{label}: {len(entries)} {'part' if len(entries) == 1 else 'parts'}")
+    st.caption(f"{label}: {fmt.counted(len(entries), 'part')}")
     budget = MAX_SHOWN_CHARS
     for number, (heading, text) in enumerate(entries):
         if budget <= 0:
