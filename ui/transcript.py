@@ -2,8 +2,8 @@
 called with which arguments, and what they returned, instead of the JSON it is stored as.
 
 Sources store messages in several shapes (OTel GenAI parts, OpenAI chat messages and
-completions, Anthropic content blocks, LangSmith `{"messages": [...]}`); each becomes a list
-of (heading, text) entries. Anything else is not a conversation (`None`): the caller shows
+completions, Anthropic content blocks, Vercel AI SDK parts, LangSmith `{"messages": [...]}`,
+tau-bench replies without a role); each becomes a list of (heading, text) entries. Anything else is not a conversation (`None`): the caller shows
 the text itself. Pure: the inspector shows the entries as text, never as Markdown.
 """
 
