@@ -63,7 +63,8 @@ def fill_across_uploads(cur: duckdb.DuckDBPyConnection) -> None:
     """Fill the stored spans of the traces in `affected` that more than one upload brought."""
     cur.execute(SPLIT_TRACES_SQL)
     try:
-        if not cur.execute("SELECT count(*) FROM split_traces").fetchone()[0]:
+        ((split,),) = cur.execute("SELECT count(*) FROM split_traces").fetchall()
+        if not split:
             return
         cur.execute(SESSION_FILL_SQL)
         sources = cur.sql(TOOL_SOURCES_SQL).to_arrow_table()
