@@ -356,6 +356,23 @@ def test_a_conversation_past_the_display_limit_says_where_the_rest_is(tmp_path):
         assert "Tool arguments" not in captions
 
 
+def test_a_tool_input_that_is_its_arguments_is_shown_once(tmp_path):
+    """LangSmith records a tool's inputs, which are its arguments: not twice in a row."""
+    span = {
+        "trace_id": "t", "span_id": "read", "name": "read_file", "kind": "tool",
+        "start_time": "2026-11-01T10:00:00Z", "end_time": "2026-11-01T10:00:01Z",
+        "input": {"path": "a.py"}, "tool_args": {"path": "a.py"}, "output": "print(1)",
+    }  # fmt: skip
+    path = tmp_path / "tool.jsonl"
+    path.write_text(json.dumps(span) + "\n")
+    store = build_store(tmp_path / "tool.duckdb", [path])
+    with page_test(store, TRAJECTORY, query={"trace": "t", "span": "read"}) as at:
+        assert not at.exception
+        arguments = json.dumps({"path": "a.py"}, indent=2)
+        # once as the arguments, once in "As stored"; not a third time as the input
+        assert [c.value for c in at.code].count(arguments) == 2
+
+
 def test_the_span_picker_starts_empty_and_its_first_span_can_be_chosen(sample_db, showcase):
     trace = showcase[0]["trace_id"]
     with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:

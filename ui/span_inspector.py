@@ -154,6 +154,8 @@ def show_inspector(span: dict[str, Any] | None, span_id: str | None) -> None:
     for key, label in SHOWN:
         if span.get(key) is None and not _expected(key, span):
             continue  # no error on a span that did not fail, no arguments on a model call
+        if key == "input" and _same_json(span.get("input"), span.get("tool_args")):
+            continue  # a tool's input that is its arguments: shown once, as the arguments
         _show_conversation(label, span.get(key))
     with st.expander("All fields"):
         st.dataframe(field_rows(span), hide_index=True, width="stretch", height="content")
@@ -161,6 +163,15 @@ def show_inspector(span: dict[str, Any] | None, span_id: str | None) -> None:
         for key, label in STORED:
             st.caption(label)
             _show_content(span.get(key))
+
+
+def _same_json(text: str | None, other: str | None) -> bool:
+    if not text or not other:
+        return False
+    try:
+        return json.loads(text) == json.loads(other)
+    except ValueError:
+        return False
 
 
 def _expected(key: str, span: dict[str, Any]) -> bool:
