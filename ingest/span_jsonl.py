@@ -54,14 +54,16 @@ def decode(source: Source) -> registry.Decoded:
             records = iter_lines(source)
         rows = [_span_row(record, number, source) for number, record in records]
         corrected = sum(include_cache_and_reasoning(row) for row in rows)
-        warnings = [
-            f"input or output tokens below their cache or reasoning part on {corrected:,} of "
-            f"{len(rows):,} spans: read as counts without those parts (raw-Anthropic style), "
-            "and the parts added in (docs/formats.md)"
-        ]
-        return registry.Decoded(
-            format=NAME, spans=to_table(rows), warnings=warnings if corrected else []
+        warnings = (
+            [
+                f"input or output tokens below their cache or reasoning part on {corrected:,} "
+                f"of {len(rows):,} spans: read as counts without those parts (raw-Anthropic "
+                "style), and the parts added in (docs/formats.md)"
+            ]
+            if corrected
+            else []
         )
+        return registry.Decoded(format=NAME, spans=to_table(rows), warnings=warnings)
 
 
 def _span_row(record, number: int, source: Source) -> dict:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -331,6 +332,13 @@ def test_span_inspector_shows_the_linked_span_as_text(sample_db, showcase):
         assert at.selectbox(key="span_picker").value == turn_4["span_id"]
 
 
+def one_span_store(folder: Path, span: dict) -> Path:
+    """A store holding `span` alone, ingested from a span JSONL file."""
+    path = folder / "span.jsonl"
+    path.write_text(json.dumps(span) + "\n")
+    return build_store(folder / "span.duckdb", [path])
+
+
 def test_a_conversation_past_the_display_limit_says_where_the_rest_is(tmp_path):
     """Three 60,000-character messages: two are shown (the second cut), the third is named
     as not shown, not drawn as an empty message; a model call shows no tool arguments."""
@@ -340,10 +348,9 @@ def test_a_conversation_past_the_display_limit_says_where_the_rest_is(tmp_path):
         "start_time": "2026-11-01T10:00:00Z", "end_time": "2026-11-01T10:00:02Z",
         "input": messages,
     }  # fmt: skip
-    path = tmp_path / "long.jsonl"
-    path.write_text(json.dumps(span) + "\n")
-    store = build_store(tmp_path / "long.duckdb", [path])
-    with page_test(store, TRAJECTORY, query={"trace": "long", "span": "l1"}) as at:
+    with page_test(
+        one_span_store(tmp_path, span), TRAJECTORY, query={"trace": "long", "span": "l1"}
+    ) as at:
         assert not at.exception
         code = [c.value for c in at.code]
         assert "a" * 60_000 in code and "b" * 40_000 in code
@@ -363,10 +370,9 @@ def test_a_tool_input_that_is_its_arguments_is_shown_once(tmp_path):
         "start_time": "2026-11-01T10:00:00Z", "end_time": "2026-11-01T10:00:01Z",
         "input": {"path": "a.py"}, "tool_args": {"path": "a.py"}, "output": "print(1)",
     }  # fmt: skip
-    path = tmp_path / "tool.jsonl"
-    path.write_text(json.dumps(span) + "\n")
-    store = build_store(tmp_path / "tool.duckdb", [path])
-    with page_test(store, TRAJECTORY, query={"trace": "t", "span": "read"}) as at:
+    with page_test(
+        one_span_store(tmp_path, span), TRAJECTORY, query={"trace": "t", "span": "read"}
+    ) as at:
         assert not at.exception
         arguments = json.dumps({"path": "a.py"}, indent=2)
         # once as the arguments, once in "As stored"; not a third time as the input

@@ -30,6 +30,12 @@ CATEGORY_LABELS = {
 }
 
 
+def verdict_names(column: str = "verdict") -> pl.Expr:
+    """A column of computed verdict keys, as their names ("small_sufficient" -> "Small model
+    sufficient"); any other text is kept."""
+    return pl.col(column).replace(VERDICT_NAMES)
+
+
 def category_names(column: str) -> pl.Expr:
     """A column of comma-separated waste category keys, as their names in lower case
     ("repeated_tool_call, uncached_context" -> "repeated calls, uncached context")."""
@@ -100,13 +106,17 @@ BAR_MS = 0.8 * DAY_MS  # a day's bar, also when it is the only one (plotly would
 FEW_DAYS = 10  # up to this many days apart, a day axis ticks every day (not every few hours)
 
 
-def day_axis(figure: go.Figure, days: list) -> None:
+def day_axis(figure: go.Figure, days: list, fit: bool = False) -> None:
     """Dates without times on a per-day axis; a short range gets one tick per day and half a
-    day either side, so one day is one labelled bar, not ticks at 23:59:59.9995 and 00:00."""
+    day either side, so one day is one labelled bar, not ticks at 23:59:59.9995 and 00:00.
+    With `fit`, the axis opens on `days` (half a day either side) whatever their range."""
     figure.update_xaxes(type="date", tickformat="%b %d")
-    if days and (days[-1] - days[0]).days < FEW_DAYS:
+    short = bool(days) and (days[-1] - days[0]).days < FEW_DAYS
+    if days and (short or fit):
         first, last = (datetime.combine(day, time()) for day in (days[0], days[-1]))
-        figure.update_xaxes(range=[first - HALF_DAY, last + HALF_DAY], dtick=DAY_MS)
+        figure.update_xaxes(range=[first - HALF_DAY, last + HALF_DAY])
+    if short:
+        figure.update_xaxes(dtick=DAY_MS)
 
 
 def build_trend_figure(daily: pl.DataFrame) -> go.Figure:
@@ -145,10 +155,9 @@ def build_trend_figure(daily: pl.DataFrame) -> go.Figure:
     # day into a sliver: open on the runs of the last TREND_DAYS days, from the first of
     # them; double-click shows them all.
     shown = [day for day in days if (days[-1] - day).days < TREND_DAYS]
-    day_axis(figure, shown)
-    if earlier := len(days) - len(shown):
-        first, last = (datetime.combine(day, time()) for day in (shown[0], shown[-1]))
-        figure.update_xaxes(range=[first - HALF_DAY, last + HALF_DAY])
+    earlier = len(days) - len(shown)
+    day_axis(figure, shown, fit=earlier > 0)
+    if earlier:
         figure.update_layout(
             title={"text": f"From {shown[0]:%Y-%m-%d}: {earlier} earlier "
                            f"{'day' if earlier == 1 else 'days'} with runs; double-click a panel for all",
@@ -199,10 +208,13 @@ def waste_totals(waste: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def at_least(text: str, unknown: int, missing: str) -> str:
-    """`text` of a sum, marked as a lower bound when `unknown` findings lack the amount."""
+def at_least(text: str, unknown: int, missing: str | None = None) -> str:
+    """`text` of a sum, marked as a lower bound when `unknown` findings lack the amount, and
+    with how many and what they lack (`missing`) when given."""
     if not unknown:
         return text
+    if missing is None:
+        return f"≥ {text}"
     word = "finding" if unknown == 1 else "findings"
     return f"≥ {text} ({unknown:,} {word} {missing})"
 
@@ -232,7 +244,7 @@ def build_waste_category_figure(waste: pl.DataFrame, base_tokens: float | None) 
             if amount is None:
                 parts.append((f"{unit} not recorded",) * 2)
             else:
-                parts.append((f"≥ {text}" if unknown else text, at_least(text, unknown, missing)))
+                parts.append((at_least(text, unknown), at_least(text, unknown, missing)))
         texts.append(" · ".join(short for short, _ in parts))
         hovers.append(" · ".join(full for _, full in parts))
     figure = go.Figure(

@@ -123,9 +123,11 @@ def span_labels(spans: pl.DataFrame, turn_names: dict[str, str]) -> dict[str, st
 
 
 def show_span_picker(
-    ids: list[str], labels: dict[str, str], current: str | None, on_pick: Callable[[str], None]
+    labels: dict[str, str], current: str | None, on_pick: Callable[[str], None]
 ) -> None:
-    """A selectbox over every span of the run, kept in step with `&span=`."""
+    """A selectbox over every span of the run (`span_labels`, in timeline order), kept in step
+    with `&span=`."""
+    ids = list(labels)
     if st.session_state.get("span_picker") != current:
         st.session_state["span_picker"] = current if current in labels else None
     st.selectbox(

@@ -14,7 +14,7 @@ import polars as pl
 import streamlit as st
 
 from ui import format as fmt
-from ui.fleet_figures import CATEGORY_LABELS, category_names
+from ui.fleet_figures import CATEGORY_LABELS, category_names, verdict_names
 from ui.text import escape_markdown, markdown_link, page_href, short_id
 from ui.tiles import tile
 
@@ -407,7 +407,7 @@ def sibling_table(siblings: pl.DataFrame, trace_id: str) -> pl.DataFrame:
             lambda t: page_href("compare", a=trace_id, b=t), return_dtype=pl.String
         ),
         models=pl.col("models").list.join(" → "),
-        verdict=pl.col("verdict").replace(fmt.VERDICT_NAMES),
+        verdict=verdict_names(),
     ).select(list(SIBLING_COLUMNS))
 
 

@@ -134,7 +134,7 @@ def show_verdicts(version: str, flt: TrajectoryFilter) -> None:
         table = counts.with_columns(
             meaning=pl.col("verdict").replace_strict(VERDICT_MEANING, default=None),
             list=links(counts, lambda v: trajectories_url(verdict=v), "verdict"),
-            verdict=pl.col("verdict").replace(fmt.VERDICT_NAMES),
+            verdict=figures.verdict_names(),
         )
         st.dataframe(
             table,
@@ -213,7 +213,7 @@ def show_escalations(version: str, flt: TrajectoryFilter) -> None:
     events = load_escalations(version, flt, limit, offset)
     table = events.with_columns(
         open=links(events, trajectory_url, "trace_id", "escalation_span_id"),
-        verdict=pl.col("verdict").replace(fmt.VERDICT_NAMES),
+        verdict=figures.verdict_names(),
         s_before=pl.col("ms_before") / 1000,
         s_after=pl.col("ms_after") / 1000,
     )

@@ -175,7 +175,7 @@ def worst_table(frame: pl.DataFrame) -> None:
         "cost_usd",
         (pl.col("wall_ms") / 1000).alias("wall_s"),
         "turns",
-        pl.col("verdict").replace(fmt.VERDICT_NAMES),
+        figures.verdict_names(),
         "outcome",
         "agent_name",
     )

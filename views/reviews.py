@@ -13,6 +13,7 @@ from ui.db import connection, data_version
 from ui.empty import show_empty_store
 from ui.filters import current_filter
 from ui.fleet_common import page_header
+from ui.fleet_figures import verdict_names
 from ui.fleet_links import trajectory_url
 
 LINK = st.column_config.LinkColumn("Open", display_text="open")
@@ -23,7 +24,7 @@ LABELS = {
     "primary_model": st.column_config.TextColumn("Model"),
     "task_key": st.column_config.TextColumn("Task"),
     "outcome": st.column_config.TextColumn("Outcome"),
-    "computed_verdict": st.column_config.TextColumn("Computed verdict"),  # names: `named`
+    "computed_verdict": st.column_config.TextColumn("Computed verdict"),
     "human_verdict": st.column_config.TextColumn("Review verdict"),
     "author": st.column_config.TextColumn("Reviewer"),
     "comment": st.column_config.TextColumn("Comment"),
@@ -51,10 +52,10 @@ def with_links(frame: pl.DataFrame) -> pl.DataFrame:
     """The table as shown: a link per run, verdicts by name (the computed ones, and the
     reviewers' own unless they typed a custom label)."""
     hrefs = [trajectory_url(trace) for trace in frame["trace_id"].to_list()]
-    named = {"computed_verdict": fmt.VERDICT_NAMES, "human_verdict": VERDICT_LABELS}
+    named = [verdict_names("computed_verdict"), pl.col("human_verdict").replace(VERDICT_LABELS)]
     return frame.with_columns(
         pl.Series("open", hrefs, dtype=pl.String),
-        *(pl.col(c).replace(names) for c, names in named.items() if c in frame.columns),
+        *(name for name in named if name.meta.output_name() in frame.columns),
     ).select("open", pl.exclude("open"))
 
 

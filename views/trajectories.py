@@ -16,6 +16,7 @@ from ui.db import connection, data_version
 from ui.empty import show_empty_store
 from ui.filters import current_filter
 from ui.fleet_common import page_header
+from ui.fleet_figures import verdict_names
 from ui.report import summary_report
 from ui.text import page_href
 from ui.trajectory_sections import table_height
@@ -73,7 +74,7 @@ def display_frame(runs: pl.DataFrame) -> pl.DataFrame:
         models=pl.col("models").list.join(" → "),
         wall_s=pl.col("wall_ms") / 1000,
         tokens=pl.col("input_tokens") + pl.col("output_tokens"),
-        verdict=pl.col("verdict").replace(fmt.VERDICT_NAMES),
+        verdict=verdict_names(),
     ).select(list(COLUMNS))
 
 

@@ -112,7 +112,7 @@ def show_timeline_and_inspector(
         st.caption("Bars: indigo = model call, amber = tool, red outline = error. Click a bar.")
     with right:
         st.subheader("Span inspector")
-        show_span_picker(detail["spans"]["span_id"].to_list(), labels, span_id, select_span)
+        show_span_picker(labels, span_id, select_span)
         span = load_span(version, trace_id, span_id) if span_id else None
         with st.container(height=640, border=False):
             show_inspector(span, span_id)

@@ -109,7 +109,7 @@ def show_chart(version: str, flt: TrajectoryFilter, by: str, measure: str, k) ->
 
 def with_links(frame: pl.DataFrame) -> pl.DataFrame:
     links = pl.Series("open", [trajectory_url(t) for t in frame["trace_id"]], dtype=pl.String)
-    named = [pl.col("verdict").replace(fmt.VERDICT_NAMES)] if "verdict" in frame.columns else []
+    named = [figures.verdict_names()] if "verdict" in frame.columns else []
     return frame.with_columns(links, *named)
 
 
