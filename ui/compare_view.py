@@ -13,7 +13,7 @@ import polars as pl
 import streamlit as st
 
 from ui import format as fmt
-from ui.fleet_figures import category_names
+from ui.names import category_names
 from ui.text import one_line
 
 NUMERIC_FACTS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (

@@ -20,34 +20,8 @@ from plotly.subplots import make_subplots
 
 from analysis.waste import CATEGORIES
 from ui.format import NOT_RECORDED, VERDICT_NAMES
+from ui.names import CATEGORY_LABELS
 from ui.timeline import plotly_text
-
-CATEGORY_LABELS = {
-    "stagnation": "Stagnation",
-    "error_retry": "Error retries",
-    "repeated_tool_call": "Repeated calls",
-    "uncached_context": "Uncached context",
-}
-
-
-def verdict_names(column: str = "verdict") -> pl.Expr:
-    """A column of computed verdict keys, as their names ("small_sufficient" -> "Small model
-    sufficient"); any other text is kept."""
-    return pl.col(column).replace(VERDICT_NAMES)
-
-
-def category_names(column: str) -> pl.Expr:
-    """A column of comma-separated waste category keys, as their names in lower case
-    ("repeated_tool_call, uncached_context" -> "repeated calls, uncached context")."""
-    names = {key: label.lower() for key, label in CATEGORY_LABELS.items()}
-    return (
-        pl.col(column)
-        .str.split(", ")
-        .list.eval(pl.element().replace(names))
-        .list.join(", ")
-        .alias(column)
-    )
-
 
 CATEGORY_COLORS = {
     "stagnation": "#ef4444",

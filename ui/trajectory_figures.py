@@ -12,7 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
-from ui.fleet_figures import category_names
+from ui.names import category_names
 from ui.timeline import KIND_COLORS, plotly_text
 
 TIME_PART_COLORS = {

@@ -14,7 +14,7 @@ import polars as pl
 import streamlit as st
 
 from ui import format as fmt
-from ui.fleet_figures import CATEGORY_LABELS, category_names, verdict_names
+from ui.names import CATEGORY_LABELS, category_names, verdict_names
 from ui.text import escape_markdown, markdown_link, page_href, short_id
 from ui.tiles import tile
 

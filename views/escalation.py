@@ -20,6 +20,7 @@ from ui.fleet_links import (
     trajectory_link_column,
     trajectory_url,
 )
+from ui.names import verdict_names
 
 VERDICT_MEANING = {
     "escalation_needed": "Escalated after the small model stalled, then succeeded",
@@ -134,7 +135,7 @@ def show_verdicts(version: str, flt: TrajectoryFilter) -> None:
         table = counts.with_columns(
             meaning=pl.col("verdict").replace_strict(VERDICT_MEANING, default=None),
             list=links(counts, lambda v: trajectories_url(verdict=v), "verdict"),
-            verdict=figures.verdict_names(),
+            verdict=verdict_names(),
         )
         st.dataframe(
             table,
@@ -213,7 +214,7 @@ def show_escalations(version: str, flt: TrajectoryFilter) -> None:
     events = load_escalations(version, flt, limit, offset)
     table = events.with_columns(
         open=links(events, trajectory_url, "trace_id", "escalation_span_id"),
-        verdict=figures.verdict_names(),
+        verdict=verdict_names(),
         s_before=pl.col("ms_before") / 1000,
         s_after=pl.col("ms_after") / 1000,
     )

@@ -12,6 +12,7 @@ from ui import format as fmt
 from ui.db import connection
 from ui.fleet_common import UNKNOWN_CELLS, kpis_or_stop, page_header
 from ui.fleet_links import trajectory_link_column, trajectory_url
+from ui.names import CATEGORY_LABELS, verdict_names
 from ui.text import escape_markdown
 from ui.tiles import tile
 
@@ -116,7 +117,7 @@ def money_lines(
         totals = figures.waste_totals(waste).drop_nulls("usd").sort("usd", descending=True)
         top = totals.row(0, named=True) if totals.height else None
         biggest = (
-            f", most of it {figures.CATEGORY_LABELS[top['key']].lower()} "
+            f", most of it {CATEGORY_LABELS[top['key']].lower()} "
             f"({figures.at_least(fmt.usd(top['usd']), top['usd_unknown'], 'not priced')})"
             if top
             else ""
@@ -175,7 +176,7 @@ def worst_table(frame: pl.DataFrame) -> None:
         "cost_usd",
         (pl.col("wall_ms") / 1000).alias("wall_s"),
         "turns",
-        figures.verdict_names(),
+        verdict_names(),
         "outcome",
         "agent_name",
     )

@@ -13,8 +13,8 @@ from ui.db import connection, data_version
 from ui.empty import show_empty_store
 from ui.filters import current_filter
 from ui.fleet_common import page_header
-from ui.fleet_figures import verdict_names
 from ui.fleet_links import trajectory_url
+from ui.names import verdict_names
 
 LINK = st.column_config.LinkColumn("Open", display_text="open")
 # The column labels both tables share, as the other pages word them.

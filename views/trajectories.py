@@ -16,7 +16,7 @@ from ui.db import connection, data_version
 from ui.empty import show_empty_store
 from ui.filters import current_filter
 from ui.fleet_common import page_header
-from ui.fleet_figures import verdict_names
+from ui.names import verdict_names
 from ui.report import summary_report
 from ui.text import page_href
 from ui.trajectory_sections import table_height

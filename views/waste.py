@@ -16,6 +16,7 @@ from ui import format as fmt
 from ui.db import connection
 from ui.fleet_common import UNKNOWN_CELLS, kpis_or_stop, page_header
 from ui.fleet_links import trajectories_url, trajectory_link_column, trajectory_url
+from ui.names import verdict_names
 from ui.tiles import tile
 
 GROUPS = {"category": "Category", "agent": "Agent", "model": "Model", "day": "Day"}
@@ -109,7 +110,7 @@ def show_chart(version: str, flt: TrajectoryFilter, by: str, measure: str, k) ->
 
 def with_links(frame: pl.DataFrame) -> pl.DataFrame:
     links = pl.Series("open", [trajectory_url(t) for t in frame["trace_id"]], dtype=pl.String)
-    named = [figures.verdict_names()] if "verdict" in frame.columns else []
+    named = [verdict_names()] if "verdict" in frame.columns else []
     return frame.with_columns(links, *named)
 
 
