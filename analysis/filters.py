@@ -22,6 +22,7 @@ FILTER_SQL = {
     "upload": "list_contains(upload_ids, ?)",
     "source": "source = ?",
     "tier": "tier = ?",
+    "trace_ids": "trace_id IN (SELECT unnest(?))",
 }
 
 
@@ -38,6 +39,7 @@ class TrajectoryFilter:
     upload: str | None = None
     source: str | None = None
     tier: str | None = None
+    trace_ids: tuple[str, ...] | None = None  # e.g. the runs a text search found
 
     def where(self, alias: str = "") -> tuple[str, list]:
         """(`WHERE ...` or "", params); `alias` prefixes columns, e.g. "t."."""
@@ -47,7 +49,7 @@ class TrajectoryFilter:
             if value is None or value == "":
                 continue
             clauses.append(_prefixed(FILTER_SQL[item.name], alias))
-            params.append(value)
+            params.append(list(value) if isinstance(value, tuple) else value)
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
     def scope(self) -> tuple[str, list]:

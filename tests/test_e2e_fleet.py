@@ -9,6 +9,7 @@ server takes its file lock.
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.sync_api import expect
@@ -64,6 +65,16 @@ def fleet(tmp_path_factory):
         "(SELECT sum(output_tokens) FROM turns WHERE model LIKE 'claude-opus-4-1%')",
     )
     expected["cost_after_edit"] = fmt.usd(cost + opus_output * (7500 - 75) / 1e6)
+    # The runs a search for "timeout" must list, each with its earliest matching spans
+    searched = "lower(concat_ws(' ', name, tool_name, tool_args, error_message, input, output))"
+    expected["timeout_runs"] = dict(
+        sql(
+            db_file,
+            f"SELECT trace_id, list(span_id) FILTER (WHERE start_time = first) FROM ("
+            f"  SELECT *, min(start_time) OVER (PARTITION BY trace_id) AS first FROM spans"
+            f"  WHERE {searched} LIKE '%timeout%') GROUP BY trace_id",
+        )
+    )
     db.close(db_file)
     with running_server(db_file) as base:
         yield base, db_file, expected
@@ -186,6 +197,28 @@ def test_hostile_url_parameters_are_ignored(app, fleet, path, content):
     expect(app.get_by_text(content, exact=False).first).to_be_visible(timeout=LOADED)
     expect(app.get_by_test_id("stException")).to_have_count(0)
     assert app.locator("script", has_text="alert(1)").count() == 0
+
+
+def test_search_lists_the_runs_whose_spans_mention_a_phrase_and_opens_one_at_its_match(app, fleet):
+    base, _, expected = fleet
+    open_page(app, base + "/trajectories")
+    search = app.get_by_role("textbox", name="Search spans")
+    search.fill("TimeOut")
+    search.press("Enter")
+    wait_for_app(app)
+    runs = expected["timeout_runs"]
+    expect(app).to_have_url(re.compile(r"[?&]q=TimeOut"))
+    caption = f"Runs 1–{len(runs)} of {len(runs)} with a span containing “TimeOut”."
+    expect(app.get_by_text(caption)).to_be_visible(timeout=LOADED)
+    grid = app.get_by_test_id("stDataFrame").first
+    expect(grid.locator("tbody tr[role=row]")).to_have_count(len(runs))
+    full_screenshot(app, "search")
+    grid.click(position={"x": 18, "y": 52})  # the first row's selection box opens it
+    expect(app).to_have_url(re.compile(r"/trajectory\?trace="), timeout=LOADED)
+    opened = parse_qs(urlparse(app.url).query)
+    assert opened["span"][0] in runs[opened["trace"][0]]
+    wait_for_app(app)
+    expect(app.get_by_test_id("stException")).to_have_count(0)
 
 
 def test_settings_saves_a_price_edited_in_the_grid_and_every_cost_follows(app, fleet):

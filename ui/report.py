@@ -75,12 +75,20 @@ def trajectory_report(con: duckdb.DuckDBPyConnection, trace_id: str) -> str | No
     return _page(f"Trajectory {trace_id}", sections)
 
 
-def summary_report(con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter, limit: int = 200) -> str:
-    """KPIs and the trajectory list of a filtered view."""
+def summary_report(
+    con: duckdb.DuckDBPyConnection,
+    flt: TrajectoryFilter,
+    limit: int = 200,
+    search: str | None = None,
+) -> str:
+    """KPIs and the trajectory list of a filtered view; `search` names the phrase whose
+    matches `flt.trace_ids` holds."""
     k = queries.kpis(con, flt)
+    filters = [f"{key}={value}" for key, value in vars(flt).items() if value and key != "trace_ids"]
+    if search is not None:
+        filters.append(f"spans containing “{search}”")
     facts = {
-        "Filters": ", ".join(f"{key}={value}" for key, value in vars(flt).items() if value)
-        or "none",
+        "Filters": ", ".join(filters) or "none",
         "Trajectories": fmt.count(k.trajectories),
         "Success rate": fmt.percent(k.successes / k.judged if k.judged else None),
         "Median wall time": fmt.duration(k.median_wall_ms),

@@ -1,15 +1,18 @@
 """Trajectories: every run that matches the sidebar filters, sortable and paged, one click
-from its Trajectory page. Sort, direction and page live in the URL, like the filters.
+from its Trajectory page; a search narrows them to runs whose spans mention a phrase, and
+opens each at its first matching span. Search, sort, direction and page live in the URL,
+like the filters.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import polars as pl
 import streamlit as st
 
-from analysis import queries
+from analysis import queries, search
 from analysis.filters import TrajectoryFilter
 from ui import format as fmt
 from ui.db import connection, data_version
@@ -18,7 +21,7 @@ from ui.filters import current_filter
 from ui.fleet_common import page_header
 from ui.names import verdict_names
 from ui.report import summary_report
-from ui.text import page_href
+from ui.text import escape_markdown, page_href
 from ui.trajectory_sections import table_height
 
 PAGE_SIZE = 100
@@ -50,6 +53,18 @@ COLUMNS = {
     "models": st.column_config.TextColumn("Models (call order)"),
     "session_id": st.column_config.TextColumn("Session"),
 }
+MATCH_COLUMNS = {
+    "match": st.column_config.TextColumn(
+        "First match", help="Where the run's first matching span mentions the phrase", width="large"
+    ),
+    "matching_spans": st.column_config.NumberColumn(
+        "Spans found", format="%d", help="Spans of the run that mention the phrase"
+    ),
+}
+SEARCH_HELP = (
+    "Runs with a span whose name, tool, arguments, error, input or output contains this text "
+    "(in any case), or whose trace, span or session id it is. Open a run at that span."
+)
 
 
 @st.cache_data(max_entries=32)
@@ -65,17 +80,46 @@ def load_page(
     return queries.trajectory_list(connection(), flt, sort, descending, PAGE_SIZE, offset)
 
 
-def display_frame(runs: pl.DataFrame) -> pl.DataFrame:
-    """The list as the table shows it: a link per run, models joined, wall time in s."""
-    return runs.with_columns(
-        open=pl.col("trace_id").map_elements(
-            lambda t: page_href("trajectory", trace=t), return_dtype=pl.String
+@st.cache_data(max_entries=16)
+def load_hits(version: str, phrase: str) -> pl.DataFrame:
+    return search.search_spans(connection(), phrase)
+
+
+@st.cache_data(max_entries=32)
+def load_snippets(version: str, phrase: str, pairs: tuple[tuple[str, str], ...]) -> list[str]:
+    """Where each (trace_id, span_id) mentions `phrase`, in the order of `pairs`."""
+    hits = pl.DataFrame(list(pairs), schema=["trace_id", "span_id"], orient="row")
+    found = search.match_snippets(connection(), phrase, hits)
+    return [found.get(pair, "") for pair in pairs]
+
+
+def page_matches(version: str, phrase: str, hits: pl.DataFrame, runs: pl.DataFrame) -> pl.DataFrame:
+    """The hits of the runs on this page, with where each first matched."""
+    shown = hits.filter(pl.col("trace_id").is_in(runs["trace_id"].implode()))
+    pairs = tuple(shown.select("trace_id", "span_id").iter_rows())
+    return shown.with_columns(
+        match=pl.Series(load_snippets(version, phrase, pairs), dtype=pl.String)
+    )
+
+
+def display_frame(runs: pl.DataFrame, matches: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The list as the table shows it: a link per run (to its first matching span when
+    searching), models joined, wall time in s, and where each run matched."""
+    if matches is None:
+        frame, columns = runs.with_columns(span_id=pl.lit(None, pl.String)), list(COLUMNS)
+    else:
+        frame = runs.join(matches, on="trace_id", how="left", maintain_order="left")
+        columns = ["open", *MATCH_COLUMNS, *list(COLUMNS)[1:]]  # what matched, first
+    return frame.with_columns(
+        open=pl.struct("trace_id", "span_id").map_elements(
+            lambda run: page_href("trajectory", trace=run["trace_id"], span=run["span_id"]),
+            return_dtype=pl.String,
         ),
         models=pl.col("models").list.join(" → "),
         wall_s=pl.col("wall_ms") / 1000,
         tokens=pl.col("input_tokens") + pl.col("output_tokens"),
         verdict=verdict_names(),
-    ).select(list(COLUMNS))
+    ).select(columns)
 
 
 def reset_page_when_the_view_changes(flt: TrajectoryFilter, sort: str, direction: str) -> None:
@@ -99,53 +143,86 @@ def show_controls(total: int) -> tuple[str, bool, int]:
     return SORT_BY_LABEL[sort], direction != "Ascending", page
 
 
-def open_selected(runs: pl.DataFrame) -> None:
+def open_selected(runs: pl.DataFrame, matches: pl.DataFrame | None) -> None:
     rows = st.session_state["trajectory_table"].selection.rows
     if rows:
-        st.session_state["open_trace"] = runs["trace_id"][rows[0]]
+        trace = runs["trace_id"][rows[0]]
+        st.session_state["open_run"] = {"trace": trace} | first_span(matches, trace)
+
+
+def first_span(matches: pl.DataFrame | None, trace: str) -> dict[str, str]:
+    """{"span": id} of the run's first matching span, when searching."""
+    if matches is None:
+        return {}
+    found = matches.filter(pl.col("trace_id") == trace)["span_id"]
+    return {"span": found[0]} if found.len() else {}
+
+
+def searched_phrase() -> str | None:
+    phrase = st.text_input(
+        "Search spans",
+        key="q",
+        bind="query-params",
+        placeholder="a tool argument, an error, words from a prompt or a reply, an id…",
+        help=SEARCH_HELP,
+        icon=":material/search:",
+    )
+    return phrase.strip() or None
 
 
 page_header(
     "Trajectories",
     "trajectories",
-    "Every run in the sidebar's filter. Click a row to open it; sort, direction and page "
-    "are part of the link.",
+    "Every run in the sidebar's filter, or those whose spans mention what you search. Click "
+    "a row to open it; the search, sort, direction and page are part of the link.",
 )
 version = data_version()
 flt = current_filter()
+phrase = searched_phrase()
+hits = None
+if phrase:
+    with st.spinner("Searching the spans…"):
+        hits = load_hits(version, phrase)
+    flt = replace(flt, trace_ids=tuple(hits["trace_id"]))
 total = load_count(version, flt)
 if total == 0:
-    if flt == TrajectoryFilter():
+    unsearched = replace(flt, trace_ids=None)
+    if unsearched == TrajectoryFilter() and load_count(version, unsearched) == 0:
         show_empty_store()
+    elif phrase:
+        within = " in the sidebar's filter" if unsearched != TrajectoryFilter() else ""
+        st.info(f"No run{within} has a span containing “{escape_markdown(phrase, 80)}”.")
     else:
         st.info("No trajectories match the filters in the sidebar.")
     st.stop()
-if trace := st.session_state.pop("open_trace", None):
-    st.switch_page("views/trajectory.py", query_params={"trace": trace})
+if run := st.session_state.pop("open_run", None):
+    st.switch_page("views/trajectory.py", query_params=run)
 sort, descending, page = show_controls(total)
 runs = load_page(version, flt, sort, descending, page)
+matches = None if hits is None else page_matches(version, phrase, hits, runs)
 first = (page - 1) * PAGE_SIZE + 1
+found = f" with a span containing “{escape_markdown(phrase, 80)}”" if phrase else ""
 caption, download = st.columns([5, 1], vertical_alignment="center")
 caption.caption(
-    f"Runs {first:,}–{first + runs.height - 1:,} of {total:,}. Click a row to open it; "
-    f"{fmt.MISSING_CELL} means not recorded."
+    f"Runs {first:,}–{first + runs.height - 1:,} of {total:,}{found}. Click a row to open it"
+    f"{' at its first match' if phrase else ''}; {fmt.MISSING_CELL} means not recorded."
 )
 download.download_button(
     "Summary report",
-    data=lambda: summary_report(connection(), flt),
+    data=lambda: summary_report(connection(), flt, search=phrase),
     file_name="agenttime-summary.html",
     mime="text/html",
     icon=":material/download:",
     help="This filtered view's KPIs and runs as one self-contained HTML file.",
 )
 st.dataframe(
-    display_frame(runs),
+    display_frame(runs, matches),
     height=table_height(runs.height, max_rows=25),
     hide_index=True,
     width="stretch",
-    column_config=COLUMNS,
+    column_config=COLUMNS | MATCH_COLUMNS,
     placeholder=fmt.MISSING_CELL,
     key="trajectory_table",
-    on_select=lambda: open_selected(runs),
+    on_select=lambda: open_selected(runs, matches),
     selection_mode="single-row",
 )
