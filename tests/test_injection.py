@@ -48,7 +48,7 @@ PAYLOADS = [
     "trace_id",
     "*",
 ]
-TEXT_FILTERS = [name for name in FILTER_SQL if name not in ("since", "until")]
+TEXT_FILTERS = [name for name in FILTER_SQL if name not in ("since", "until", "trace_ids")]
 TIME_FILTERS = ["since", "until"]
 TABLES_SQL = "SELECT table_name FROM information_schema.tables ORDER BY table_name"
 
@@ -166,6 +166,12 @@ def read_functions() -> list:
     ]
 
 
+def hostile_filter(payload: str, fields=(*TEXT_FILTERS, "trace_ids")) -> TrajectoryFilter:
+    """Every text field of `fields` hostile; a list of trace ids (a search's) holding it."""
+    texts = {name: payload for name in fields if name != "trace_ids"}
+    return TrajectoryFilter(**texts, trace_ids=(payload,) if "trace_ids" in fields else None)
+
+
 def hostile_arguments(function, payload: str) -> list[dict]:
     """One call per parameter the caller controls: that parameter hostile, required text
     parameters hostile too, a filter with every text field hostile."""
@@ -175,7 +181,7 @@ def hostile_arguments(function, payload: str) -> list[dict]:
     calls = [required | {p.name: payload} for p in text]
     calls += [required | {p.name: payload} for p in params if p.annotation == "int"]
     calls += [
-        required | {p.name: TrajectoryFilter(**dict.fromkeys(TEXT_FILTERS, payload))}
+        required | {p.name: hostile_filter(payload)}
         for p in params
         if p.annotation == "TrajectoryFilter"
     ]
@@ -209,9 +215,9 @@ def test_every_parameter_of_every_read_function_takes_hostile_values_as_data(int
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
-@pytest.mark.parametrize("field", TEXT_FILTERS)
+@pytest.mark.parametrize("field", [*TEXT_FILTERS, "trace_ids"])
 def test_every_text_filter_matches_nothing_for_hostile_values(intact, field, payload):
-    flt = TrajectoryFilter(**{field: payload})
+    flt = hostile_filter(payload, (field,))
     assert aq.trajectory_count(intact, flt) == 0
     assert aq.kpis(intact, flt).trajectories == 0
     assert is_empty(aq.trajectory_list(intact, flt))

@@ -155,3 +155,22 @@ def test_the_page_says_when_nothing_matches(store):
         assert not at.exception
         assert at.info[0].value == "No run has a span containing “\\*nowhere\\*”."
         assert not at.dataframe
+
+
+HOSTILE = ["'; DROP TABLE spans; --", "' OR '1'='1", "%' OR trace_id LIKE '%", "$1", "?", "\\", "*"]
+SEARCHED = ("name", "tool_name", "tool_args", "error_message", "input", "output")
+
+
+@pytest.mark.parametrize("phrase", [*HOSTILE, "o", "%", "_", "100% on"])
+def test_any_phrase_is_searched_as_text_and_changes_nothing(con, phrase):
+    everything = "SELECT * FROM spans ORDER BY trace_id, span_id"
+    with con.cursor() as cur:
+        before = cur.execute(everything).fetchall()
+    contains = {
+        s["trace_id"]
+        for s in SPANS
+        if any(phrase.lower() in str(s.get(field) or "").lower() for field in SEARCHED)
+    }
+    assert [trace for trace, *_ in found(con, phrase)] == sorted(contains)
+    with con.cursor() as cur:
+        assert cur.execute(everything).fetchall() == before
