@@ -126,6 +126,10 @@ ordered AS (
         arg_min(session_id, ord) FILTER (WHERE session_id IS NOT NULL) AS session_id,
         arg_min(task_id, ord) FILTER (WHERE task_id IS NOT NULL) AS task_id,
         arg_min(agent_name, ord) FILTER (WHERE agent_name IS NOT NULL) AS agent_name,
+        -- an agent span failed and no LLM call started after it: the run did not recover
+        coalesce(max(end_time) FILTER (WHERE kind = 'agent' AND status = 'error')
+                 > coalesce(max(start_time) FILTER (WHERE kind = 'llm'), '-infinity'::TIMESTAMP),
+                 false) AS agent_failed,
         arg_min(source, ord) AS source,
         arg_min(upload_id, ord) AS upload_id,
         list_sort(list_distinct(list(upload_id) FILTER (WHERE upload_id IS NOT NULL))) AS upload_ids,
@@ -151,12 +155,12 @@ SELECT
     l.ttft_ms, coalesce(l.ttft_calls, 0), t.model_ms, t.tool_ms, t.idle_ms,
     CASE
         WHEN o.score IS NOT NULL THEN CASE WHEN o.score >= 0.5 THEN 'success' ELSE 'failure' END
-        WHEN r.root_status = 'error' OR l.final_call_failed THEN 'error'
+        WHEN r.root_status = 'error' OR l.final_call_failed OR o.agent_failed THEN 'error'
         WHEN coalesce(l.llm_calls, 0) > 0 THEN 'success'
         ELSE 'unknown'
     END,
     o.score IS NULL AND coalesce(l.llm_calls, 0) > 0
-        AND NOT coalesce(r.root_status = 'error' OR l.final_call_failed, false),
+        AND NOT coalesce(r.root_status = 'error' OR l.final_call_failed OR o.agent_failed, false),
     o.score
 FROM span_totals o
 LEFT JOIN llm_totals l USING (trace_id)

@@ -19,7 +19,7 @@ import pyarrow as pa
 from ingest import registry
 from ingest.canonical import SPAN_COLUMNS, fast_canonical_json, gc_paused
 from ingest.errors import DecodeError
-from ingest.otlp.conventions import map_attributes
+from ingest.otlp.conventions import error_message, map_attributes
 from ingest.otlp.envelope import SHAPE_OTLP, JsonSpanReader
 from ingest.otlp.parallel import (
     PartResult,
@@ -165,7 +165,7 @@ def span_row(span: dict, seq: int) -> list:
         span["trace_id"], span["span_id"], span["parent_id"], SOURCE_NAME, mapped["convention"],
         None, span["name"], mapped["kind"], span["start_ns"], span["end_ns"], None, status,
         mapped["error_type"] if failed else None,
-        (span["status_message"] or mapped["error_message"]) if failed else None,
+        error_message(span["status_message"], mapped["error_message"]) if failed else None,
         mapped["model"], mapped["request_model"], mapped["provider"], mapped["input_tokens"],
         mapped["output_tokens"], mapped["reasoning_tokens"], mapped["cache_read_tokens"],
         mapped["cache_write_tokens"], mapped["cost_usd"], mapped["tool_name"],

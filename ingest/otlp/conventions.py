@@ -79,17 +79,23 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "input": (
         "gen_ai.input.messages", "gen_ai.prompt", "input.value", "ai.prompt.messages", "ai.prompt",
         "traceloop.entity.input", "langfuse.observation.input", "ai.values", "ai.value", "input",
+        "pydantic_ai.all_messages",
     ),
     "output": (
         "gen_ai.output.messages", "gen_ai.completion", "output.value", "ai.response.text",
         "ai.response.toolCalls", "ai.response.object", "traceloop.entity.output",
-        "langfuse.observation.output", "output",
+        "langfuse.observation.output", "output", "final_result",
     ),
     "error_type": ("error.type", "exception.type"),
     "error_message": ("exception.message", "langfuse.observation.status_message"),
 }  # fmt: skip
 # Content rebuilt from flattened keys outranks generic dumps (input.value, ai.prompt, ...).
 FLATTENED_CONTENT_RANK = 1
+# Span names that an OpenInference AGENT span carries without naming an agent: the OpenAI
+# Agents SDK's default workflow name (its real agent is a child span with `agent.name`).
+UNNAMED_AGENT_SPANS = frozenset({"Agent workflow"})
+SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+TRACEBACK = "Traceback (most recent call last)"
 
 # Marker key -> (rank, convention): the most specific convention present names the span.
 CONVENTION_MARKERS: dict[str, tuple[int, str]] = {
@@ -218,17 +224,18 @@ def map_attributes(attrs: dict, name: str = "", events: list | tuple = ()) -> di
         "error_flagged": attrs.get("error.type") not in (None, "")
         or attrs.get("langfuse.observation.level") == "ERROR",
     }
-    if columns["agent_name"] is None and kind == "agent" and _openinference_agent(attrs):
-        columns["agent_name"] = _text(name) or None  # its instrumentations name it so
+    if columns["agent_name"] is None and kind == "agent" and _named_by_span(attrs, name):
+        columns["agent_name"] = _text(name) or None
     _models(found, attrs, columns)
     _tokens(found, attrs, columns)
     _content(found, ranks, attrs, kind, columns)
     return columns
 
 
-def _openinference_agent(attrs: dict) -> bool:
-    """An OpenInference AGENT span, which carries its agent's name as the span name."""
-    return str(attrs.get("openinference.span.kind", "")).upper() == "AGENT"
+def _named_by_span(attrs: dict, name: str) -> bool:
+    """An OpenInference AGENT span, whose instrumentations name its agent by the span name."""
+    openinference = str(attrs.get("openinference.span.kind", "")).upper() == "AGENT"
+    return openinference and name not in UNNAMED_AGENT_SPANS
 
 
 def _scan(attrs: dict) -> tuple[dict[str, Any], dict[str, int], str | None]:
@@ -350,18 +357,69 @@ def _first_int(details: dict, keys: tuple[str, ...]) -> int | None:
 def _content(found: dict, ranks: dict, attrs: dict, kind: str, columns: dict) -> None:
     raw_in, raw_out = found.get("input"), found.get("output")
     if ranks.get("input", 99) > FLATTENED_CONTENT_RANK:
-        raw_in = flattened_messages(attrs, "input") or raw_in
+        raw_in = _with_content(flattened_messages(attrs, "input")) or raw_in
     if ranks.get("output", 99) > FLATTENED_CONTENT_RANK:
-        raw_out = flattened_messages(attrs, "output") or raw_out
+        raw_out = _with_content(flattened_messages(attrs, "output")) or raw_out
+    if SYSTEM_INSTRUCTIONS in attrs and ranks.get("input") == 0:
+        raw_in = _with_system_instructions(attrs[SYSTEM_INSTRUCTIONS], raw_in)
     tool_args, tool_result = found.get("tool_args"), found.get("tool_result")
+    call_id = _text(found.get("tool_call_id"))
     if kind == "tool":
-        tool_args = raw_in if tool_args is None else tool_args
-        raw_out = raw_out if tool_result is None else tool_result
+        if tool_result is None:
+            raw_out, call_id = _langchain_tool_message(raw_out, call_id)
+        else:
+            raw_out = tool_result
+        if tool_args is None and (call_id is None or _is_structured(raw_in)):
+            tool_args = raw_in  # a bare input string with a call id: the call's arguments fill it
     columns["input"] = content_text(raw_in)
     columns["output"] = content_text(raw_out)
     columns["tool_args"] = None if tool_args is None else arguments_text(tool_args)
     columns["tool_name"] = _text(found.get("tool_name"))
-    columns["tool_call_id"] = _text(found.get("tool_call_id"))
+    columns["tool_call_id"] = call_id
+
+
+def _with_content(messages: list[dict] | None) -> list[dict] | None:
+    """Rebuilt messages, unless none holds anything (a lone role key must not hide input.value)."""
+    if messages and any(message["parts"] for message in messages):
+        return messages
+    return None
+
+
+def _with_system_instructions(instructions: Any, messages: Any) -> Any:
+    """GenAI input messages with `gen_ai.system_instructions` (parts) as their first message."""
+    parts, listed = loads_json_text(instructions), loads_json_text(messages)
+    if isinstance(parts, str):
+        parts = [{"type": "text", "content": parts}]
+    if not isinstance(parts, list) or not isinstance(listed, list):
+        return messages
+    return [{"role": "system", "parts": parts}, *listed]
+
+
+def _langchain_tool_message(output: Any, call_id: str | None) -> tuple[Any, str | None]:
+    """A LangChain ToolMessage (OpenInference's LangChain tool output) -> (its result, call id)."""
+    message = output
+    if isinstance(output, str):
+        if '"tool"' not in output[:40]:  # `{"type": "tool", "data": {...}}`: skip the parse
+            return output, call_id
+        message = loads_json_text(output)
+    if not isinstance(message, dict) or message.get("type") != "tool":
+        return output, call_id
+    data = message.get("data")
+    if not isinstance(data, dict) or "content" not in data:
+        return output, call_id
+    return data["content"], call_id or _text(data.get("tool_call_id"))
+
+
+def _is_structured(value: Any) -> bool:
+    return isinstance(value, (dict, list)) or isinstance(loads_json_text(value), (dict, list))
+
+
+def error_message(status_message: str | None, exception_message: str | None) -> str | None:
+    """The status description, unless it carries a whole Python traceback (LangChain's
+    instrumentation does): then the exception event's message, or the text before it."""
+    if not status_message or TRACEBACK not in status_message:
+        return status_message or exception_message
+    return exception_message or status_message.partition(TRACEBACK)[0].strip() or status_message
 
 
 def content_text(value: Any) -> str | None:

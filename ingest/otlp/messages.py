@@ -90,7 +90,8 @@ def _message(fields: dict[str, Any], layout: _Layout) -> dict:
     role = fields.get(layout.role)
     parts = _content_parts(fields, layout.contents) if layout.contents else []
     content, call_id = fields.get(layout.content), fields.get(layout.tool_call_id)
-    if content is not None:
+    if content is not None and not any(part.get("content") == content for part in parts):
+        # OpenInference's `message.contents` is the structured form of `message.content`
         if role == "tool" and call_id is not None:
             parts.append({"type": "tool_call_response", "id": call_id, "response": content})
         else:
