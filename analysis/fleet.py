@@ -19,13 +19,16 @@ from analysis.sqlread import read_frame
 # double division could no longer tell a microsecond before midnight from midnight).
 UTC_DAY_SQL = "DATE '1970-01-01' + CAST(floor(epoch_us({col}) / 86400000000.0) AS INTEGER)"
 
-# Grouping expressions for waste breakdowns: an allow-list, never user text.
+# Grouping expressions for waste breakdowns: an allow-list, never user text. A finding's
+# model is the model of the call whose turn was wasted (`u`: its row in `turns`), not the
+# run's most-called model: a run that escalated wastes on both.
 WASTE_GROUPS = {
     "category": "f.category",
     "agent": "t.agent_name",
-    "model": "t.primary_model",
+    "model": "u.model",
     "day": UTC_DAY_SQL.format(col="t.start_time"),
 }
+TURN_OF_FINDING = "JOIN turns u USING (trace_id, turn)"
 WASTE_BY_SQL = """
 SELECT {group} AS key, f.category, CAST(sum(f.findings) AS BIGINT) AS findings,
     count(*) AS trajectories, CAST(sum(f.tokens) AS HUGEINT) AS tokens,
@@ -33,6 +36,15 @@ SELECT {group} AS key, f.category, CAST(sum(f.findings) AS BIGINT) AS findings,
     sum(f.usd) AS usd, CAST(sum(f.findings_with_usd) AS BIGINT) AS findings_with_usd
 FROM trace_waste f JOIN trajectories t USING (trace_id)
 {where}
+GROUP BY ALL ORDER BY key NULLS LAST, f.category
+"""
+# By model the findings are read one by one (`trace_waste` sums them per trajectory).
+MODEL_WASTE_BY_SQL = f"""
+SELECT {WASTE_GROUPS["model"]} AS key, f.category, count(*) AS findings,
+    count(DISTINCT f.trace_id) AS trajectories, CAST(sum(f.tokens) AS HUGEINT) AS tokens,
+    count(f.tokens) AS findings_with_tokens, sum(f.usd) AS usd, count(f.usd) AS findings_with_usd
+FROM findings f {TURN_OF_FINDING} JOIN trajectories t USING (trace_id)
+{{where}}
 GROUP BY ALL ORDER BY key NULLS LAST, f.category
 """
 
@@ -140,6 +152,8 @@ def waste_by(
     if by not in WASTE_GROUPS:
         raise ValueError(f"cannot group waste by {by!r}; choose one of {sorted(WASTE_GROUPS)}")
     where, params = flt.where("t.")
+    if by == "model":
+        return read_frame(con, MODEL_WASTE_BY_SQL.format(where=where), params)
     sql = WASTE_BY_SQL.format(group=WASTE_GROUPS[by], where=where)
     return read_frame(con, sql, params)
 

@@ -17,7 +17,13 @@ import polars as pl
 
 from analysis.cost import TIER_RANK_SQL
 from analysis.filters import NO_FILTER, TrajectoryFilter
-from analysis.fleet import UTC_DAY_SQL, WASTE_GROUPS, escalation_events, trajectory_scope
+from analysis.fleet import (
+    TURN_OF_FINDING,
+    UTC_DAY_SQL,
+    WASTE_GROUPS,
+    escalation_events,
+    trajectory_scope,
+)
 from analysis.sqlread import read_frame
 from analysis.verdicts import VERDICTS
 from store.db import registered
@@ -70,13 +76,13 @@ FROM trajectories {where} GROUP BY verdict
 # The value a waste group is compared with; a day arrives as ISO text.
 GROUP_PARAM = {"day": "CAST(? AS DATE)"}
 WASTE_BEHIND_SQL = """
-SELECT t.trace_id, t.task_key, t.agent_name, t.primary_model, t.start_time, t.outcome,
+SELECT t.trace_id, t.task_key, t.agent_name, t.models, t.start_time, t.outcome,
     t.verdict, t.cost_usd, count(*) AS findings,
     CASE WHEN count(f.tokens) = count(*) THEN CAST(sum(f.tokens) AS BIGINT) END
         AS group_waste_tokens,
     CASE WHEN count(f.usd) = count(*) THEN sum(f.usd) END AS group_waste_usd,
     t.waste_tokens, t.waste_usd
-FROM findings f JOIN trajectories t USING (trace_id)
+FROM findings f JOIN trajectories t USING (trace_id) {join}
 WHERE {group} = {param} {scope}
 GROUP BY ALL
 ORDER BY group_waste_usd DESC NULLS LAST, group_waste_tokens DESC NULLS LAST, t.trace_id
@@ -271,6 +277,7 @@ def waste_behind(
         scope=where.replace("WHERE", "AND", 1),
         group=WASTE_GROUPS[by],
         param=GROUP_PARAM.get(by, "?"),
+        join=TURN_OF_FINDING if by == "model" else "",
     )
     return read_frame(con, sql, [key, *params, limit])
 

@@ -22,6 +22,7 @@ from datetime import date
 
 import pytest
 
+from analysis import fleet
 from analysis import fleet_queries as q
 from analysis.filters import TrajectoryFilter
 from tests.analysis_builders import Call, T, ingest_spans, trajectory, use_acme_prices
@@ -118,6 +119,29 @@ def test_waste_behind_an_agent_and_a_day_most_wasteful_first(fleet_con):
     assert q.waste_behind(fleet_con, "day", "2025-03-02").is_empty()
     with pytest.raises(ValueError, match="cannot group waste by 'tier'"):
         q.waste_behind(fleet_con, "tier", "small")
+
+
+def test_waste_by_model_charges_each_finding_to_the_model_of_the_wasted_call(fleet_con):
+    # esc ran 3 acme-mini turns (its most-called model) then one acme-max turn: its
+    # stagnation was spent on acme-mini, its last turn's uncached prefix on acme-max
+    rows = fleet.waste_by(fleet_con, "model").select(
+        "key", "category", "findings", "trajectories", "usd"
+    )
+    assert rows.rows() == [
+        ("acme-max", "uncached_context", 1, 1, pytest.approx(0.0036)),
+        ("acme-mini", "stagnation", 2, 1, pytest.approx(2 * MINI_TURN)),
+        ("acme-mini", "uncached_context", 1, 1, pytest.approx(0.0009)),
+    ]
+    frame = q.waste_behind(fleet_con, "model", "acme-max")
+    assert frame["trace_id"].to_list() == ["esc"]
+    assert frame["group_waste_usd"].to_list() == pytest.approx([0.0036])
+    frame = q.waste_behind(fleet_con, "model", "acme-mini")
+    assert frame["trace_id"].to_list() == ["esc", "small-ok"]
+    assert frame["group_waste_usd"].to_list() == pytest.approx([2 * MINI_TURN, 0.0009])
+    only_esc = TrajectoryFilter(task="task:t3")
+    assert fleet.waste_by(fleet_con, "model", only_esc)["key"].to_list() == [
+        "acme-max", "acme-mini",
+    ]  # fmt: skip
 
 
 def test_over_provisioned_run_beside_the_smaller_run_of_its_task(fleet_con):
