@@ -40,7 +40,9 @@ SELECT
     sum(input_tokens + output_tokens) FILTER (WHERE waste_tokens IS NOT NULL) AS waste_base_tokens,
     sum(waste_usd) AS waste_usd,
     count(*) FILTER (WHERE escalated) AS escalated,
-    count(*) FILTER (WHERE waste_turns > 0) AS with_waste_turns
+    count(*) FILTER (WHERE waste_turns > 0) AS with_waste_turns,
+    count(waste_usd) AS with_waste_usd,
+    sum(cost_usd) FILTER (WHERE waste_usd IS NOT NULL) AS waste_base_usd
 FROM trajectories {where}
 """
 
@@ -111,6 +113,8 @@ class Kpis:
     waste_usd: float | None
     escalated: int
     with_waste_turns: int
+    with_waste_usd: int
+    waste_base_usd: float | None  # cost of the runs whose waste is known in dollars
 
     @property
     def success_rate(self) -> float | None:
@@ -122,6 +126,13 @@ class Kpis:
         if not self.with_waste or not self.waste_base_tokens:
             return None
         return (self.waste_tokens or 0) / self.waste_base_tokens
+
+    @property
+    def waste_cost_share(self) -> float | None:
+        """Waste USD / cost over trajectories where both are known; None if none are."""
+        if not self.with_waste_usd or not self.waste_base_usd:
+            return None
+        return (self.waste_usd or 0) / self.waste_base_usd
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ def test_overview_says_where_the_money_went(sample_db):
             "**Over-provisioned:** 1 run used a larger tier on a task a smaller tier solved "
             f"elsewhere; it cost {fmt.fine_usd(opus_cost)}, "
         ) in markdown(at)
-    assert f"they cost {fmt.fine_usd(over_cost)}" in text
+    assert f"they cost {fmt.fine_usd(over_cost)}, a net $" in text
     # the largest gap, with trace text escaped for Markdown
     assert (
         f"Largest gap: task\\:update\\-changelog\\-19 cost {fmt.fine_usd(opus_cost)} on "
@@ -179,13 +179,16 @@ def test_one_unpriced_run_does_not_change_which_waste_the_overview_names(sample_
 
 def test_overview_lists_the_worst_runs_by_waste_and_by_wall_time(sample_db):
     by_waste = sql(
-        sample_db, "SELECT trace_id FROM trajectories ORDER BY waste_usd DESC, trace_id LIMIT 10"
+        sample_db,
+        "SELECT trace_id, models FROM trajectories ORDER BY waste_usd DESC, trace_id LIMIT 10",
     )
     by_wall = sql(
         sample_db, "SELECT trace_id FROM trajectories ORDER BY wall_ms DESC, trace_id LIMIT 10"
     )
+    assert any(len(models) > 1 for _, models in by_waste)  # a run that escalated
     with app_on(sample_db) as at:
         assert column(at, 0, "open") == links("trajectory?trace=", (r[0] for r in by_waste))
+        assert column(at, 0, "models") == [" → ".join(models) for _, models in by_waste]
         assert column(at, 1, "open") == links("trajectory?trace=", (r[0] for r in by_wall))
 
 
@@ -256,6 +259,35 @@ def test_waste_kpis_and_the_trajectories_behind_a_category(sample_db):
     assert shown_links[0] == f"trajectory?trace={showcase}"  # the run that looped 5 times
 
 
+def test_waste_tiles_say_which_runs_they_cover_and_share_one_basis(sample_db):
+    ((runs, by_tokens, by_usd, waste_usd, their_cost),) = sql(
+        sample_db,
+        "SELECT count(*), count(waste_tokens) FILTER (WHERE input_tokens IS NOT NULL "
+        "AND output_tokens IS NOT NULL), count(waste_usd), sum(waste_usd), "
+        "sum(cost_usd) FILTER (WHERE waste_usd IS NOT NULL) FROM trajectories",
+    )
+    assert by_tokens < runs  # the sample has runs whose waste cannot be measured
+    with app_on(sample_db, page="views/waste.py") as at:
+        assert not at.exception
+        assert metrics(at)["Share of cost"] == fmt.percent(waste_usd / their_cost)
+        dollars = "" if by_usd == by_tokens else f" and in dollars for {by_usd}"
+        (coverage,) = [c.value for c in at.caption if c.value.startswith("Waste is measured")]
+        assert coverage.startswith(
+            f"Waste is measured in tokens for {by_tokens} of {runs} runs{dollars}: the others "
+        )
+
+
+def test_a_trajectory_s_waste_tile_says_its_share_is_of_all_tokens(sample_db):
+    ((trace, wasted, total),) = sql(
+        sample_db,
+        "SELECT trace_id, waste_tokens, input_tokens + output_tokens FROM trajectories "
+        "WHERE task_key = 'task:fix-flaky-test-142'",
+    )
+    with app_on(sample_db, page="views/trajectory.py", query={"trace": trace}) as at:
+        (tile,) = [m for m in at.metric if m.label == "Wasted"]
+        assert tile.delta == f"{fmt.tokens(wasted)}, {fmt.percent(wasted / total)} of all"
+
+
 def test_waste_behind_an_agent_links_to_the_filtered_list(sample_db):
     code_fixer = sql(
         sample_db,
@@ -273,6 +305,12 @@ def test_waste_behind_an_agent_links_to_the_filtered_list(sample_db):
 # --- Models & cost -------------------------------------------------------------------------
 
 
+HIT_RATE_SQL = """
+SELECT model, sum(cache_read_tokens) / sum(input_tokens) FROM turns
+WHERE cache_read_tokens IS NOT NULL AND input_tokens IS NOT NULL GROUP BY model
+"""
+
+
 def test_models_table_and_the_reversal_rate(sample_db):
     models = sql(sample_db, "SELECT model FROM turns GROUP BY model ORDER BY count(*) DESC, model")
     reversed_pairs, comparable = pages_fixtures_fleet.expected_reversals(sample_db)
@@ -280,6 +318,12 @@ def test_models_table_and_the_reversal_rate(sample_db):
     with app_on(sample_db, page="views/models.py") as at:
         assert not at.exception
         assert column(at, 0, "model") == [m for (m,) in models]
+        # every percent column with one decimal place: the fraction scaled by 100
+        hits = dict(sql(sample_db, HIT_RATE_SQL))
+        shown = dict(zip(column(at, 0, "model"), column(at, 0, "cache_hit_rate"), strict=True))
+        assert shown == pytest.approx({m: 100 * r for m, r in hits.items()})
+        config = json.loads(at.dataframe[0].proto.columns)
+        assert config["cache_hit_rate"]["type_config"]["format"] == "%.1f%%"
         rate = fmt.percent(reversed_pairs / comparable)
         assert (
             f"**Reversal rate: {rate}** — {reversed_pairs} of {comparable} comparable model pairs"
@@ -288,6 +332,16 @@ def test_models_table_and_the_reversal_rate(sample_db):
         flagged = pairs[pairs["reversed"]][["cheaper_model", "pricier_model"]].values.tolist()
         assert ["claude-haiku-4-5-20251001", "claude-sonnet-4-20250514"] in flagged
         assert len(at.get("plotly_chart")) == 4  # spend, tokens by kind, prices, reversal
+        # gaps may be negative: shown -$0.00005 (a printf format prints $-0.00005), rounded
+        # to the 5 places the grid shows, which it would otherwise cut
+        config = json.loads(at.dataframe[1].proto.columns)
+        assert config["gap_price"]["type_config"] == {
+            "type": "number",
+            "format": "dollar",
+            "step": 1e-05,
+        }
+        gaps = pairs[[c for c in pairs.columns if c.startswith("gap_")]].to_numpy().ravel()
+        assert (gaps < 0).any() and all(round(g, 5) == g for g in gaps)
 
 
 def test_models_without_any_price_say_so_instead_of_an_empty_price_chart(db_path, con, tmp_path):

@@ -439,6 +439,15 @@ def test_the_cost_source_says_which_calls_the_cost_leaves_out(sample_db):
         ) in markdown_text(at)
 
 
+def test_the_cost_source_says_when_calls_record_no_cached_input(unrecorded_db):
+    """no-cache-data: two gpt-4.1-mini calls with token counts but no cache counts."""
+    with page_test(unrecorded_db, TRAJECTORY, query={"trace": "no-cache-data"}) as at:
+        assert (
+            "**Cost source:** computed from the model price table; all its calls record no "
+            "cached input, priced as if none was cached (an upper bound)"
+        ) in markdown_text(at)
+
+
 def test_unknown_trace_says_so(sample_db):
     with page_test(sample_db, TRAJECTORY, query={"trace": "no-such-trace"}) as at:
         assert not at.exception

@@ -24,6 +24,13 @@ TABLE_ROWS = 500  # rows sent to the browser per table (DESIGN performance notes
 UNKNOWN_CELLS = f"A {fmt.MISSING_CELL} in a table means *not recorded* (never zero)."
 
 
+def signed_usd_column(label: str, places: int, **kw) -> st.column_config.Column:
+    """Dollars that may be negative: -$0.0410 (printf's `$%.4f` prints $-0.0410). The grid cuts
+    such a column's values to `step` rather than rounding them, so round them to `places`
+    first."""
+    return st.column_config.NumberColumn(label, format="dollar", step=10**-places, **kw)
+
+
 @st.cache_data(max_entries=32)
 def load_kpis(version: str, flt: TrajectoryFilter) -> queries.Kpis:
     return queries.kpis(connection(), flt)

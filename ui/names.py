@@ -21,6 +21,12 @@ def verdict_names(column: str = "verdict") -> pl.Expr:
     return pl.col(column).replace(VERDICT_NAMES)
 
 
+def models_in_order(column: str = "models") -> pl.Expr:
+    """A run's list of models in call order as one text ("gpt-4.1-mini → gpt-4.1"): a run
+    that escalated is not shown under the one model it called most."""
+    return pl.col(column).list.join(" → ").alias(column)
+
+
 def category_names(column: str) -> pl.Expr:
     """A column of comma-separated waste category keys, as their names in lower case
     ("repeated_tool_call, uncached_context" -> "repeated calls, uncached context")."""

@@ -14,7 +14,7 @@ import polars as pl
 import streamlit as st
 
 from ui import format as fmt
-from ui.names import CATEGORY_LABELS, category_names, verdict_names
+from ui.names import CATEGORY_LABELS, category_names, models_in_order, verdict_names
 from ui.text import escape_markdown, markdown_link, page_href, short_id
 from ui.tiles import tile
 
@@ -59,7 +59,7 @@ def waste_tokens_text(run: dict[str, Any]) -> str:
     wasted, total = run.get("waste_tokens"), _total_tokens(run)
     if wasted is None:  # some turn's token or cache counts are missing (the headline says which)
         return "not measurable"
-    share = f" ({wasted / total:.0%})" if total else ""
+    share = f", {wasted / total:.0%} of all" if total else ""
     return f"{fmt.tokens(wasted)}{share}"
 
 
@@ -105,6 +105,12 @@ def cost_source_text(turns: pl.DataFrame) -> str:
             f"; {unpriced} of {turns.height} calls {'has' if unpriced == 1 else 'have'} no "
             f"cost (no token counts or reported cost), so the cost covers the other {priced.height}"
         )
+    uncounted = priced.filter(
+        (pl.col("cost_source") == "computed") & pl.col("cache_read_tokens").is_null()
+    ).height
+    if uncounted:
+        calls = "all its calls" if uncounted == turns.height else f"{uncounted} of its calls"
+        text += f"; {calls} record no cached input, priced as if none was cached (an upper bound)"
     return text
 
 
@@ -406,7 +412,7 @@ def sibling_table(siblings: pl.DataFrame, trace_id: str) -> pl.DataFrame:
         compare=pl.col("trace_id").map_elements(
             lambda t: page_href("compare", a=trace_id, b=t), return_dtype=pl.String
         ),
-        models=pl.col("models").list.join(" → "),
+        models=models_in_order(),
         verdict=verdict_names(),
     ).select(list(SIBLING_COLUMNS))
 

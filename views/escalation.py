@@ -12,7 +12,14 @@ from analysis.filters import TrajectoryFilter
 from ui import fleet_figures as figures
 from ui import format as fmt
 from ui.db import connection
-from ui.fleet_common import UNKNOWN_CELLS, filter_note, kpis_or_stop, page_header, table_page
+from ui.fleet_common import (
+    UNKNOWN_CELLS,
+    filter_note,
+    kpis_or_stop,
+    page_header,
+    signed_usd_column,
+    table_page,
+)
 from ui.fleet_links import (
     compare_link_column,
     compare_url,
@@ -68,12 +75,6 @@ ROUTING_COLUMNS = {
 
 def usd(label: str, **kw) -> st.column_config.Column:
     return st.column_config.NumberColumn(label, format=USD, **kw)
-
-
-def signed_usd(label: str, **kw) -> st.column_config.Column:
-    """Dollars that may be negative: -$0.0410 (printf's `$%.4f` prints $-0.0410). The grid cuts
-    such a column's values to `step` rather than rounding them, so callers round them first."""
-    return st.column_config.NumberColumn(label, format="dollar", step=10**-USD_PLACES, **kw)
 
 
 def seconds(label: str) -> st.column_config.Column:
@@ -192,8 +193,9 @@ def show_over_provisioned(version: str, flt: TrajectoryFilter) -> None:
             "smaller_runs": st.column_config.NumberColumn("of runs"),
             "smaller_cost_usd": usd("Smaller: cost (USD)", help="Mean over its successful runs"),
             "smaller_wall_s": seconds("Smaller: wall"),
-            "extra_cost_usd": signed_usd(
+            "extra_cost_usd": signed_usd_column(
                 "Extra (USD)",
+                USD_PLACES,
                 help="Cost minus the smaller tier's mean; negative: this run was cheaper",
             ),
             "ratio": st.column_config.NumberColumn("Cost ×", format="%.1f×"),

@@ -12,37 +12,45 @@ from analysis.reversal import FACTORS
 from ui import fleet_figures as figures
 from ui import format as fmt
 from ui.db import connection
-from ui.fleet_common import UNKNOWN_CELLS, filter_note, kpis_or_stop, page_header
+from ui.fleet_common import (
+    UNKNOWN_CELLS,
+    filter_note,
+    kpis_or_stop,
+    page_header,
+    signed_usd_column,
+)
 
 MAIN_MODEL = "the model with most calls in the run"
+PERCENT = "%.1f%%"  # of fractions scaled by 100 (`show_models`): one place in every row
+PERCENT_COLUMNS = ("cache_hit_rate", "reasoning_share", "success_rate")
 MODEL_COLUMNS = {
     "model": "Model",
     "tier": "Tier",
     "calls": st.column_config.NumberColumn("Calls", format="%,d"),
     "trajectories": st.column_config.NumberColumn(
-        "Trajectories", help=f"Runs where it was the main model ({MAIN_MODEL})"
+        "Runs as main model", help=f"Runs where it was the main model ({MAIN_MODEL})"
     ),
     "input_tokens": st.column_config.NumberColumn("Input tokens", format="%,d"),
     "cache_read_tokens": st.column_config.NumberColumn("Cached input", format="%,d"),
     "cache_write_tokens": st.column_config.NumberColumn("Cache writes", format="%,d"),
     "output_tokens": st.column_config.NumberColumn("Output tokens", format="%,d"),
     "reasoning_tokens": st.column_config.NumberColumn("Reasoning tokens", format="%,d"),
-    "cache_hit_rate": st.column_config.NumberColumn("Cache hit rate", format="percent"),
-    "reasoning_share": st.column_config.NumberColumn("Reasoning share", format="percent"),
+    "cache_hit_rate": st.column_config.NumberColumn("Cache hit rate", format=PERCENT),
+    "reasoning_share": st.column_config.NumberColumn("Reasoning share", format=PERCENT),
     "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
     "cost_per_trajectory": st.column_config.NumberColumn(
-        "Cost / trajectory",
+        "Cost / run as main",
         format="$%.4f",
         help=f"Mean whole-run cost of the runs where it was the main model ({MAIN_MODEL}), "
         "other models' calls in them included",
     ),
     "cost_per_success": st.column_config.NumberColumn(
-        "Cost / success",
+        "Cost / success as main",
         format="$%.4f",
         help="Whole-run cost of its judged runs (where it was the main model) / their successes",
     ),
     "success_rate": st.column_config.NumberColumn(
-        "Success rate", format="percent", help="Of the runs where it was the main model"
+        "Success rate as main", format=PERCENT, help="Of the runs where it was the main model"
     ),
     "score_per_1k_tokens": st.column_config.NumberColumn(
         "Score / 1k tokens",
@@ -79,6 +87,7 @@ MODEL_ORDER = (
     "output_tokens",
     "reasoning_tokens",
 )
+GAP_PLACES = 5
 PAIR_COLUMNS = {
     "cheaper_model": "Cheaper listed",
     "pricier_model": "Pricier listed",
@@ -95,7 +104,12 @@ PAIR_COLUMNS = {
     "magnitude": st.column_config.NumberColumn("Cost ratio", format="%.2f×"),
     "driver": "Driving factor",
     **{
-        f"gap_{f}": st.column_config.NumberColumn(f"Gap from {f} (USD)", format="$%.5f")
+        f"gap_{f}": signed_usd_column(
+            f"Gap from {f} (USD)",
+            GAP_PLACES,
+            help=f"The part of (cheaper-listed model's cost per task − the pricier one's) due to "
+            f"{f}: positive parts push toward a reversal. The five parts add up to the gap.",
+        )
         for f in FACTORS
     },
 }
@@ -114,7 +128,7 @@ def load_reversal(version: str) -> pl.DataFrame:
 
 def show_models(stats: pl.DataFrame) -> None:
     st.dataframe(
-        stats.select(MODEL_ORDER),
+        stats.select(MODEL_ORDER).with_columns(pl.col(PERCENT_COLUMNS) * 100),
         hide_index=True,
         width="stretch",
         column_config=MODEL_COLUMNS,
@@ -174,7 +188,7 @@ def show_reversal(version: str, flt: TrajectoryFilter) -> None:
     st.markdown(reversal_sentence(matrix))
     st.plotly_chart(figures.build_reversal_figure(matrix), key="reversal")
     st.dataframe(
-        matrix,
+        matrix.with_columns(pl.col(f"gap_{f}").round(GAP_PLACES) for f in FACTORS),
         hide_index=True,
         width="stretch",
         column_config=PAIR_COLUMNS,

@@ -12,7 +12,7 @@ from ui import format as fmt
 from ui.db import connection
 from ui.fleet_common import UNKNOWN_CELLS, kpis_or_stop, page_header
 from ui.fleet_links import trajectory_link_column, trajectory_url
-from ui.names import CATEGORY_LABELS, verdict_names
+from ui.names import CATEGORY_LABELS, models_in_order, verdict_names
 from ui.text import escape_markdown
 from ui.tiles import tile
 
@@ -132,7 +132,7 @@ def money_lines(
             f"**Over-provisioned:** {fmt.counted(over.trajectories, 'run')} used a larger tier "
             "on a task a smaller tier solved elsewhere; "
             f"{'they' if over.trajectories > 1 else 'it'} cost {fmt.fine_usd(over.cost_usd or 0.0)}, "
-            f"{fmt.fine_usd(over.extra_cost_usd or 0.0)} more than the smaller tier's "
+            f"a net {fmt.fine_usd(over.extra_cost_usd or 0.0)} more than the smaller tier's "
             "successful runs." + _largest_gap(largest.drop_nulls("extra_cost_usd"))
         )
         lines.append((text, "views/escalation.py", "Which runs needed the bigger model"))
@@ -171,7 +171,7 @@ def worst_table(frame: pl.DataFrame) -> None:
     shown = frame.select(
         pl.Series("open", [trajectory_url(t) for t in frame["trace_id"]], dtype=pl.String),
         "task_key",
-        "primary_model",
+        models_in_order(),
         "waste_usd",
         "cost_usd",
         (pl.col("wall_ms") / 1000).alias("wall_s"),
@@ -188,7 +188,7 @@ def worst_table(frame: pl.DataFrame) -> None:
             "open": trajectory_link_column(),
             "task_key": "Task",
             "agent_name": "Agent",
-            "primary_model": "Model",
+            "models": "Models (call order)",
             "waste_usd": st.column_config.NumberColumn("Waste (USD)", format="$%.4f"),
             "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
             "wall_s": st.column_config.NumberColumn("Wall (s)", format="%.1f"),

@@ -16,7 +16,7 @@ from ui import format as fmt
 from ui.db import connection
 from ui.fleet_common import UNKNOWN_CELLS, kpis_or_stop, page_header
 from ui.fleet_links import trajectories_url, trajectory_link_column, trajectory_url
-from ui.names import verdict_names
+from ui.names import models_in_order, verdict_names
 from ui.tiles import tile
 
 GROUPS = {"category": "Category", "agent": "Agent", "model": "Model", "day": "Day"}
@@ -26,7 +26,7 @@ TOP_ROWS = 50
 BEHIND_ROWS = 200
 # fmt: off
 TOP_ORDER = (
-    "open", "task_key", "agent_name", "primary_model", "waste_usd", "waste_tokens",
+    "open", "task_key", "agent_name", "models", "waste_usd", "waste_tokens",
     "waste_stagnation_tokens", "waste_error_retry_tokens", "waste_repeated_tokens",
     "waste_uncached_tokens", "cost_usd", "outcome", "verdict",
 )
@@ -77,8 +77,12 @@ def show_kpis(k: queries.Kpis) -> None:
     )
     tile(cols[1], "Waste (USD)", fmt.usd(k.waste_usd))
     tile(cols[2], "Share of tokens", fmt.percent(k.waste_share))
-    share_of_cost = k.waste_usd / k.cost_usd if k.waste_usd is not None and k.cost_usd else None
-    tile(cols[3], "Share of cost", fmt.percent(share_of_cost))
+    tile(
+        cols[3],
+        "Share of cost",
+        fmt.percent(k.waste_cost_share),
+        help="Wasted USD / cost, over the runs whose waste is known in dollars.",
+    )
     tile(
         cols[4],
         "Runs with wasted turns",
@@ -86,6 +90,21 @@ def show_kpis(k: queries.Kpis) -> None:
         help="Runs where some turn was stuck in a loop, retried a failed tool call or repeated "
         "an earlier one. Re-sent uncached context is waste counted in tokens, not in turns, so "
         "a run with only that is not counted here.",
+    )
+    if k.with_waste < k.trajectories or k.with_waste_usd < k.trajectories:
+        st.caption(coverage_text(k))
+
+
+def coverage_text(k: queries.Kpis) -> str:
+    """Which runs the waste totals cover: a run's waste is unknown when a turn lacks token
+    or cache counts (in dollars: or a price)."""
+    tokens = f"Waste is measured in tokens for {k.with_waste:,} of {k.trajectories:,} runs"
+    dollars = (
+        "" if k.with_waste_usd == k.with_waste else f" and in dollars for {k.with_waste_usd:,}"
+    )
+    return (
+        f"{tokens}{dollars}: the others lack token or cache counts"
+        f"{' or a price' if dollars else ''}; the totals above cover only the measured runs."
     )
 
 
@@ -111,22 +130,27 @@ def show_chart(version: str, flt: TrajectoryFilter, by: str, measure: str, k) ->
 def with_links(frame: pl.DataFrame) -> pl.DataFrame:
     links = pl.Series("open", [trajectory_url(t) for t in frame["trace_id"]], dtype=pl.String)
     named = [verdict_names()] if "verdict" in frame.columns else []
-    return frame.with_columns(links, *named)
+    return frame.with_columns(links, models_in_order(), *named)
 
 
 COLUMNS = {
     "open": trajectory_link_column(),
     "task_key": "Task",
     "agent_name": "Agent",
-    "primary_model": "Model",
+    "models": "Models (call order)",
     "group_waste_tokens": st.column_config.NumberColumn("Waste here (tokens)", format="%,d"),
     "group_waste_usd": st.column_config.NumberColumn("Waste here (USD)", format="$%.4f"),
     "waste_tokens": st.column_config.NumberColumn("All waste (tokens)", format="%,d"),
     "waste_usd": st.column_config.NumberColumn("All waste (USD)", format="$%.4f"),
-    "waste_stagnation_tokens": st.column_config.NumberColumn("Stagnation", format="%,d"),
-    "waste_error_retry_tokens": st.column_config.NumberColumn("Error retries", format="%,d"),
-    "waste_repeated_tokens": st.column_config.NumberColumn("Repeated calls", format="%,d"),
-    "waste_uncached_tokens": st.column_config.NumberColumn("Uncached", format="%,d"),
+    **{
+        f"waste_{key}_tokens": st.column_config.NumberColumn(f"{label} (tokens)", format="%,d")
+        for key, label in (
+            ("stagnation", "Stagnation"),
+            ("error_retry", "Error retries"),
+            ("repeated", "Repeated calls"),
+            ("uncached", "Uncached context"),
+        )
+    },
     "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
     "outcome": "Outcome",
     "verdict": "Verdict",
