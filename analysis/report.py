@@ -22,8 +22,7 @@ REPORT_COLUMNS = (
     "waste_repeated_tokens", "waste_uncached_tokens", "waste_tokens", "waste_usd",
 )  # fmt: skip
 TEXT_COLUMNS = (
-    ("trace", "trace_id", 32), ("task", "task_key", 14), ("models", "models", 18),
-    ("turns", "turns", 5), ("llm", "llm_calls", 5), ("tools", "tool_calls", 5),
+    ("trace", "trace_id", 32), ("task", "task_key", 14), ("turns", "turns", 5), ("llm", "llm_calls", 5), ("tools", "tool_calls", 5),
     ("wall_ms", "wall_ms", 9), ("model_ms", "model_ms", 9), ("tool_ms", "tool_ms", 9),
     ("idle_ms", "idle_ms", 9), ("in_tok", "input_tokens", 8), ("out_tok", "output_tokens", 8),
     ("reason", "reasoning_tokens", 7), ("cached", "cache_read_tokens", 7),
@@ -32,7 +31,9 @@ TEXT_COLUMNS = (
     ("verdict", "verdict", 20), ("stagn", "waste_stagnation_tokens", 7),
     ("retry", "waste_error_retry_tokens", 7), ("repeat", "waste_repeated_tokens", 7),
     ("uncached", "waste_uncached_tokens", 8),
+    ("models", "models", 0),  # last, so never cut: in call order, an escalation shows
 )  # fmt: skip
+USD_PLACES = 6  # a cost column in fixed places: "0.005559", not a cut "0.005559…"
 ROUTING_WIDTHS = (20, 6, 8, 12, 13, 10)
 UNKNOWN = "unknown"
 
@@ -92,7 +93,7 @@ def render_text(report: dict[str, Any]) -> str:
     lines = _summary_lines(report["summary"])
     lines += ["", "Trajectories", _row([h for h, _, _ in TEXT_COLUMNS])]
     for item in report["trajectories"]:
-        lines.append(_row([_cell(item[key]) for _, key, _ in TEXT_COLUMNS]))
+        lines.append(_row([_text_cell(key, item[key]) for _, key, _ in TEXT_COLUMNS]))
     lines += ["", *_reversal_lines(report["price_reversals"])]
     lines += ["", *_routing_lines(report["routing"])]
     return "\n".join(lines) + "\n"
@@ -119,8 +120,8 @@ def _reversal_lines(rev: dict[str, Any]) -> list[str]:
     for p in rev["pairs"]:
         mark = "REVERSED" if p["reversed"] else "as listed"
         lines.append(
-            f"  {p['cheaper_model']} (listed {p['cheaper_listed_per_mtok']}) vs"
-            f" {p['pricier_model']} (listed {p['pricier_listed_per_mtok']}):"
+            f"  {p['cheaper_model']} (listed ${p['cheaper_listed_per_mtok']}/Mtok) vs"
+            f" {p['pricier_model']} (listed ${p['pricier_listed_per_mtok']}/Mtok):"
             f" {_cell(p['cheaper_cost_per_task'])} vs {_cell(p['pricier_cost_per_task'])}"
             f" USD/task on {p['shared_tasks']} tasks, {mark}, driver {p['driver']}"
         )
@@ -144,6 +145,14 @@ def _routing_lines(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _text_cell(key: str, value: Any) -> str:
+    if value is not None and key == "models":
+        return " → ".join(value)
+    if value is not None and key == "cost_usd":
+        return f"{value:.{USD_PLACES}f}"
+    return _cell(value)
+
+
 def _cell(value: Any, pct: bool = False) -> str:
     if value is None:
         return UNKNOWN
@@ -158,7 +167,7 @@ def _cell(value: Any, pct: bool = False) -> str:
 
 def _row(cells: list[str], widths: tuple[int, ...] | None = None) -> str:
     widths = widths or tuple(w for _, _, w in TEXT_COLUMNS)
-    return " ".join(_fit(c, w) for c, w in zip(cells, widths, strict=True))
+    return " ".join(_fit(c, w) if w else c for c, w in zip(cells, widths, strict=True)).rstrip()
 
 
 def _fit(text: str, width: int) -> str:

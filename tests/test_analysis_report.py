@@ -144,6 +144,19 @@ def test_fail_on_waste_exits_3_above_the_limit(con, db_path, tmp_path, capsys):
     assert main(["report", "--db", str(db_path), "--fail-on-waste", "0.5"]) == 0
 
 
+def test_text_report_keeps_every_model_in_call_order_and_costs_in_fixed_places(
+    con, db_path, tmp_path, capsys
+):
+    use_acme_prices(con)
+    # acme-mini turn: (1000·$1 + 100·$4)/1e6; acme-max turn: (1000·$4 + 100·$16)/1e6
+    ingest_spans(con, tmp_path, "e.jsonl", trajectory("esc", [T(), T(model="acme-max")]))
+    assert main(["report", "--db", str(db_path)]) == 0
+    header, row = capsys.readouterr().out.split("Trajectories\n", 1)[1].splitlines()[:2]
+    assert header.split()[-2:] == ["uncached", "models"]
+    assert row.endswith(" acme-mini → acme-max")
+    assert " 0.007000 " in row
+
+
 def test_unknown_waste_never_fails_the_gate(tau_store, db_path, capsys):
     assert main(["report", "--db", str(db_path), "--fail-on-waste", "0"]) == 0
     assert "waste share unknown" in capsys.readouterr().err
