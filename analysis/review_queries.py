@@ -24,6 +24,7 @@ current_reviews AS (
 # Priority label -> ORDER BY fragment (fixed text; the label comes from an allow-list).
 PRIORITIES = {
     "Most wasted tokens": "t.waste_tokens DESC NULLS LAST",
+    "Most wasted USD": "t.waste_usd DESC NULLS LAST",
     "Highest cost": "t.cost_usd DESC NULLS LAST",
     "Verdict to check first": """CASE t.verdict
         WHEN 'escalation_premature' THEN 0 WHEN 'over_provisioned' THEN 1

@@ -22,6 +22,7 @@ VERDICT_LABELS = {
     "over_provisioned": "Over-provisioned",
     "bug": "Bug",
 }
+MAX_COMMENT = 5000  # characters
 
 INSERT_REVIEW_SQL = """
 INSERT INTO reviews (review_id, trace_id, span_id, author, verdict, comment, supersedes)
@@ -47,6 +48,14 @@ SELECT review_id, author, verdict, comment, created_at FROM chain ORDER BY depth
 """
 FIND_SQL = "SELECT trace_id, span_id FROM reviews WHERE review_id = ?"
 SUPERSEDED_SQL = "SELECT EXISTS (SELECT 1 FROM reviews WHERE supersedes = ?)"
+LATEST_SQL = """
+WITH RECURSIVE chain AS (
+    SELECT review_id, 0 AS depth FROM reviews WHERE review_id = ?
+    UNION ALL
+    SELECT r.review_id, chain.depth + 1 FROM reviews r JOIN chain ON r.supersedes = chain.review_id
+)
+SELECT review_id FROM chain ORDER BY depth DESC LIMIT 1
+"""
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,14 @@ class ReviewInput:
 
 class ReviewError(ValueError):
     """A review that cannot be stored as asked (empty, unknown target, stale edit)."""
+
+
+class StaleEdit(ReviewError):
+    """An edit of a version someone replaced meanwhile; `latest_id` is the current one."""
+
+    def __init__(self, latest_id: str):
+        super().__init__("this review was edited meanwhile")
+        self.latest_id = latest_id
 
 
 def add_review(con: duckdb.DuckDBPyConnection, review: ReviewInput) -> str:
@@ -95,7 +112,7 @@ def edit_review(
         if found is None:
             raise ReviewError(f"no review {review_id!r}")
         if cur.execute(SUPERSEDED_SQL, [review_id]).fetchone()[0]:
-            raise ReviewError("this review was edited meanwhile; reload to see the latest version")
+            raise StaleEdit(cur.execute(LATEST_SQL, [review_id]).fetchone()[0])
         trace_id, span_id = found
         _check(ReviewInput(trace_id, author, verdict, comment, span_id))
         cur.execute(
@@ -123,6 +140,10 @@ def _check(review: ReviewInput) -> None:
         raise ReviewError("a review needs a verdict or a comment")
     if review.verdict is not None and not review.verdict.strip():
         raise ReviewError("an empty custom verdict label")
+    if review.comment and len(review.comment) > MAX_COMMENT:
+        raise ReviewError(
+            f"a comment of {len(review.comment):,} characters: at most {MAX_COMMENT:,} fit"
+        )
 
 
 def _clean(comment: str | None) -> str | None:

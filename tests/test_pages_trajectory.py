@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 
 from store import db
-from store.reviews import current_reviews, review_history
+from store.reviews import current_reviews, edit_review, review_history
 from tests import pages_fixtures_trajectory as fixtures
 from tests.apptest import shown_rows
 from tests.pages_fixtures_trajectory import (
@@ -555,6 +555,45 @@ def test_a_custom_label_needs_text(sample_db, showcase):
         assert current_reviews(db.connect(sample_db), trace)["verdict"].to_list() == [
             "flaky test infra"
         ]
+
+
+def test_a_typed_label_is_kept_without_choosing_custom_and_names_a_verdict_alike(
+    sample_db, showcase
+):
+    trace = showcase[0]["trace_id"]
+    with page_test(sample_db, TRAJECTORY, {"trace": trace}, {"reviewer_name": "bo"}) as at:
+        add_review(at, None, "infra was down", custom="infra-outage")
+        add_review(at, "__custom__", "", custom=" GOOD ")
+        add_review(at, None, "", custom="needs a bigger model")
+        assert not at.exception
+    verdicts = current_reviews(db.connect(sample_db), trace)["verdict"].to_list()
+    assert verdicts == ["infra-outage", "good", "needs_bigger_model"]
+
+
+def test_an_edit_saved_after_another_tab_s_keeps_the_text_typed(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    with page_test(sample_db, TRAJECTORY, {"trace": trace}, {"reviewer_name": "ana"}) as at:
+        add_review(at, "good", "looks fine")
+        first_id = current_reviews(db.connect(sample_db), trace)["review_id"][0]
+        next(b for b in at.button if b.label == "Edit").click().run()
+        # meanwhile the same review is saved from another tab
+        other = edit_review(db.connect(sample_db), first_id, "ana", "bug", "from the other tab")
+        at.text_area(key=f"edit_{first_id}_comment").input("typed here, not to lose")
+        next(b for b in at.button if b.label == "Save").click().run()
+        assert not at.exception
+        assert at.error[0].value.startswith("This review was saved elsewhere")
+        assert at.text_area(key=f"edit_{other}_comment").value == "typed here, not to lose"
+        assert at.selectbox(key=f"edit_{other}_verdict").value == "good"
+        next(b for b in at.button if b.label == "Save").click().run()
+        assert not at.exception
+    history = review_history(
+        db.connect(sample_db), current_reviews(db.connect(sample_db), trace)["review_id"][0]
+    )
+    assert history["comment"].to_list() == [
+        "typed here, not to lose",
+        "from the other tab",
+        "looks fine",
+    ]
 
 
 def test_editing_a_review_keeps_its_history(sample_db, showcase):

@@ -80,8 +80,10 @@ def three_runs(con, tmp_path):
 
 def costs_and_waste(con) -> dict[str, tuple]:
     with con.cursor() as cur:
-        rows = cur.execute("SELECT trace_id, cost_usd, waste_tokens FROM trajectories").fetchall()
-    return {trace: (cost, waste) for trace, cost, waste in rows}
+        rows = cur.execute(
+            "SELECT trace_id, cost_usd, waste_tokens, waste_usd FROM trajectories"
+        ).fetchall()
+    return {trace: (cost, waste, waste_usd) for trace, cost, waste, waste_usd in rows}
 
 
 def test_queue_orders_unreviewed_runs_by_the_chosen_priority(three_runs):
@@ -89,6 +91,8 @@ def test_queue_orders_unreviewed_runs_by_the_chosen_priority(three_runs):
     facts = costs_and_waste(con)
     by_waste = sorted(facts, key=lambda t: (-(facts[t][1] or -1), t))
     by_cost = sorted(facts, key=lambda t: (-facts[t][0], t))
+    by_waste_usd = sorted(facts, key=lambda t: (-(facts[t][2] or -1), t))
+    assert rq.review_queue(con, "Most wasted USD")["trace_id"].to_list() == by_waste_usd
     assert rq.review_queue(con, "Most wasted tokens")["trace_id"].to_list() == by_waste
     assert rq.review_queue(con, "Highest cost")["trace_id"].to_list() == by_cost
     assert rq.review_queue(con, "Newest")["trace_id"].to_list() == ["pricey", "loopy", "cheap"]
@@ -152,6 +156,10 @@ def test_review_queue_page(three_runs, db_path):
             ).fetchone()
         assert reviewed_table["computed_verdict"].tolist() == [fmt.VERDICT_NAMES[verdict]]
         assert at.get("download_button")
+        pairs = at.dataframe[2].value  # human verdict × computed verdict, by name too
+        assert pairs[["human_verdict", "computed_verdict", "reviews"]].values.tolist() == [
+            ["Wasteful", fmt.VERDICT_NAMES[verdict], 1]
+        ]
 
 
 def test_review_queue_on_an_empty_store(db_path, con):

@@ -7,8 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from store.reviews import (
+    MAX_COMMENT,
     ReviewError,
     ReviewInput,
+    StaleEdit,
     add_review,
     current_reviews,
     edit_review,
@@ -35,11 +37,24 @@ def test_edit_keeps_the_history(con):
     assert history == [("needs_bigger_model", "small model stalled at turn 6"), ("good", None)]
 
 
-def test_editing_a_stale_version_is_refused(con):
+def test_editing_a_stale_version_is_refused_naming_the_latest(con):
     first = add_review(con, ReviewInput("t1", "ana", "good"))
-    edit_review(con, first, "ana", "bug", None)
-    with pytest.raises(ReviewError, match="edited meanwhile"):
-        edit_review(con, first, "bo", "wasteful", None)
+    second = edit_review(con, first, "ana", "bug", None)
+    third = edit_review(con, second, "ana", "wasteful", None)
+    for stale in (first, second):
+        with pytest.raises(StaleEdit, match="edited meanwhile") as refused:
+            edit_review(con, stale, "ana", "good", "from an old tab")
+        assert refused.value.latest_id == third
+    assert current_reviews(con, "t1")["review_id"].to_list() == [third]
+
+
+def test_a_comment_longer_than_the_limit_is_refused_when_added_or_edited(con):
+    long = "x" * (MAX_COMMENT + 1)
+    with pytest.raises(ReviewError, match="a comment of 5,001 characters: at most 5,000 fit"):
+        add_review(con, ReviewInput("t1", "ana", None, long))
+    first = add_review(con, ReviewInput("t1", "ana", None, "x" * MAX_COMMENT))
+    with pytest.raises(ReviewError, match="at most 5,000 fit"):
+        edit_review(con, first, "ana", None, long)
 
 
 @pytest.mark.parametrize(

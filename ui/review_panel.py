@@ -14,9 +14,11 @@ import polars as pl
 import streamlit as st
 
 from store.reviews import (
+    MAX_COMMENT,
     VERDICT_LABELS,
     ReviewError,
     ReviewInput,
+    StaleEdit,
     add_review,
     current_reviews,
     edit_review,
@@ -29,6 +31,10 @@ from ui.text import escape_markdown, markdown_link, page_href, short_id
 
 CUSTOM = "__custom__"
 VERDICT_CHOICES = [*VERDICT_LABELS, CUSTOM]
+# a typed label that names a verdict (by its name or key, in any case) is that verdict
+BUILT_IN_BY_NAME = {name.casefold(): key for key, name in VERDICT_LABELS.items()} | {
+    key.casefold(): key for key in VERDICT_LABELS
+}
 
 
 def verdict_label(verdict: str | None) -> str:
@@ -42,12 +48,16 @@ def _choice_label(choice: str | None) -> str:
 
 
 def chosen_verdict(choice: str | None, custom: str) -> str | None:
-    """The stored verdict: a VERDICT_LABELS key, or the custom label typed."""
-    if choice != CUSTOM:
+    """The stored verdict: the one chosen, else the label typed (with "Custom label…" or no
+    verdict chosen: a typed label is meant), as the built-in verdict it may name."""
+    typed = custom.strip()
+    if choice not in (CUSTOM, None):
         return choice
-    if not custom.strip():
-        raise ReviewError("type the custom label, or choose another verdict")
-    return custom.strip()
+    if not typed:
+        if choice == CUSTOM:
+            raise ReviewError("type the custom label, or choose another verdict")
+        return None
+    return BUILT_IN_BY_NAME.get(typed.casefold(), typed)
 
 
 def show_review_panel(trace_id: str, span_id: str | None, span_names: dict[str, str]) -> None:
@@ -157,22 +167,32 @@ def _show_history(review_id: str) -> None:
 
 
 def _verdict_inputs(prefix: str, current: str | None = None) -> None:
+    """The verdict choice and custom label, showing `current`, or what the state holds for
+    them (a form reset after adding, or an edit moved to a newer version)."""
     known = current is None or current in VERDICT_LABELS
     choice = CUSTOM if not known else current
     st.selectbox(
         "Verdict",
         VERDICT_CHOICES,
-        index=None if choice is None else VERDICT_CHOICES.index(choice),
         format_func=_choice_label,
         placeholder="No verdict (comment only)",
         key=f"{prefix}_verdict",
+        **_unless_held(
+            f"{prefix}_verdict", index=None if choice is None else VERDICT_CHOICES.index(choice)
+        ),
     )
     st.text_input(
-        "Custom label (used when the verdict is “Custom label…”)",
-        value="" if known else current,
+        "Custom label (when the verdict is “Custom label…” or none is chosen)",
         max_chars=60,
         key=f"{prefix}_custom",
+        **_unless_held(f"{prefix}_custom", value="" if known else current),
     )
+
+
+def _unless_held(key: str, **initial) -> dict:
+    """A widget's initial value, unless the session state already holds one for `key`
+    (Streamlit warns when both are given)."""
+    return {} if key in st.session_state else initial
 
 
 def _form_values(prefix: str) -> tuple[str | None, str | None]:
@@ -187,7 +207,7 @@ def _new_review_form(
     with st.form("new_review"):
         st.markdown("**Add a review**")
         _verdict_inputs("new_review")
-        st.text_area("Comment", max_chars=5000, key="new_review_comment")
+        st.text_area("Comment", max_chars=MAX_COMMENT, key="new_review_comment")
         if span_id:
             label = names.get(span_id) or short_id(span_id)
             st.checkbox(
@@ -216,7 +236,13 @@ def _edit_form(review: dict[str, Any], author: str | None) -> None:
     prefix = f"edit_{review['review_id']}"
     with st.form(prefix):
         _verdict_inputs(prefix, review["verdict"])
-        st.text_area("Comment", value=review["comment"] or "", key=f"{prefix}_comment")
+        key = f"{prefix}_comment"
+        st.text_area(
+            "Comment",
+            max_chars=MAX_COMMENT,
+            key=key,
+            **_unless_held(key, value=review["comment"] or ""),
+        )
         save, cancel = st.columns(2)
         save.form_submit_button(
             "Save", type="primary", on_click=_save_edit, args=(review["review_id"], author)
@@ -231,8 +257,24 @@ def _save_edit(review_id: str, author: str | None) -> None:
     try:
         verdict, comment = _form_values(f"edit_{review_id}")
         edit_review(connection(), review_id, author or "", verdict, comment)
+    except StaleEdit as stale:
+        _move_edit(review_id, stale.latest_id)
+        return
     except ReviewError as error:
         state["review_error"] = str(error)
         return
     state.pop("editing_review", None)
     state["review_notice"] = "Review updated; the earlier version is kept in its history."
+
+
+def _move_edit(stale_id: str, latest_id: str) -> None:
+    """Another tab saved this review first: edit its latest version, the text typed here kept."""
+    state = st.session_state
+    for field in ("verdict", "custom", "comment"):
+        state[f"edit_{latest_id}_{field}"] = state.get(f"edit_{stale_id}_{field}")
+    state["editing_review"] = latest_id
+    state["review_error"] = (
+        "This review was saved elsewhere (another tab or window) while you edited it: its "
+        "latest version is shown, and your text is still in the form. Save again to replace "
+        "that version, or Cancel to keep it."
+    )

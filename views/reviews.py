@@ -107,7 +107,15 @@ def show_reviewed(reviewed: pl.DataFrame) -> None:
         icon=":material/download:",
     )
     with st.expander("Human verdict × computed verdict"):
-        st.dataframe(rq.confusion(reviewed), hide_index=True, placeholder=fmt.MISSING_CELL)
+        pairs = rq.confusion(reviewed).with_columns(
+            verdict_names("computed_verdict"), pl.col("human_verdict").replace(VERDICT_LABELS)
+        )
+        st.dataframe(
+            pairs,
+            hide_index=True,
+            column_config={"reviews": st.column_config.NumberColumn("Reviews"), **LABELS},
+            placeholder=fmt.MISSING_CELL,
+        )
 
 
 page_header(
