@@ -300,6 +300,20 @@ def test_waste_behind_an_agent_links_to_the_filtered_list(sample_db):
             links("trajectory?trace=", (r[0] for r in code_fixer))
         )
         assert "(trajectories?agent=code-fixer)" in markdown(at)
+    # the list keeps the sidebar's filters: the runs behind the bar, not every run of the agent
+    query = {"outcome": "failure", "drill": "Agent: code-fixer"}
+    with app_on(sample_db, page="views/waste.py", query=query) as at:
+        assert not at.exception
+        assert "(trajectories?agent=code-fixer&outcome=failure)" in markdown(at)
+
+
+def test_verdict_counts_link_to_their_runs_within_the_sidebar_filter(sample_db):
+    with app_on(sample_db, page="views/escalation.py", query={"agent": "code-fixer"}) as at:
+        assert not at.exception
+        links = column(at, 0, "list")
+        assert links and all(
+            link.startswith("trajectories?agent=code-fixer&verdict=") for link in links
+        )
 
 
 # --- Models & cost -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.filters import FILTER_KEYS
 from ui.text import page_href
 
 
@@ -23,6 +24,12 @@ def compare_url(a: str, b: str) -> str:
 def trajectories_url(**filters: str | None) -> str:
     """The Trajectories list with sidebar filters set (keys as in ui.filters)."""
     return page_href("trajectories", **filters)
+
+
+def narrowed_trajectories_url(**filters: str | None) -> str:
+    """The Trajectories list with the sidebar filters of this view, narrowed by `filters`."""
+    current = {key: st.query_params.get(key) for key in FILTER_KEYS}
+    return trajectories_url(**(current | filters))
 
 
 def trajectory_link_column(label: str = "Trajectory") -> st.column_config.Column:

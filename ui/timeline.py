@@ -165,7 +165,12 @@ def _figure(bars: pl.DataFrame, x_title: str) -> go.Figure:
         height=min(120 + 22 * len(rows), 1400),
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
         xaxis_title=x_title,
-        yaxis={"categoryorder": "array", "categoryarray": rows, "autorange": "reversed"},
+        yaxis={
+            "categoryorder": "array",
+            "categoryarray": rows,
+            "autorange": "reversed",
+            "automargin": True,  # the span names: the margin above is only a minimum
+        },
         showlegend=False,
         bargap=0.25,
     )

@@ -23,7 +23,7 @@ from ui.fleet_common import (
 from ui.fleet_links import (
     compare_link_column,
     compare_url,
-    trajectories_url,
+    narrowed_trajectories_url,
     trajectory_link_column,
     trajectory_url,
 )
@@ -135,7 +135,7 @@ def show_verdicts(version: str, flt: TrajectoryFilter) -> None:
     with right:
         table = counts.with_columns(
             meaning=pl.col("verdict").replace_strict(VERDICT_MEANING, default=None),
-            list=links(counts, lambda v: trajectories_url(verdict=v), "verdict"),
+            list=links(counts, lambda v: narrowed_trajectories_url(verdict=v), "verdict"),
             verdict=verdict_names(),
         )
         st.dataframe(

@@ -209,7 +209,7 @@ caption.caption(
 )
 download.download_button(
     "Summary report",
-    data=lambda: summary_report(connection(), flt, search=phrase),
+    data=lambda: summary_report(connection(), flt, search=phrase, sort=sort, descending=descending),
     file_name="agenttime-summary.html",
     mime="text/html",
     icon=":material/download:",

@@ -15,7 +15,7 @@ from ui import fleet_figures as figures
 from ui import format as fmt
 from ui.db import connection
 from ui.fleet_common import UNKNOWN_CELLS, kpis_or_stop, page_header
-from ui.fleet_links import trajectories_url, trajectory_link_column, trajectory_url
+from ui.fleet_links import narrowed_trajectories_url, trajectory_link_column, trajectory_url
 from ui.names import models_in_order, verdict_names
 from ui.tiles import tile
 
@@ -178,7 +178,7 @@ def show_behind(version: str, flt: TrajectoryFilter, label: str) -> None:
         note = " (every run that called this model)" if by == "model" else ""
         # A link, not st.switch_page: switching pages while a sidebar filter (a widget bound
         # to the URL) is set raises in Streamlit 1.67. The list opens in a new tab, filtered.
-        url = trajectories_url(**list_filter[by])
+        url = narrowed_trajectories_url(**list_filter[by])
         st.markdown(f"[Open these in the Trajectories list{note}]({url})")
 
 
