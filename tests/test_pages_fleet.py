@@ -24,6 +24,7 @@ from tests.apptest import app_on
 from tests.conftest import ROOT
 from ui import format as fmt
 from ui.fleet_common import NO_MATCH_TEXT
+from ui.text import escape_markdown
 
 # The shared sample store, as fixtures of this module.
 sql = pages_fixtures_fleet.sql
@@ -518,3 +519,29 @@ def test_trace_text_in_the_overview_sentence_is_shown_as_text(db_path, con, tmp_
     )
     assert f"Largest gap: {escaped} cost" in text
     assert "<script>" not in text and "[link](" not in text
+
+
+@pytest.mark.parametrize(
+    "page, key, value, label",
+    [
+        ("views/reviews.py", "priority", "Bogus", "priority"),
+        ("views/trajectories.py", "sort_by", "Bogus", "the sort"),
+        ("views/trajectories.py", "direction", "Sideways", "the direction"),
+        ("views/waste.py", "drill", "Agent: ghost", "the bar to list"),
+        ("views/waste.py", "measure", "Euros", "measure"),
+        ("views/escalation.py", "k", "99", "K"),
+    ],
+)
+def test_a_link_value_a_page_control_does_not_offer_is_named_not_dropped(
+    sample_db, page, key, value, label
+):
+    with app_on(sample_db, page=page, query={key: value}) as at:
+        assert not at.exception
+        warned = [w.value for w in at.warning if w.value.startswith("This link gives")]
+        assert warned == [
+            f"This link gives “{escape_markdown(value)}” as {label}, which this page does not "
+            "offer: that "
+            "setting is not applied."
+        ]
+    with app_on(sample_db, page=page) as at:
+        assert not [w for w in at.warning if w.value.startswith("This link gives")]

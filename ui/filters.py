@@ -71,6 +71,19 @@ def show_sidebar_filters() -> None:
         )
 
 
+def warn_if_not_offered(key: str, label: str, options) -> None:
+    """Say so when a link gives a page control (bound to `key`) a value it does not offer:
+    Streamlit drops it, and a colleague would see another view with no notice. Call it
+    before the control is drawn."""
+    value = st.query_params.get(key)
+    if value and value not in {str(option) for option in options}:
+        st.warning(
+            f"This link gives “{escape_markdown(value, 80)}” as {label}, which this page does "
+            "not offer: that setting is not applied.",
+            icon=":material/link_off:",
+        )
+
+
 def _is_date(text: str) -> bool:
     try:
         date.fromisoformat(text)

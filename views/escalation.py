@@ -12,6 +12,7 @@ from analysis.filters import TrajectoryFilter
 from ui import fleet_figures as figures
 from ui import format as fmt
 from ui.db import connection
+from ui.filters import warn_if_not_offered
 from ui.fleet_common import (
     UNKNOWN_CELLS,
     filter_note,
@@ -309,6 +310,7 @@ def show_routing(version: str, flt: TrajectoryFilter) -> None:
     if not table.height:
         st.info("No task has non-escalated runs on both the small and the large tier yet.")
         return
+    warn_if_not_offered("k", "K", range(1, 6))
     k = st.slider("K: stalled turns before escalating", 1, 5, 2, key="k", bind="query-params")
     st.markdown(routing_sentence(table, k))
     shown = table.with_columns(

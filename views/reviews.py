@@ -11,7 +11,7 @@ from store.reviews import VERDICT_LABELS
 from ui import format as fmt
 from ui.db import connection, data_version
 from ui.empty import show_empty_store
-from ui.filters import current_filter
+from ui.filters import current_filter, warn_if_not_offered
 from ui.fleet_common import page_header
 from ui.fleet_links import trajectory_url
 from ui.names import verdict_names
@@ -126,6 +126,7 @@ page_header(
 )
 version = data_version()
 flt = current_filter()
+warn_if_not_offered("priority", "priority", rq.PRIORITIES)
 priority = st.selectbox("Priority", list(rq.PRIORITIES), key="priority", bind="query-params")
 queue = load_queue(version, priority, flt)
 reviewed = load_reviewed(version, flt)

@@ -17,7 +17,7 @@ from analysis.filters import TrajectoryFilter
 from ui import format as fmt
 from ui.db import connection, data_version
 from ui.empty import show_empty_store
-from ui.filters import current_filter
+from ui.filters import current_filter, warn_if_not_offered
 from ui.fleet_common import page_header
 from ui.names import models_in_order, verdict_names
 from ui.report import summary_report
@@ -132,6 +132,8 @@ def reset_page_when_the_view_changes(flt: TrajectoryFilter, sort: str, direction
 
 
 def show_controls(total: int) -> tuple[str, bool, int]:
+    warn_if_not_offered("sort_by", "the sort", SORT_BY_LABEL)
+    warn_if_not_offered("direction", "the direction", DIRECTIONS)
     cols = st.columns([2, 2, 4], vertical_alignment="bottom")
     sort = cols[0].selectbox("Sort by", list(SORT_BY_LABEL), key="sort_by", bind="query-params")
     direction = cols[1].segmented_control(

@@ -14,6 +14,7 @@ from analysis.filters import TrajectoryFilter
 from ui import fleet_figures as figures
 from ui import format as fmt
 from ui.db import connection
+from ui.filters import warn_if_not_offered
 from ui.fleet_common import UNKNOWN_CELLS, kpis_or_stop, page_header
 from ui.fleet_links import narrowed_trajectories_url, trajectory_link_column, trajectory_url
 from ui.names import models_in_order, verdict_names
@@ -202,6 +203,7 @@ page_header(
 )
 version, flt, k = kpis_or_stop()
 show_kpis(k)
+warn_if_not_offered("measure", "measure", MEASURES)
 measure_label = st.segmented_control(
     "Measure", list(MEASURES), default="USD", key="measure", bind="query-params", required=True
 )
@@ -220,6 +222,7 @@ for row in (("category", "agent"), ("model", "day")):
             drill_options += show_chart(version, flt, by, measure, k)
 
 st.subheader("Trajectories behind a bar")
+warn_if_not_offered("drill", "the bar to list", drill_options)
 drill = st.selectbox(
     "Show the trajectories behind",
     drill_options,
