@@ -26,7 +26,8 @@ import pandas as pd
 import pytest
 
 from store import db
-from store.reviews import current_reviews, edit_review, review_history
+from store.reviews import ReviewInput, current_reviews, edit_review, review_history
+from store.reviews import add_review as store_review
 from tests import pages_fixtures_trajectory as fixtures
 from tests.apptest import shown_rows
 from tests.pages_fixtures_trajectory import (
@@ -528,6 +529,21 @@ def test_a_review_is_stored_and_listed(sample_db, showcase):
         assert heading.startswith("**Wasteful** · by ana · ")
         assert heading.endswith(f" · on [turn 5](trajectory?trace={trace}&span={turn_5})")
         assert at.text_area(key="new_review_comment").value == ""  # form cleared
+
+
+def test_a_pinned_review_shows_where_its_span_is_inspected(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    turn_5, turn_6 = (s["span_id"] for s in llm_spans(showcase)[4:6])
+    long = "loops on run_tests " + "x" * 400
+    store_review(db.connect(sample_db), ReviewInput(trace, "ana", "wasteful", long, turn_5))
+    db.close(sample_db)
+    with page_test(sample_db, TRAJECTORY, query={"trace": trace, "span": turn_5}) as at:
+        assert not at.exception
+        pins = [m.value for m in at.markdown if m.value.startswith(":material/push_pin:")]
+        assert len(pins) == 1 and pins[0].startswith(":material/push_pin: **Wasteful** · by ana · ")
+        assert long[:300] + "… (whole in Reviews below)" in [t.value for t in at.text]
+    with page_test(sample_db, TRAJECTORY, query={"trace": trace, "span": turn_6}) as at:
+        assert not [m for m in at.markdown if m.value.startswith(":material/push_pin:")]
 
 
 def test_a_review_pinned_to_a_tool_span_names_it_as_the_picker_does(sample_db, showcase):

@@ -73,6 +73,25 @@ def show_review_panel(trace_id: str, span_id: str | None, span_names: dict[str, 
         _new_review_form(trace_id, span_id, author, span_names)
 
 
+PINNED_PREVIEW = 300  # characters of a pinned comment shown beside its span
+
+
+def show_pinned_reviews(trace_id: str, span_id: str) -> None:
+    """The reviews pinned to one span, where the span is inspected (each whole in Reviews)."""
+    reviews = current_reviews(connection(), trace_id)
+    for review in reviews.filter(pl.col("span_id") == span_id).iter_rows(named=True):
+        with st.container(border=True):
+            when = review["created_at"].strftime("%Y-%m-%d %H:%M UTC")
+            st.markdown(
+                f":material/push_pin: **{escape_markdown(verdict_label(review['verdict']))}** "
+                f"· by {escape_markdown(review['author'])} · {when}"
+            )
+            comment = review["comment"] or ""
+            if comment:
+                cut = len(comment) > PINNED_PREVIEW
+                st.text(comment[:PINNED_PREVIEW] + ("… (whole in Reviews below)" if cut else ""))
+
+
 def _show_notices() -> None:
     if error := st.session_state.pop("review_error", None):
         st.error(error)

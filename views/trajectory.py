@@ -18,7 +18,7 @@ from ui.db import connection, data_version
 from ui.empty import show_empty_store
 from ui.fleet_common import page_header
 from ui.report import trajectory_report
-from ui.review_panel import show_review_panel
+from ui.review_panel import show_pinned_reviews, show_review_panel
 from ui.span_inspector import show_inspector, show_span_picker, span_labels
 from ui.text import escape_markdown, one_line
 from ui.timeline import build_timeline_figure
@@ -114,6 +114,8 @@ def show_timeline_and_inspector(
         st.subheader("Span inspector")
         show_span_picker(labels, span_id, select_span)
         span = load_span(version, trace_id, span_id) if span_id else None
+        if span is not None:
+            show_pinned_reviews(trace_id, span_id)
         with st.container(height=640, border=False):
             show_inspector(span, span_id)
     return span
