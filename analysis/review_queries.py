@@ -43,12 +43,23 @@ ORDER BY {{order}}, t.trace_id
 LIMIT ?
 """
 
+# Each current review with the time its first version was written (an edit is a new row).
 REVIEWED_SQL = f"""
-WITH {CURRENT_REVIEWS_CTE}
+WITH RECURSIVE {CURRENT_REVIEWS_CTE},
+versions AS (
+    SELECT review_id AS current_id, supersedes, created_at FROM current_reviews
+    UNION ALL
+    SELECT v.current_id, r.supersedes, r.created_at
+    FROM reviews r JOIN versions v ON r.review_id = v.supersedes
+),
+firsts AS (
+    SELECT current_id AS review_id, min(created_at) AS first_created_at, count(*) AS versions
+    FROM versions GROUP BY current_id
+)
 SELECT t.trace_id, r.author, r.verdict AS human_verdict, t.verdict AS computed_verdict,
-       r.comment, r.span_id, r.created_at, t.agent_name, t.primary_model, t.task_key,
-       t.outcome, t.cost_usd, t.waste_tokens
-FROM current_reviews r JOIN trajectories t USING (trace_id)
+       r.comment, r.span_id, r.created_at, f.first_created_at, f.versions, r.review_id,
+       t.agent_name, t.primary_model, t.task_key, t.outcome, t.cost_usd, t.waste_tokens
+FROM current_reviews r JOIN trajectories t USING (trace_id) JOIN firsts f USING (review_id)
 {{where}}
 ORDER BY r.created_at DESC, r.review_id
 """
@@ -131,7 +142,8 @@ def reviews_csv(reviews: pl.DataFrame) -> bytes:
         .alias(name)
         for name in text_columns
     )
-    return defused.with_columns(pl.col("created_at").cast(pl.String)).write_csv().encode()
+    times = [name for name in ("created_at", "first_created_at") if name in reviews.columns]
+    return defused.with_columns(pl.col(times).cast(pl.String)).write_csv().encode()
 
 
 def _starts_with_any(name: str) -> pl.Expr:

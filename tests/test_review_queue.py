@@ -11,7 +11,7 @@ import pytest
 from analysis import review_queries as rq
 from analysis.filters import TrajectoryFilter
 from analysis.pipeline import ingest_path
-from store.reviews import ReviewInput, add_review, edit_review
+from store.reviews import ReviewInput, add_review, current_reviews, edit_review, review_history
 from tests.apptest import app_on
 from ui import format as fmt
 
@@ -133,6 +133,15 @@ def test_reviewed_list_uses_current_versions_and_agreement(three_runs):
         "gpt-4.1 was not needed",
     )
     assert len(rows) == 3
+    # the CSV says which review each row is, when it was first written, and how often edited
+    assert (pricey["review_id"], pricey["versions"]) == (
+        current_reviews(con, "pricey")["review_id"][0],
+        "2",
+    )
+    history = review_history(con, pricey["review_id"])["created_at"].to_list()
+    assert pricey["first_created_at"] == str(history[-1]) and pricey["created_at"] == str(
+        history[0]
+    )
 
 
 def test_csv_export_defuses_spreadsheet_formulas(three_runs):

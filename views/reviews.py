@@ -34,7 +34,10 @@ LABELS = {
     "waste_tokens": st.column_config.NumberColumn("Wasted tokens"),
     "turns": st.column_config.NumberColumn("Turns"),
     "start_time": st.column_config.DatetimeColumn("Started (UTC)", format="YYYY-MM-DD HH:mm"),
-    "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
+    "created_at": st.column_config.DatetimeColumn("Saved (UTC)", format="YYYY-MM-DD HH:mm"),
+    "versions": st.column_config.NumberColumn(
+        "Versions", help="1 + the edits made to this review (the CSV has the first one's time)"
+    ),
 }
 
 
@@ -93,7 +96,7 @@ def show_reviewed(reviewed: pl.DataFrame) -> None:
         return
     show_agreement(reviewed)
     st.dataframe(
-        with_links(reviewed),
+        with_links(reviewed).drop("review_id", "first_created_at"),  # both in the CSV
         hide_index=True,
         width="stretch",
         column_config={"open": LINK, **LABELS},
