@@ -114,6 +114,20 @@ def agreement(reviews: pl.DataFrame) -> Agreement:
     return Agreement(comparable, agreeing)
 
 
+def disagreements(reviews: pl.DataFrame) -> pl.DataFrame:
+    """Runs whose reviewers gave different verdicts: one row per run and verdict, with who
+    gave it (trace_id, task_key, human_verdict, reviewers)."""
+    judged = reviews.filter(pl.col("human_verdict").is_not_null())
+    split = judged.group_by("trace_id").agg(pl.col("human_verdict").n_unique().alias("verdicts"))
+    disputed = split.filter(pl.col("verdicts") > 1)["trace_id"].implode()
+    return (
+        judged.filter(pl.col("trace_id").is_in(disputed))
+        .group_by("trace_id", "task_key", "human_verdict")
+        .agg(pl.col("author").unique().sort().str.join(", ").alias("reviewers"))
+        .sort("trace_id", "human_verdict")
+    )
+
+
 def confusion(reviews: pl.DataFrame) -> pl.DataFrame:
     """Counts of (reviewer verdict, computed verdict) pairs."""
     return (

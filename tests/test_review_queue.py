@@ -175,3 +175,25 @@ def test_review_queue_on_an_empty_store(db_path, con):
     with app_on(db_path, page="views/reviews.py") as at:
         assert not at.exception
         assert "No traces yet" in at.info[0].value
+
+
+def test_runs_whose_reviewers_disagree_are_listed_with_who_said_what(three_runs, db_path):
+    con = three_runs
+    add_review(con, ReviewInput("loopy", "ana", "good"))
+    add_review(con, ReviewInput("loopy", "bo", "wasteful", "loops on read"))
+    add_review(con, ReviewInput("loopy", "cy", "good"))
+    add_review(con, ReviewInput("loopy", "dee", None, "a comment only"))
+    add_review(con, ReviewInput("pricey", "ana", "good"))
+    add_review(con, ReviewInput("pricey", "bo", "good"))
+    disputed = rq.disagreements(rq.reviewed(con))
+    assert disputed.select("trace_id", "human_verdict", "reviewers").rows() == [
+        ("loopy", "good", "ana, cy"),
+        ("loopy", "wasteful", "bo"),
+    ]
+    with app_on(db_path, page="views/reviews.py") as at:
+        assert not at.exception
+        assert [w.value for w in at.warning] == [
+            "Reviewers disagree on 1 run: worth settling together."
+        ]
+        table = at.dataframe[2].value  # after the queue and the reviews
+        assert table["human_verdict"].tolist() == ["Good", "Wasteful"]

@@ -27,6 +27,7 @@ LABELS = {
     "computed_verdict": st.column_config.TextColumn("Computed verdict"),
     "human_verdict": st.column_config.TextColumn("Review verdict"),
     "author": st.column_config.TextColumn("Reviewer"),
+    "reviewers": st.column_config.TextColumn("Reviewers"),
     "comment": st.column_config.TextColumn("Comment"),
     "span_id": st.column_config.TextColumn("Pinned span"),
     "waste_usd": st.column_config.NumberColumn("Waste (USD)", format="$%.4f"),
@@ -102,6 +103,19 @@ def show_reviewed(reviewed: pl.DataFrame) -> None:
         column_config={"open": LINK, **LABELS},
         placeholder=fmt.MISSING_CELL,
     )
+    disputed = rq.disagreements(reviewed)
+    if disputed.height:
+        runs = disputed["trace_id"].n_unique()
+        st.warning(
+            f"Reviewers disagree on {fmt.counted(runs, 'run')}: worth settling together.",
+            icon=":material/forum:",
+        )
+        st.dataframe(
+            with_links(disputed),
+            hide_index=True,
+            width="stretch",
+            column_config={"open": LINK, **LABELS},
+        )
     st.download_button(
         "Download reviews as CSV",
         rq.reviews_csv(reviewed),
