@@ -49,6 +49,11 @@ def test_one_bar_per_span_with_offsets_and_kind_colours():
     assert list(bar.customdata) == ["s0", "s1", "s2", "s3"]
 
 
+def test_model_calls_are_named_by_their_turn_as_the_turn_tables_do():
+    (bar,) = build_timeline_figure(spans(4), {"s0": "turn 1", "s2": "turn 2"}).data
+    assert list(bar.y) == ["1 · tool0 · turn 1", "2 · tool1", "3 · tool2 · turn 2", "4 · tool0"]
+
+
 def test_hover_names_model_tokens_and_duration():
     hover = build_timeline_figure(spans(2)).data[0].hovertext
     assert (

@@ -26,7 +26,12 @@ from ui import format as fmt
 from ui.names import CATEGORY_LABELS
 from ui.review_panel import verdict_label
 from ui.timeline import build_timeline_figure
-from ui.trajectory_sections import VERDICT_TEXT, cost_source_text, waste_tokens_text
+from ui.trajectory_sections import (
+    VERDICT_TEXT,
+    cost_source_text,
+    turn_names,
+    waste_tokens_text,
+)
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #1e293b; }
@@ -108,9 +113,10 @@ def trajectory_report(con: duckdb.DuckDBPyConnection, trace_id: str) -> str | No
         return None
     verdict = queries.verdict(con, trace_id)
     turns = queries.turn_table(con, trace_id)
+    names = turn_names(turns)
     sections = [
         _facts(run, turns),
-        _section("Timeline", _figure(build_timeline_figure(queries.spans(con, trace_id)))),
+        _section("Timeline", _figure(build_timeline_figure(queries.spans(con, trace_id), names))),
         _section("Turns", _table(turns, TURN_COLUMNS)),
         _section("Waste findings", _table(queries.findings(con, trace_id), FINDING_COLUMNS)),
         _section("Verdict", _verdict(verdict)),

@@ -29,13 +29,17 @@ LANES_SHOWN = 40
 
 
 def build_timeline_figure(
-    spans: pl.DataFrame, max_rows: int = MAX_ROWS, max_bars: int = MAX_BARS
+    spans: pl.DataFrame,
+    turn_names: dict[str, str] | None = None,
+    max_rows: int = MAX_ROWS,
+    max_bars: int = MAX_BARS,
 ) -> go.Figure:
-    """Gantt of one trajectory's spans (canonical columns), offsets in ms from its start."""
+    """Gantt of one trajectory's spans (canonical columns), offsets in ms from its start;
+    `turn_names` (span id -> "turn 4") names the model calls as the turn tables do."""
     timed = spans.filter(pl.col("start_time").is_not_null() & pl.col("end_time").is_not_null())
     if timed.is_empty():
         return _step_figure(spans)
-    bars = _bars(timed)
+    bars = _bars(timed, turn_names or {})
     if bars.height > max_rows:
         bars = _lanes(bars)
         if bars.height > max_bars:
@@ -55,13 +59,18 @@ def _escaped(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(plotly_text(c) for c in present)
 
 
-def _bars(timed: pl.DataFrame) -> pl.DataFrame:
+def _bars(timed: pl.DataFrame, turn_names: dict[str, str]) -> pl.DataFrame:
     origin = timed["start_time"].min()
     ordered = _escaped(timed).sort(["start_time", "seq"], nulls_last=True)
+    turn = pl.col("span_id").replace_strict(
+        {span: f" · {name}" for span, name in turn_names.items()},
+        default="",
+        return_dtype=pl.String,
+    )
     return ordered.with_columns(
         offset_ms=(pl.col("start_time") - origin).dt.total_microseconds() / 1000,
         width_ms=pl.max_horizontal(pl.col("duration_ms").fill_null(0), pl.lit(0.5)),
-        row=pl.format("{} · {}", pl.int_range(1, pl.len() + 1), pl.col("name")),
+        row=pl.format("{} · {}{}", pl.int_range(1, pl.len() + 1), pl.col("name"), turn),
         count=pl.lit(1),
         hover=_hover_expr(),
     )

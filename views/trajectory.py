@@ -96,14 +96,19 @@ def show_actions(run: dict[str, Any], siblings: pl.DataFrame) -> None:
 
 
 def show_timeline_and_inspector(
-    detail: dict[str, Any], labels: dict[str, str], trace_id: str, span_id: str | None
+    detail: dict[str, Any],
+    labels: dict[str, str],
+    names: dict[str, str],
+    trace_id: str,
+    span_id: str | None,
 ) -> dict[str, Any] | None:
-    """The Gantt beside the inspector; returns the inspected span (None if none or unknown)."""
+    """The Gantt (model calls named by turn, as `names` has them) beside the inspector;
+    returns the inspected span (None if none or unknown)."""
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Timeline")
         st.plotly_chart(
-            figures.highlight_span(build_timeline_figure(detail["spans"]), span_id),
+            figures.highlight_span(build_timeline_figure(detail["spans"], names), span_id),
             key="timeline",
             on_select=on_timeline_click,
             selection_mode="points",
@@ -182,7 +187,7 @@ unmeasured = sections.unmeasured_turns(detail["turns"])  # the headline and the 
 sections.show_headline(detail["verdict"], detail["findings"], unmeasured)
 show_actions(run, detail["siblings"])
 labels = span_labels(detail["spans"], names)  # span id -> "9. tool · run_tests", as picked
-span = show_timeline_and_inspector(detail, labels, trace_id, span_id)
+span = show_timeline_and_inspector(detail, labels, names, trace_id, span_id)
 show_turns_and_waste(detail, trace_id, unmeasured)
 show_time_and_context(run, detail)
 show_verdict_and_siblings(detail, names, trace_id)
