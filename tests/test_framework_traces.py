@@ -153,3 +153,67 @@ def test_pydantic_ai_system_instructions_open_each_calls_input(tmp_path):
 def test_a_run_whose_root_failed_is_an_error(tmp_path, name):
     trajectory, _ = stored(tmp_path, name)
     assert (trajectory["outcome"], trajectory["tool_errors"]) == ("error", 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "tool_calls"),
+    [
+        ("smolagents_weather_agent.json", 2),  # get_weather, then smolagents' final_answer
+        ("llamaindex_weather_agent.json", 1),
+        ("crewai_weather_agent.json", 1),
+        ("google_adk_weather_agent.json", 1),
+        ("litellm_weather_loop.json", 0),
+    ],
+)
+def test_a_run_is_two_turns_whatever_spans_wrap_its_two_requests(tmp_path, name, tool_calls):
+    """LlamaIndex marks `_prepare_chat_with_tools` an LLM span, LiteLLM records each request
+    again as `raw_gen_ai_request`: neither sends a request, so neither is a turn."""
+    trajectory, spans = stored(tmp_path, name)
+    assert (trajectory["turns"], trajectory["llm_calls"], trajectory["tool_calls"]) == (
+        2, 2, tool_calls,
+    )  # fmt: skip
+    inputs = [s["input_tokens"] for s in spans if s["kind"] == "llm"]
+    assert inputs == [120, 200]
+
+
+@pytest.mark.parametrize("name", ["smolagents_weather_agent.json", "llamaindex_weather_agent.json"])
+def test_tool_arguments_come_out_of_the_framework_s_call_envelope(tmp_path, name):
+    _, spans = stored(tmp_path, name)
+    tool = next(s for s in spans if s["kind"] == "tool")
+    raw = json.loads(raw_spans(name)[tool["name"]]["attributes"]["input.value"])
+    assert raw["kwargs"] == {"city": "Paris"}  # the arguments, inside the framework's envelope
+    assert (tool["tool_args"], tool["output"]) == (ARGS, TOOL_RESULT)
+
+
+def test_llamaindex_tool_result_is_the_tool_output_s_raw_output(tmp_path):
+    _, spans = stored(tmp_path, "llamaindex_weather_agent.json")
+    raw = json.loads(
+        raw_spans("llamaindex_weather_agent.json")["FunctionTool.acall"]["attributes"][
+            "output.value"
+        ]
+    )
+    assert raw["raw_output"] == TOOL_RESULT and raw["tool_name"] == "get_weather"
+    assert only(spans, "FunctionTool.acall")["output"] == TOOL_RESULT
+
+
+@pytest.mark.parametrize(
+    ("name", "agent"),
+    [
+        ("smolagents_weather_agent.json", "weather_agent"),  # span `weather_agent.run`
+        ("crewai_weather_agent.json", "weather_agent"),  # graph.node.id; span `…._execute_core`
+    ],
+)
+def test_the_agent_is_named_without_the_method_its_span_is_named_after(tmp_path, name, agent):
+    trajectory, _ = stored(tmp_path, name)
+    assert trajectory["agent_name"] == agent
+
+
+def test_two_crewai_runs_of_one_task_share_its_task_key(tmp_path):
+    keys = []
+    for name in ("crewai_weather_agent.json", "crewai_weather_agent_again.json"):
+        folder = tmp_path / name
+        folder.mkdir()
+        trajectory, _ = stored(folder, name)
+        keys.append(trajectory["task_key"])
+    raw = raw_spans("crewai_weather_agent.json")["weather_agent._execute_core"]["attributes"]
+    assert keys == [f"task:{raw['task_key']}"] * 2  # not the per-run `task_id` uuid

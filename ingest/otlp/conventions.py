@@ -71,8 +71,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "ai.telemetry.metadata.session_id", "traceloop.association.properties.session_id",
         "traceloop.association.properties.thread_id",
     ),
-    "task_id": (
-        "task.id", "task_id", "langsmith.metadata.task_id", "ai.telemetry.metadata.task_id",
+    "task_id": (  # CrewAI: `task_key` is its task's stable id, `task_id` one run's uuid
+        "task.id", "task_key", "task_id", "langsmith.metadata.task_id", "ai.telemetry.metadata.task_id",
         "ai.telemetry.metadata.taskId", "traceloop.association.properties.task_id",
     ),
     "score": ("gen_ai.evaluation.score.value",),
@@ -176,8 +176,15 @@ KIND_SOURCES: tuple[tuple[str, dict[str, str]], ...] = (
 )  # fmt: skip
 NAME_KINDS = {
     "agent run": "agent", "running tool": "tool", "running tools": "chain",
-    "litellm_request": "llm", "raw_gen_ai_request": "llm",
+    "litellm_request": "llm",
+    "raw_gen_ai_request": "other",  # LiteLLM's raw record of its parent's request, not a call
 }  # fmt: skip
+# Methods instrumentations mark as LLM spans that send no request: LlamaIndex's
+# `OpenAI._prepare_chat_with_tools` builds the call its sibling `achat` makes.
+NOT_CALLS = frozenset({"_prepare_chat_with_tools"})
+# OpenInference tool inputs that wrap the arguments: smolagents' {"args": [], "kwargs": {...},
+# "sanitize_inputs_outputs": ...} and LlamaIndex's {"kwargs": {...}}.
+ARGUMENT_ENVELOPE = frozenset({"args", "kwargs", "sanitize_inputs_outputs"})
 NAME_SUFFIX_KINDS = {
     "workflow": "chain", "task": "chain", "agent": "agent", "tool": "tool", "chat": "llm",
     "completion": "llm", "embeddings": "embedding",
@@ -212,6 +219,8 @@ def map_attributes(attrs: dict, name: str = "", events: list | tuple = ()) -> di
         attrs = {**messages_from_events(events), **attrs}
     found, ranks, convention = _scan(attrs)
     kind = resolve_kind(attrs, name, found)
+    if kind == "llm" and name.rpartition(".")[2] in NOT_CALLS:
+        kind = "other"
     columns = {
         "convention": convention,
         "kind": kind,
@@ -224,18 +233,24 @@ def map_attributes(attrs: dict, name: str = "", events: list | tuple = ()) -> di
         "error_flagged": attrs.get("error.type") not in (None, "")
         or attrs.get("langfuse.observation.level") == "ERROR",
     }
-    if columns["agent_name"] is None and kind == "agent" and _named_by_span(attrs, name):
-        columns["agent_name"] = _text(name) or None
+    if columns["agent_name"] is None and kind == "agent" and _openinference_agent(attrs):
+        columns["agent_name"] = _text(attrs.get("graph.node.id")) or _agent_by_span_name(name)
     _models(found, attrs, columns)
     _tokens(found, attrs, columns)
     _content(found, ranks, attrs, kind, columns)
     return columns
 
 
-def _named_by_span(attrs: dict, name: str) -> bool:
-    """An OpenInference AGENT span, whose instrumentations name its agent by the span name."""
-    openinference = str(attrs.get("openinference.span.kind", "")).upper() == "AGENT"
-    return openinference and name not in UNNAMED_AGENT_SPANS
+def _openinference_agent(attrs: dict) -> bool:
+    return str(attrs.get("openinference.span.kind", "")).upper() == "AGENT"
+
+
+def _agent_by_span_name(name: str) -> str | None:
+    """The agent an OpenInference AGENT span's name gives, as its instrumentations name it:
+    `weather_agent`, or smolagents' `weather_agent.run`; none for a default workflow name."""
+    if not name or name in UNNAMED_AGENT_SPANS:
+        return None
+    return name.removesuffix(".run") or name
 
 
 def _scan(attrs: dict) -> tuple[dict[str, Any], dict[str, int], str | None]:
@@ -366,11 +381,12 @@ def _content(found: dict, ranks: dict, attrs: dict, kind: str, columns: dict) ->
     call_id = _text(found.get("tool_call_id"))
     if kind == "tool":
         if tool_result is None:
-            raw_out, call_id = _langchain_tool_message(raw_out, call_id)
+            raw_out, call_id = _tool_result_object(raw_out, call_id)
         else:
             raw_out = tool_result
         if tool_args is None and (call_id is None or _is_structured(raw_in)):
-            tool_args = raw_in  # a bare input string with a call id: the call's arguments fill it
+            tool_args = _unwrapped_arguments(raw_in)  # a bare string with a call id: the
+            # arguments of the call it answers fill it
     columns["input"] = content_text(raw_in)
     columns["output"] = content_text(raw_out)
     columns["tool_args"] = None if tool_args is None else arguments_text(tool_args)
@@ -395,19 +411,41 @@ def _with_system_instructions(instructions: Any, messages: Any) -> Any:
     return [{"role": "system", "parts": parts}, *listed]
 
 
-def _langchain_tool_message(output: Any, call_id: str | None) -> tuple[Any, str | None]:
-    """A LangChain ToolMessage (OpenInference's LangChain tool output) -> (its result, call id)."""
+def _tool_result_object(output: Any, call_id: str | None) -> tuple[Any, str | None]:
+    """A tool output that is a framework's result object -> (the result, the call id):
+    LangChain's ToolMessage `{"type": "tool", "data": {"content", "tool_call_id"}}` and
+    LlamaIndex's ToolOutput `{"tool_name", "raw_output", "blocks", ...}`."""
     message = output
     if isinstance(output, str):
-        if '"tool"' not in output[:40]:  # `{"type": "tool", "data": {...}}`: skip the parse
+        head = output[:200]
+        if '"tool"' not in head and '"tool_name"' not in head:  # skip the parse
             return output, call_id
         message = loads_json_text(output)
-    if not isinstance(message, dict) or message.get("type") != "tool":
+    if not isinstance(message, dict):
         return output, call_id
     data = message.get("data")
-    if not isinstance(data, dict) or "content" not in data:
-        return output, call_id
-    return data["content"], call_id or _text(data.get("tool_call_id"))
+    if message.get("type") == "tool" and isinstance(data, dict) and "content" in data:
+        return data["content"], call_id or _text(data.get("tool_call_id"))
+    if "tool_name" in message and "raw_output" in message:
+        return message["raw_output"], call_id
+    return output, call_id
+
+
+def _unwrapped_arguments(value: Any) -> Any:
+    """A tool span's input, or the arguments inside an OpenInference call envelope."""
+    parsed = value
+    if isinstance(value, str):
+        if '"kwargs"' not in value[:200]:  # skip the parse
+            return value
+        parsed = loads_json_text(value)
+    if (
+        isinstance(parsed, dict)
+        and isinstance(parsed.get("kwargs"), dict)
+        and set(parsed) <= ARGUMENT_ENVELOPE
+        and not parsed.get("args")
+    ):
+        return parsed["kwargs"]
+    return value
 
 
 def _is_structured(value: Any) -> bool:
