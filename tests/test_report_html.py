@@ -165,3 +165,13 @@ SELECT trace_id FROM trajectories WHERE agent_name = 'code-fixer'
   AND start_time >= TIMESTAMPTZ '2026-11-20 00:00:00+00' AND start_time < TIMESTAMPTZ '2026-11-25 00:00:00+00'
 ORDER BY cost_usd ASC NULLS LAST, trace_id
 """
+
+
+def test_reports_link_back_to_agenttime_only_where_it_is_served(evil_store, monkeypatch):
+    monkeypatch.delenv("AGENTTIME_PUBLIC_URL", raising=False)
+    assert "<a href" not in summary_report(evil_store, TrajectoryFilter())
+    assert "Open this run in AgentTime" not in trajectory_report(evil_store, "evil")
+    monkeypatch.setenv("AGENTTIME_PUBLIC_URL", "https://agenttime.example.com/")
+    link = '<a href="https://agenttime.example.com/trajectory?trace=evil">'
+    assert f"<td class=text>{link}evil</a></td>" in summary_report(evil_store, TrajectoryFilter())
+    assert f"<p>{link}Open this run in AgentTime</a></p>" in trajectory_report(evil_store, "evil")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,8 @@ from store.reviews import current_reviews
 from ui import format as fmt
 from ui.names import CATEGORY_LABELS
 from ui.review_panel import verdict_label
+from ui.share import PUBLIC_URL_ENV
+from ui.text import page_href
 from ui.timeline import build_timeline_figure
 from ui.trajectory_sections import (
     VERDICT_TEXT,
@@ -54,6 +57,7 @@ class Column:
     show: Callable[[Any], str] = str
     numeric: bool = False
     shows_missing: bool = False  # `show` names a missing value itself
+    href: Callable[[Any], str | None] | None = None  # a link for the value, if any
 
 
 def _thousands(value: Any) -> str:
@@ -91,8 +95,17 @@ REVIEW_COLUMNS = (
     Column("span_id", "Pinned span"),
     Column("created_at", "When", _when),
 )
+
+
+def app_link(trace_id: str) -> str | None:
+    """The trajectory's page, when AGENTTIME_PUBLIC_URL says where AgentTime is served (a
+    report is opened elsewhere, later: a link to localhost would lead nowhere)."""
+    base = os.environ.get(PUBLIC_URL_ENV)
+    return f"{base.rstrip('/')}/{page_href('trajectory', trace=trace_id)}" if base else None
+
+
 LIST_COLUMNS = (
-    Column("trace_id", "Trace"),
+    Column("trace_id", "Trace", href=app_link),
     Column("agent_name", "Agent"),
     Column("models", "Models (call order)", " → ".join),
     Column("task_key", "Task"),
@@ -122,6 +135,8 @@ def trajectory_report(con: duckdb.DuckDBPyConnection, trace_id: str) -> str | No
         _section("Verdict", _verdict(verdict)),
         _section("Reviews", _table(current_reviews(con, trace_id), REVIEW_COLUMNS)),
     ]
+    if url := app_link(trace_id):
+        sections.insert(0, f'<p><a href="{_text(url)}">Open this run in AgentTime</a></p>')
     return _page(f"Trajectory {trace_id}", sections, figures=True)
 
 
@@ -241,7 +256,10 @@ def _cell(column: Column, value: Any) -> str:
     kind = "num" if column.numeric else "text"
     if value is None and not column.shows_missing:
         return f"<td class='{kind} muted'>{fmt.MISSING_CELL}</td>"
-    return f"<td class={kind}>{_text(column.show(value))}</td>"
+    text = _text(column.show(value))
+    if column.href is not None and (url := column.href(value)):
+        text = f'<a href="{_text(url)}">{text}</a>'
+    return f"<td class={kind}>{text}</td>"
 
 
 def _text(value: Any) -> str:
