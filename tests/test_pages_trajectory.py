@@ -586,12 +586,18 @@ def test_a_typed_label_is_kept_without_choosing_custom_and_names_a_verdict_alike
     assert verdicts == ["infra-outage", "good", "needs_bigger_model"]
 
 
+def edit_a_new_review(at, db_file, trace: str) -> str:
+    """Add a "good" review and open its edit form; returns its id."""
+    add_review(at, "good", "looks fine")
+    review_id = current_reviews(db.connect(db_file), trace)["review_id"][0]
+    next(b for b in at.button if b.label == "Edit").click().run()
+    return review_id
+
+
 def test_an_edit_saved_after_another_tab_s_keeps_the_text_typed(sample_db, showcase):
     trace = showcase[0]["trace_id"]
     with page_test(sample_db, TRAJECTORY, {"trace": trace}, {"reviewer_name": "ana"}) as at:
-        add_review(at, "good", "looks fine")
-        first_id = current_reviews(db.connect(sample_db), trace)["review_id"][0]
-        next(b for b in at.button if b.label == "Edit").click().run()
+        first_id = edit_a_new_review(at, sample_db, trace)
         # meanwhile the same review is saved from another tab
         other = edit_review(db.connect(sample_db), first_id, "ana", "bug", "from the other tab")
         at.text_area(key=f"edit_{first_id}_comment").input("typed here, not to lose")
@@ -615,9 +621,7 @@ def test_an_edit_saved_after_another_tab_s_keeps_the_text_typed(sample_db, showc
 def test_editing_a_review_keeps_its_history(sample_db, showcase):
     trace = showcase[0]["trace_id"]
     with page_test(sample_db, TRAJECTORY, {"trace": trace}, {"reviewer_name": "ana"}) as at:
-        add_review(at, "good", "looks fine")
-        first_id = current_reviews(db.connect(sample_db), trace)["review_id"][0]
-        next(b for b in at.button if b.label == "Edit").click().run()
+        first_id = edit_a_new_review(at, sample_db, trace)
         prefix = f"edit_{first_id}"
         at.selectbox(key=f"{prefix}_verdict").set_value("needs_bigger_model")
         at.text_area(key=f"{prefix}_comment").input("the small model looped at turn 5")
