@@ -384,9 +384,9 @@ def _content(found: dict, ranks: dict, attrs: dict, kind: str, columns: dict) ->
             raw_out, call_id = _tool_result_object(raw_out, call_id)
         else:
             raw_out = tool_result
+        # a bare input string with a call id is left: the arguments of that call fill it
         if tool_args is None and (call_id is None or _is_structured(raw_in)):
-            tool_args = _unwrapped_arguments(raw_in)  # a bare string with a call id: the
-            # arguments of the call it answers fill it
+            tool_args = _unwrapped_arguments(raw_in)
     columns["input"] = content_text(raw_in)
     columns["output"] = content_text(raw_out)
     columns["tool_args"] = None if tool_args is None else arguments_text(tool_args)
