@@ -380,6 +380,22 @@ def test_a_tool_input_that_is_its_arguments_is_shown_once(tmp_path):
         assert [c.value for c in at.code].count(arguments) == 2
 
 
+def test_a_tool_span_shows_its_arguments_first_and_no_missing_input(tmp_path):
+    """GenAI tool spans carry arguments and result, no input: the arguments are the input."""
+    span = {
+        "trace_id": "t", "span_id": "w", "name": "execute_tool get_weather", "kind": "tool",
+        "start_time": "2026-11-01T10:00:00Z", "end_time": "2026-11-01T10:00:01Z",
+        "tool_args": {"city": "Paris"}, "output": "sunny",
+    }  # fmt: skip
+    with page_test(
+        one_span_store(tmp_path, span), TRAJECTORY, query={"trace": "t", "span": "w"}
+    ) as at:
+        assert not at.exception
+        labels = [c.value for c in at.caption if c.value in ("Tool arguments", "Output", "Input")]
+        assert labels[:2] == ["Tool arguments", "Output"]  # then "Input" only under As stored
+        assert labels.count("Input") == 1
+
+
 def test_the_span_picker_starts_empty_and_its_first_span_can_be_chosen(sample_db, showcase):
     trace = showcase[0]["trace_id"]
     with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
@@ -494,7 +510,7 @@ def test_hostile_trace_content_stays_text(tmp_path):
             r"\!\[img\]\(http\:\/\/x\/i\.png\) red \:red\[colour\] \$x\^2\$ "
             r"\<a href\=\"http\:\/\/x\/a\"\>…"  # cut after 119 characters
         )
-        assert caption(at, escaped_name).startswith(escaped_name + r" · task task\:\<script\>")
+        assert caption(at, escaped_name).startswith(escaped_name + r" · task \<script\>")
 
 
 # --- Reviews ------------------------------------------------------------------------------

@@ -55,6 +55,12 @@ SHOWN = (  # open, as messages where they hold some
     ("output", "Output"),
     ("tool_args", "Tool arguments"),
 )
+TOOL_SHOWN = (  # a tool's arguments are its input: first
+    ("error_message", "Error message"),
+    ("tool_args", "Tool arguments"),
+    ("output", "Output"),
+    ("input", "Input"),
+)
 STORED = (("input", "Input"), ("output", "Output"), ("attributes", "Attributes"))  # folded
 
 
@@ -153,7 +159,7 @@ def show_inspector(span: dict[str, Any] | None, span_id: str | None) -> None:
     st.code(shown(span["name"])[0], language=None, wrap_lines=True)
     st.caption(escape_markdown(summary(span), 400))
     # what was said and done first; every field and the stored JSON below, folded
-    for key, label in SHOWN:
+    for key, label in TOOL_SHOWN if span.get("kind") == "tool" else SHOWN:
         if span.get(key) is None and not _expected(key, span):
             continue  # no error on a span that did not fail, no arguments on a model call
         if key == "input" and _same_json(span.get("input"), span.get("tool_args")):
@@ -182,6 +188,8 @@ def _expected(key: str, span: dict[str, Any]) -> bool:
         return span.get("status") == "error"
     if key == "tool_args":
         return span.get("kind") == "tool"
+    if key == "input" and span.get("kind") == "tool":
+        return span.get("tool_args") is None  # else the arguments were its input
     return True
 
 

@@ -75,7 +75,7 @@ def models_text(models: pl.DataFrame) -> str:
         return "no model calls"
     parts = [
         f"{escape_markdown(m['model'] or 'model not recorded')} "
-        f"({m['tier'] or 'tier unknown'}, {m['calls']} calls)"
+        f"({m['tier'] or 'tier unknown'}, {fmt.counted(m['calls'], 'call')})"
         for m in models.iter_rows(named=True)
     ]
     return " → ".join(parts)
@@ -117,7 +117,7 @@ def cost_source_text(turns: pl.DataFrame) -> str:
 def show_header(run: dict[str, Any], models: pl.DataFrame, turns: pl.DataFrame) -> None:
     st.caption(
         f"{escape_markdown(run.get('agent_name') or 'agent not recorded')} · task "
-        f"{escape_markdown(run.get('task_key') or 'not recorded')} · started "
+        f"{escape_markdown(run.get('task_id') or run.get('task_key') or 'not recorded')} · started "
         f"{_when(run.get('start_time'))} · trace {escape_markdown(run['trace_id'])}"
     )
     cols = st.columns(6)
