@@ -115,11 +115,20 @@ def agreement(reviews: pl.DataFrame) -> Agreement:
 
 
 def disagreements(reviews: pl.DataFrame) -> pl.DataFrame:
-    """Runs whose reviewers gave different verdicts: one row per run and verdict, with who
-    gave it (trace_id, task_key, human_verdict, reviewers)."""
+    """Runs where two reviewers gave different verdicts (one reviewer's several verdicts,
+    e.g. a bug pinned to a span beside a verdict on the run, are no dispute): one row per
+    run and verdict, with who gave it (trace_id, task_key, human_verdict, reviewers)."""
     judged = reviews.filter(pl.col("human_verdict").is_not_null())
-    split = judged.group_by("trace_id").agg(pl.col("human_verdict").n_unique().alias("verdicts"))
-    disputed = split.filter(pl.col("verdicts") > 1)["trace_id"].implode()
+    pairs = judged.select("trace_id", "author", "human_verdict")
+    disputed = (
+        pairs.join(pairs, on="trace_id", suffix="_other")
+        .filter(
+            (pl.col("author") != pl.col("author_other"))
+            & (pl.col("human_verdict") != pl.col("human_verdict_other"))
+        )["trace_id"]
+        .unique()
+        .implode()
+    )
     return (
         judged.filter(pl.col("trace_id").is_in(disputed))
         .group_by("trace_id", "task_key", "human_verdict")

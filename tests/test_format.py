@@ -14,3 +14,16 @@ def test_dollars_read_as_people_write_them():
     assert [fmt.fine_usd(v) for v in (None, 0.25, 3.5, -0.041, -3.5)] == [
         "not recorded", "$0.2500", "$3.50", "-$0.0410", "-$3.50",
     ]  # fmt: skip
+
+
+def test_signed_dollars_round_to_the_places_shown_without_a_negative_zero():
+    import math
+
+    import polars as pl
+
+    from ui.fleet_common import signed_usd_values
+
+    frame = pl.DataFrame({"gap": [-1.26e-7, -0.0000512, 0.0000049, -0.041049]})
+    shown = frame.select(signed_usd_values("gap", 5))["gap"].to_list()
+    assert shown == [0.0, -0.00005, 0.0, -0.04105]
+    assert math.copysign(1.0, shown[0]) == 1.0  # "$0.00000", not "-$0.00000"

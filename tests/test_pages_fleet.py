@@ -545,3 +545,13 @@ def test_a_link_value_a_page_control_does_not_offer_is_named_not_dropped(
         ]
     with app_on(sample_db, page=page) as at:
         assert not [w for w in at.warning if w.value.startswith("This link gives")]
+
+
+def test_a_page_number_past_the_last_page_is_named_not_dropped(sample_db):
+    with app_on(sample_db, page="views/trajectories.py", query={"page": "99"}) as at:
+        assert [w.value for w in at.warning] == [
+            "This link gives “99” as the page, which this page does not offer: that setting "
+            "is not applied."
+        ]
+    with app_on(sample_db, page="views/trajectories.py", query={"page": "1"}) as at:
+        assert not at.warning

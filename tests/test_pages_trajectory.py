@@ -610,6 +610,29 @@ def edit_a_new_review(at, db_file, trace: str) -> str:
     return review_id
 
 
+def test_a_comment_over_the_limit_is_refused_with_a_message_and_kept_to_trim(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    too_long = "x" * 5_001
+    with page_test(sample_db, TRAJECTORY, {"trace": trace}, {"reviewer_name": "bo"}) as at:
+        add_review(at, "wasteful", too_long)
+        assert at.error[0].value == "a comment of 5,001 characters: at most 5,000 fit"
+        assert at.text_area(key="new_review_comment").value == too_long
+        assert current_reviews(db.connect(sample_db), trace).is_empty()
+
+
+def test_a_label_typed_beside_another_verdict_is_not_dropped_silently(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    with page_test(sample_db, TRAJECTORY, {"trace": trace}, {"reviewer_name": "bo"}) as at:
+        add_review(at, "wasteful", "slow run", custom="Slow")
+        assert at.error[0].value == (
+            "both the verdict “Wasteful” and the label “Slow” are given: choose “Custom label…” "
+            "to use the label, or clear it"
+        )
+        add_review(at, "good", "", custom="Good")  # the label names the verdict chosen
+        assert not at.error
+    assert current_reviews(db.connect(sample_db), trace)["verdict"].to_list() == ["good"]
+
+
 def test_an_edit_saved_after_another_tab_s_keeps_the_text_typed(sample_db, showcase):
     trace = showcase[0]["trace_id"]
     with page_test(sample_db, TRAJECTORY, {"trace": trace}, {"reviewer_name": "ana"}) as at:

@@ -185,6 +185,8 @@ def test_runs_whose_reviewers_disagree_are_listed_with_who_said_what(three_runs,
     add_review(con, ReviewInput("loopy", "dee", None, "a comment only"))
     add_review(con, ReviewInput("pricey", "ana", "good"))
     add_review(con, ReviewInput("pricey", "bo", "good"))
+    add_review(con, ReviewInput("cheap", "ana", "good"))  # one reviewer's two verdicts:
+    add_review(con, ReviewInput("cheap", "ana", "bug", span_id="s1"))  # no dispute
     disputed = rq.disagreements(rq.reviewed(con))
     assert disputed.select("trace_id", "human_verdict", "reviewers").rows() == [
         ("loopy", "good", "ana, cy"),
@@ -195,5 +197,12 @@ def test_runs_whose_reviewers_disagree_are_listed_with_who_said_what(three_runs,
         assert [w.value for w in at.warning] == [
             "Reviewers disagree on 1 run: worth settling together."
         ]
-        table = at.dataframe[2].value  # after the queue and the reviews
+        (table,) = [t.value for t in at.dataframe if "reviewers" in t.value.columns]
         assert table["human_verdict"].tolist() == ["Good", "Wasteful"]
+
+
+def test_no_review_in_the_filter_says_so_not_that_there_are_none(three_runs, db_path):
+    add_review(three_runs, ReviewInput("loopy", "ana", "wasteful"))
+    with app_on(db_path, page="views/reviews.py", query={"model": "gpt-4.1"}) as at:
+        assert not at.exception
+        assert "No reviews of the runs in the sidebar's filter yet." in at.info[0].value

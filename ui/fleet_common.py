@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import polars as pl
 import streamlit as st
 
 from analysis import queries
@@ -26,9 +27,15 @@ UNKNOWN_CELLS = f"A {fmt.MISSING_CELL} in a table means *not recorded* (never ze
 
 def signed_usd_column(label: str, places: int, **kw) -> st.column_config.Column:
     """Dollars that may be negative: -$0.0410 (printf's `$%.4f` prints $-0.0410). The grid cuts
-    such a column's values to `step` rather than rounding them, so round them to `places`
-    first."""
+    such a column's values to `step` rather than rounding them: show `signed_usd_values`."""
     return st.column_config.NumberColumn(label, format="dollar", step=10**-places, **kw)
+
+
+def signed_usd_values(column: str, places: int) -> pl.Expr:
+    """`column` rounded to `places` for a `signed_usd_column`, an amount that rounds to zero
+    from below as 0.0, not -0.0 (it read "-$0.00000")."""
+    rounded = pl.col(column).round(places)
+    return pl.when(rounded == 0).then(0.0).otherwise(rounded).alias(column)
 
 
 @st.cache_data(max_entries=32)

@@ -52,6 +52,11 @@ def chosen_verdict(choice: str | None, custom: str) -> str | None:
     verdict chosen: a typed label is meant), as the built-in verdict it may name."""
     typed = custom.strip()
     if choice not in (CUSTOM, None):
+        if typed and BUILT_IN_BY_NAME.get(typed.casefold()) != choice:
+            raise ReviewError(
+                f"both the verdict “{verdict_label(choice)}” and the label “{typed}” are given: "
+                "choose “Custom label…” to use the label, or clear it"
+            )
         return choice
     if not typed:
         if choice == CUSTOM:
@@ -74,6 +79,9 @@ def show_review_panel(trace_id: str, span_id: str | None, span_names: dict[str, 
 
 
 PINNED_PREVIEW = 300  # characters of a pinned comment shown beside its span
+# No `max_chars`: the browser then drops a paste that would pass it, without a word; the
+# store refuses a longer comment with a message, and the text stays in the form to trim.
+COMMENT_HELP = f"At most {MAX_COMMENT:,} characters."
 
 
 def show_pinned_reviews(trace_id: str, span_id: str) -> None:
@@ -226,7 +234,7 @@ def _new_review_form(
     with st.form("new_review"):
         st.markdown("**Add a review**")
         _verdict_inputs("new_review")
-        st.text_area("Comment", max_chars=MAX_COMMENT, key="new_review_comment")
+        st.text_area("Comment", key="new_review_comment", help=COMMENT_HELP)
         if span_id:
             label = names.get(span_id) or short_id(span_id)
             st.checkbox(
@@ -258,8 +266,8 @@ def _edit_form(review: dict[str, Any], author: str | None) -> None:
         key = f"{prefix}_comment"
         st.text_area(
             "Comment",
-            max_chars=MAX_COMMENT,
             key=key,
+            help=COMMENT_HELP,
             **_unless_held(key, value=review["comment"] or ""),
         )
         save, cancel = st.columns(2)

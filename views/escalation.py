@@ -19,6 +19,7 @@ from ui.fleet_common import (
     kpis_or_stop,
     page_header,
     signed_usd_column,
+    signed_usd_values,
     table_page,
 )
 from ui.fleet_links import (
@@ -175,7 +176,7 @@ def show_over_provisioned(version: str, flt: TrajectoryFilter) -> None:
         open=links(over, trajectory_url, "trace_id"),
         compare=links(over, compare_url, "smaller_trace_id", "trace_id"),
         ratio=pl.col("cost_usd") / pl.col("smaller_cost_usd"),
-        extra_cost_usd=pl.col("extra_cost_usd").round(USD_PLACES),
+        extra_cost_usd=signed_usd_values("extra_cost_usd", USD_PLACES),
         wall_s=pl.col("wall_ms") / 1000,
         smaller_wall_s=pl.col("smaller_wall_ms") / 1000,
     )

@@ -18,6 +18,7 @@ from ui.fleet_common import (
     kpis_or_stop,
     page_header,
     signed_usd_column,
+    signed_usd_values,
 )
 
 MAIN_MODEL = "the model with most calls in the run"
@@ -188,7 +189,7 @@ def show_reversal(version: str, flt: TrajectoryFilter) -> None:
     st.markdown(reversal_sentence(matrix))
     st.plotly_chart(figures.build_reversal_figure(matrix), key="reversal")
     st.dataframe(
-        matrix.with_columns(pl.col(f"gap_{f}").round(GAP_PLACES) for f in FACTORS),
+        matrix.with_columns(signed_usd_values(f"gap_{f}", GAP_PLACES) for f in FACTORS),
         hide_index=True,
         width="stretch",
         column_config=PAIR_COLUMNS,

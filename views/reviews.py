@@ -90,10 +90,11 @@ def show_agreement(reviewed: pl.DataFrame) -> None:
     )
 
 
-def show_reviewed(reviewed: pl.DataFrame) -> None:
+def show_reviewed(reviewed: pl.DataFrame, filtered: bool) -> None:
     st.subheader("Reviewed")
     if reviewed.is_empty():
-        st.info("No reviews yet. Open a trajectory and leave a verdict or a comment.")
+        where = " of the runs in the sidebar's filter" if filtered else ""
+        st.info(f"No reviews{where} yet. Open a trajectory and leave a verdict or a comment.")
         return
     show_agreement(reviewed)
     st.dataframe(
@@ -151,4 +152,4 @@ if queue.is_empty() and reviewed.is_empty() and flt == TrajectoryFilter():
     show_empty_store()
     st.stop()
 show_queue(queue)
-show_reviewed(reviewed)
+show_reviewed(reviewed, filtered=flt != TrajectoryFilter())

@@ -132,8 +132,11 @@ def reset_page_when_the_view_changes(flt: TrajectoryFilter, sort: str, direction
 
 
 def show_controls(total: int) -> tuple[str, bool, int]:
+    pages = max(1, math.ceil(total / PAGE_SIZE))
     warn_if_not_offered("sort_by", "the sort", SORT_BY_LABEL)
     warn_if_not_offered("direction", "the direction", DIRECTIONS)
+    if "trajectories_view" not in st.session_state:  # opened from a link: after a change
+        warn_if_not_offered("page", "the page", range(1, pages + 1))  # the page resets
     cols = st.columns([2, 2, 4], vertical_alignment="bottom")
     sort = cols[0].selectbox("Sort by", list(SORT_BY_LABEL), key="sort_by", bind="query-params")
     direction = cols[1].segmented_control(
@@ -141,7 +144,7 @@ def show_controls(total: int) -> tuple[str, bool, int]:
     )
     reset_page_when_the_view_changes(flt, sort, direction)
     with cols[2]:
-        page = st.pagination(max(1, math.ceil(total / PAGE_SIZE)), key="page", bind="query-params")
+        page = st.pagination(pages, key="page", bind="query-params")
     return SORT_BY_LABEL[sort], direction != "Ascending", page
 
 
@@ -204,7 +207,7 @@ runs = load_page(version, flt, sort, descending, page)
 matches = None if hits is None else page_matches(version, phrase, hits, runs)
 first = (page - 1) * PAGE_SIZE + 1
 found = f" with a span containing “{escape_markdown(phrase, 80)}”" if phrase else ""
-caption, download = st.columns([5, 1], vertical_alignment="center")
+caption, download = st.columns([4, 1], vertical_alignment="center")
 caption.caption(
     f"Runs {first:,}–{first + runs.height - 1:,} of {total:,}{found}. Click a row to open it"
     f"{' at its first match' if phrase else ''}; {fmt.MISSING_CELL} means not recorded."
