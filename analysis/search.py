@@ -25,15 +25,25 @@ SEARCHED_TEXT = (
     ("output", "output"),
 )
 SEARCHED_IDS = (("trace_id", "trace id"), ("span_id", "span id"), ("session_id", "session id"))
-_MATCH = " OR ".join(
-    [f"{column} = ?" for column, _ in SEARCHED_IDS]
-    + [f"{column} ILIKE ? ESCAPE '\\'" for column, _ in SEARCHED_TEXT]
+ID_PREFIX_CHARS = 8  # a phrase this long also finds the ids it begins (pages show short ids)
+_ID_MATCH = " OR ".join(
+    f"lower({column}) = $id OR ($prefix AND starts_with(lower({column}), $id))"
+    for column, _ in SEARCHED_IDS
 )
+_TEXT_MATCH = {column: f"{column} ILIKE $pattern ESCAPE '\\'" for column, _ in SEARCHED_TEXT}
+# The first matching span a run opens at: one named after the phrase (a tool, a step) or
+# with it as id, else one whose arguments or error hold it, else the earliest.
 SEARCH_SQL = f"""
 SELECT trace_id,
-       arg_min(span_id, (start_time, coalesce(seq, 0), span_id)) AS span_id,
+       arg_min(span_id, (rank, start_time, coalesce(seq, 0), span_id)) AS span_id,
        count(*) AS matching_spans
-FROM spans WHERE {_MATCH}
+FROM (
+    SELECT trace_id, span_id, start_time, seq,
+           CASE WHEN {_ID_MATCH} OR {_TEXT_MATCH["name"]} OR {_TEXT_MATCH["tool_name"]} THEN 0
+                WHEN {_TEXT_MATCH["tool_args"]} OR {_TEXT_MATCH["error_message"]} THEN 1
+                ELSE 2 END AS rank
+    FROM spans WHERE {_ID_MATCH} OR {" OR ".join(_TEXT_MATCH.values())}
+)
 GROUP BY trace_id ORDER BY trace_id
 """
 MATCHED_SPANS_SQL = f"""
@@ -51,10 +61,23 @@ def like_pattern(phrase: str) -> str:
 
 
 def search_spans(con: duckdb.DuckDBPyConnection, phrase: str) -> pl.DataFrame:
-    """Trajectories with a span whose text contains `phrase` (any case) or whose trace, span
-    or session id is it: trace_id, span_id (the first such span) and matching_spans."""
-    params = [phrase] * len(SEARCHED_IDS) + [like_pattern(phrase)] * len(SEARCHED_TEXT)
+    """Trajectories with a span whose text contains `phrase` or whose trace, span or session
+    id is it (or begins with it, from ID_PREFIX_CHARS on), in any case: trace_id, span_id
+    (the span to open at) and matching_spans."""
+    params = {
+        "id": phrase.lower(),
+        "prefix": len(phrase) >= ID_PREFIX_CHARS,
+        "pattern": like_pattern(phrase),
+    }
     return read_frame(con, SEARCH_SQL, params)
+
+
+def id_matches(value: str | None, phrase: str) -> bool:
+    """Whether an id is `phrase`, or begins with it (a long enough phrase), in any case."""
+    if not value:
+        return False
+    value, phrase = value.lower(), phrase.lower()
+    return value == phrase or (len(phrase) >= ID_PREFIX_CHARS and value.startswith(phrase))
 
 
 def match_snippets(
@@ -77,8 +100,8 @@ def match_snippets(
 def span_snippet(span: dict, phrase: str) -> str:
     """Where one span mentions `phrase`: the first field holding it, and the text around it."""
     for column, label in SEARCHED_IDS:
-        if span.get(column) == phrase:
-            return f"{label}: {phrase}"
+        if id_matches(span.get(column), phrase):
+            return f"{label}: {span[column]}"
     for column, label in SEARCHED_TEXT:
         if (text := snippet(span.get(column), phrase)) is not None:
             return f"{label}: {text}"

@@ -174,3 +174,42 @@ def test_any_phrase_is_searched_as_text_and_changes_nothing(con, phrase):
     assert [trace for trace, *_ in found(con, phrase)] == sorted(contains)
     with con.cursor() as cur:
         assert cur.execute(everything).fetchall() == before
+
+
+LONG_TRACE = "4f1c2e9a7b3d5e6f0a1b2c3d4e5f6a7b"
+
+
+@pytest.fixture(scope="module")
+def tool_store(tmp_path_factory) -> Path:
+    """One run: a model call whose output names the tool it calls, then the tool span."""
+    folder = tmp_path_factory.mktemp("search-tool")
+    spans = [
+        span(LONG_TRACE, "call", 1, kind="llm", name="chat", output='{"name": "get_weather"}'),
+        span(LONG_TRACE, "tool", 2, name="get_weather", tool_args='{"city": "Oslo"}'),
+    ]
+    trace = folder / "tool.spans.jsonl"
+    trace.write_text("".join(json.dumps(s) + "\n" for s in spans))
+    return build_store(folder / "tool.duckdb", [trace])
+
+
+def test_a_run_opens_at_the_span_named_after_the_phrase_before_earlier_mentions(tool_store):
+    con = db.connect(tool_store)
+    try:
+        assert found(con, "GET_WEATHER") == [(LONG_TRACE, "tool", 2)]  # not the call before it
+        assert found(con, "oslo") == [(LONG_TRACE, "tool", 1)]
+    finally:
+        db.close(tool_store)
+
+
+def test_an_id_is_found_in_any_case_and_by_its_beginning_from_eight_characters(tool_store):
+    con = db.connect(tool_store)
+    try:
+        assert found(con, LONG_TRACE.upper()) == [(LONG_TRACE, "call", 2)]
+        assert found(con, LONG_TRACE[:16]) == [(LONG_TRACE, "call", 2)]  # the short id shown
+        assert found(con, LONG_TRACE[:7]) == []  # too short to stand for an id
+        hits = search_spans(con, LONG_TRACE[:16])
+        assert match_snippets(con, LONG_TRACE[:16], hits) == {
+            (LONG_TRACE, "call"): f"trace id: {LONG_TRACE}"
+        }
+    finally:
+        db.close(tool_store)

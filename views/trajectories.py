@@ -62,8 +62,9 @@ MATCH_COLUMNS = {
     ),
 }
 SEARCH_HELP = (
-    "Runs with a span whose name, tool, arguments, error, input or output contains this text "
-    "(in any case), or whose trace, span or session id it is. Open a run at that span."
+    "Runs with a span whose name, tool, arguments, error, input or output contains this text, "
+    "or whose trace, span or session id is it or begins with it (from 8 characters), in any "
+    "case. A run opens at the span named after it, else the first that holds it."
 )
 
 
