@@ -42,7 +42,8 @@ def test_one_bar_per_span_with_offsets_and_kind_colours():
     assert bar.type == "bar" and bar.orientation == "h"
     assert list(bar.base) == [0.0, 10.0, 20.0, 30.0]
     assert list(bar.x) == [15.0, 15.0, 15.0, 15.0]
-    assert list(bar.y) == ["1 · tool0", "2 · tool1", "3 · tool2", "4 · tool0"]
+    # a tool span whose name does not say its tool (as smolagents' `SimpleTool`) names it
+    assert list(bar.y) == ["1 · tool0", "2 · grep (tool1)", "3 · tool2", "4 · grep (tool0)"]
     assert list(bar.marker.color) == [KIND_COLORS["llm"], KIND_COLORS["tool"]] * 2
     assert list(bar.marker.line.color).count(ERROR_OUTLINE) == 1
     assert bar.marker.line.color[3] == ERROR_OUTLINE
@@ -51,7 +52,9 @@ def test_one_bar_per_span_with_offsets_and_kind_colours():
 
 def test_model_calls_are_named_by_their_turn_as_the_turn_tables_do():
     (bar,) = build_timeline_figure(spans(4), {"s0": "turn 1", "s2": "turn 2"}).data
-    assert list(bar.y) == ["1 · tool0 · turn 1", "2 · tool1", "3 · tool2 · turn 2", "4 · tool0"]
+    assert list(bar.y) == [
+        "1 · tool0 · turn 1", "2 · grep (tool1)", "3 · tool2 · turn 2", "4 · grep (tool0)",
+    ]  # fmt: skip
 
 
 def test_hover_names_model_tokens_and_duration():
@@ -138,3 +141,10 @@ def test_hostile_names_stay_entities_in_lanes_and_buckets():
         f"tool · {ESCAPED}<br>10 spans, 0 errors",
         f"llm · {ESCAPED}<br>9 spans, 0 errors",
     ]
+
+
+def test_the_span_picker_names_a_tool_as_the_timeline_rows_do():
+    from ui.span_inspector import span_labels
+
+    labels = span_labels(spans(2), {"s0": "turn 1"})
+    assert list(labels.values()) == ["1. llm · tool0 · turn 1", "2. tool · grep (tool1)"]

@@ -17,6 +17,7 @@ import streamlit as st
 
 from ui import format as fmt
 from ui.text import escape_markdown, one_line
+from ui.timeline import span_title
 from ui.transcript import transcript
 
 MAX_SHOWN_CHARS = 100_000
@@ -122,9 +123,10 @@ def span_label(row: dict[str, Any], position: int, turn: str | None = None) -> s
 
 def span_labels(spans: pl.DataFrame, turn_names: dict[str, str]) -> dict[str, str]:
     """Span id -> its label in the picker ("9. tool · run_tests"), spans in timeline order."""
+    titled = spans.with_columns(name=span_title()) if "tool_name" in spans.columns else spans
     return {
         row["span_id"]: span_label(row, i + 1, turn_names.get(row["span_id"]))
-        for i, row in enumerate(spans.iter_rows(named=True))
+        for i, row in enumerate(titled.iter_rows(named=True))
     }
 
 

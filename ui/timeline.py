@@ -54,6 +54,18 @@ def plotly_text(column: str) -> pl.Expr:
     )
 
 
+def span_title() -> pl.Expr:
+    """A span's name as the timeline rows and the span picker show it; a tool span whose name
+    does not say its tool (smolagents' `SimpleTool`) adds it: `get_weather (SimpleTool)`."""
+    tool = pl.col("tool_name")
+    says_tool = tool.is_null() | pl.col("name").str.contains(tool, literal=True)
+    return (
+        pl.when((pl.col("kind") == "tool") & ~says_tool.fill_null(False))
+        .then(pl.format("{} ({})", tool, pl.col("name")))
+        .otherwise(pl.col("name"))
+    )
+
+
 def _escaped(frame: pl.DataFrame) -> pl.DataFrame:
     present = [c for c in ("name", "model", "tool_name", "kind", "status") if c in frame.columns]
     return frame.with_columns(plotly_text(c) for c in present)
@@ -70,7 +82,7 @@ def _bars(timed: pl.DataFrame, turn_names: dict[str, str]) -> pl.DataFrame:
     return ordered.with_columns(
         offset_ms=(pl.col("start_time") - origin).dt.total_microseconds() / 1000,
         width_ms=pl.max_horizontal(pl.col("duration_ms").fill_null(0), pl.lit(0.5)),
-        row=pl.format("{} · {}{}", pl.int_range(1, pl.len() + 1), pl.col("name"), turn),
+        row=pl.format("{} · {}{}", pl.int_range(1, pl.len() + 1), span_title(), turn),
         count=pl.lit(1),
         hover=_hover_expr(),
     )
