@@ -217,3 +217,16 @@ def test_two_crewai_runs_of_one_task_share_its_task_key(tmp_path):
         keys.append(trajectory["task_key"])
     raw = raw_spans("crewai_weather_agent.json")["weather_agent._execute_core"]["attributes"]
     assert keys == [f"task:{raw['task_key']}"] * 2  # not the per-run `task_id` uuid
+
+
+def test_litellm_s_tool_call_given_only_as_a_legacy_function_call_is_kept(tmp_path):
+    """LiteLLM's turn 1: gen_ai.output.messages has no parts; the call is only under
+    gen_ai.completion.0.function_call.*"""
+    _, spans = stored(tmp_path, "litellm_weather_loop.json")
+    first = next(s for s in spans if s["kind"] == "llm")
+    assert json.loads(first["output"]) == [
+        {
+            "role": "assistant",
+            "parts": [{"type": "tool_call", "name": "get_weather", "arguments": {"city": "Paris"}}],
+        }
+    ]

@@ -373,7 +373,7 @@ def _content(found: dict, ranks: dict, attrs: dict, kind: str, columns: dict) ->
     raw_in, raw_out = found.get("input"), found.get("output")
     if ranks.get("input", 99) > FLATTENED_CONTENT_RANK:
         raw_in = _with_content(flattened_messages(attrs, "input")) or raw_in
-    if ranks.get("output", 99) > FLATTENED_CONTENT_RANK:
+    if ranks.get("output", 99) > FLATTENED_CONTENT_RANK or _empty_messages(raw_out):
         raw_out = _with_content(flattened_messages(attrs, "output")) or raw_out
     if SYSTEM_INSTRUCTIONS in attrs and ranks.get("input") == 0:
         raw_in = _with_system_instructions(attrs[SYSTEM_INSTRUCTIONS], raw_in)
@@ -399,6 +399,12 @@ def _with_content(messages: list[dict] | None) -> list[dict] | None:
     if messages and any(message["parts"] for message in messages):
         return messages
     return None
+
+
+def _empty_messages(value: Any) -> bool:
+    """GenAI messages text whose parts are all empty: LiteLLM sends a tool call so, with the
+    call itself under the legacy `gen_ai.completion.0.function_call.*` keys."""
+    return isinstance(value, str) and ('"parts": []' in value or '"parts":[]' in value)
 
 
 def _with_system_instructions(instructions: Any, messages: Any) -> Any:

@@ -33,6 +33,7 @@ class _Layout(NamedTuple):
     call_name: str
     call_args: str
     contents: str | None
+    function_call: str | None = None  # the legacy single call, `<name>` and `<arguments>` under it
 
 
 OPENINFERENCE = _Layout(
@@ -42,7 +43,7 @@ OPENINFERENCE = _Layout(
 )  # fmt: skip
 OPENLLMETRY = _Layout(
     "role", "content", "tool_call_id", "name", "finish_reason", "tool_calls.", "id", "name",
-    "arguments", None,
+    "arguments", None, "function_call.",
 )  # fmt: skip
 FLATTENED = {
     "input": (("llm.input_messages.", OPENINFERENCE), ("gen_ai.prompt.", OPENLLMETRY)),
@@ -50,20 +51,25 @@ FLATTENED = {
 }
 
 
-# The keys whose presence says a span carries flattened messages: message 0's role or content.
+def _probes(prefix: str, layout: _Layout) -> tuple[str, ...]:
+    """The keys whose presence says a span carries flattened messages: message 0's role,
+    content or legacy function call (LiteLLM sends a call only so)."""
+    fields = [layout.role, layout.content]
+    if layout.function_call:
+        fields.append(f"{layout.function_call}name")
+    return tuple(f"{prefix}0.{field}" for field in fields)
+
+
 FLATTENED_PROBES = {
-    direction: tuple(
-        (prefix, layout, f"{prefix}0.{layout.role}", f"{prefix}0.{layout.content}")
-        for prefix, layout in layouts
-    )
+    direction: tuple((prefix, layout, _probes(prefix, layout)) for prefix, layout in layouts)
     for direction, layouts in FLATTENED.items()
 }
 
 
 def flattened_messages(attrs: dict, direction: str) -> list[dict] | None:
     """Messages rebuilt from flattened `<prefix><i>.<field>` keys, or None when there are none."""
-    for prefix, layout, role_key, content_key in FLATTENED_PROBES[direction]:
-        if role_key in attrs or content_key in attrs:
+    for prefix, layout, probes in FLATTENED_PROBES[direction]:
+        if any(key in attrs for key in probes):
             return _rebuild(attrs, prefix, layout)
     return None
 
@@ -108,6 +114,13 @@ def _message(fields: dict[str, Any], layout: _Layout) -> dict:
             "name": calls[index].get(layout.call_name),
             "arguments": loads_json_text(calls[index].get(layout.call_args)),
         }))  # fmt: skip
+    if layout.function_call and f"{layout.function_call}name" in fields:
+        parts.append(_drop_none({
+            "type": "tool_call",
+            "name": fields[f"{layout.function_call}name"],
+            "arguments": loads_json_text(fields.get(f"{layout.function_call}arguments")),
+        }))  # fmt: skip
+        role = role or "assistant"
     message = {"role": role, "parts": parts}
     for key, field in (("name", layout.name), ("finish_reason", layout.finish_reason)):
         if fields.get(field) is not None:
