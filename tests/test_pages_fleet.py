@@ -555,3 +555,14 @@ def test_a_page_number_past_the_last_page_is_named_not_dropped(sample_db):
         ]
     with app_on(sample_db, page="views/trajectories.py", query={"page": "1"}) as at:
         assert not at.warning
+
+
+def test_waste_of_runs_none_of_which_can_be_measured_says_so(tmp_path):
+    from tests.pages_fixtures_trajectory import build_store, write_unrecorded_trace
+
+    store = build_store(tmp_path / "u.duckdb", [write_unrecorded_trace(tmp_path / "u.jsonl")])
+    with app_on(store, page="views/waste.py") as at:
+        assert not at.exception
+        assert "Waste cannot be measured for these runs: they lack token or cache counts." in [
+            c.value for c in at.caption
+        ]

@@ -99,6 +99,9 @@ def show_kpis(k: queries.Kpis) -> None:
 def coverage_text(k: queries.Kpis) -> str:
     """Which runs the waste totals cover: a run's waste is unknown when a turn lacks token
     or cache counts (in dollars: or a price)."""
+    if not k.with_waste:
+        runs = "this run: it lacks" if k.trajectories == 1 else "these runs: they lack"
+        return f"Waste cannot be measured for {runs} token or cache counts."
     tokens = f"Waste is measured in tokens for {k.with_waste:,} of {k.trajectories:,} runs"
     dollars = (
         "" if k.with_waste_usd == k.with_waste else f" and in dollars for {k.with_waste_usd:,}"
