@@ -261,6 +261,8 @@ def _add(trace_id: str, span_id: str | None, author: str) -> None:
 
 def _edit_form(review: dict[str, Any], author: str | None) -> None:
     prefix = f"edit_{review['review_id']}"
+    if error := st.session_state.pop("edit_error", None):
+        st.error(error)  # beside the form it is about, not at the top of the reviews
     with st.form(prefix):
         _verdict_inputs(prefix, review["verdict"])
         key = f"{prefix}_comment"
@@ -300,7 +302,7 @@ def _move_edit(stale_id: str, latest_id: str) -> None:
     for field in ("verdict", "custom", "comment"):
         state[f"edit_{latest_id}_{field}"] = state.get(f"edit_{stale_id}_{field}")
     state["editing_review"] = latest_id
-    state["review_error"] = (
+    state["edit_error"] = (
         "This review was saved elsewhere (another tab or window) while you edited it: its "
         "latest version is shown, and your text is still in the form. Save again to replace "
         "that version, or Cancel to keep it."
