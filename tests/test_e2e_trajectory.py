@@ -136,7 +136,7 @@ def test_hostile_content_shows_as_literal_text(page, server):
 
 
 def add_review(page, comment: str) -> None:
-    page.get_by_label("Comment").fill(comment)
+    page.get_by_role("textbox", name="Comment").fill(comment)
     page.get_by_role("button", name="Add review").click()
 
 
@@ -154,7 +154,7 @@ def test_two_reviewers_at_once_both_persist(browser, server):
         page = context.new_page()
         open_page(page, trajectory_url(server, trace))
         set_name(page, name)
-        page.get_by_label("Comment").fill(f"{name}: the small model solved this too")
+        page.get_by_role("textbox", name="Comment").fill(f"{name}: the small model solved this too")
         pages.append(page)
     for page in pages:  # both submits in flight together
         page.get_by_role("button", name="Add review").click(no_wait_after=True)
