@@ -28,13 +28,24 @@ INSERT_REVIEW_SQL = """
 INSERT INTO reviews (review_id, trace_id, span_id, author, verdict, comment, supersedes)
 VALUES (?, ?, ?, ?, ?, ?, ?)
 """
+# Current versions in the order their reviews were first written (an edit keeps its place);
+# `first_created_at` is when the review's first version was.
 CURRENT_REVIEWS_SQL = """
-SELECT r.review_id, r.trace_id, r.span_id, r.author, r.verdict, r.comment, r.created_at,
-       r.supersedes IS NOT NULL AS edited
-FROM reviews r
-WHERE r.trace_id = ?
-  AND NOT EXISTS (SELECT 1 FROM reviews newer WHERE newer.supersedes = r.review_id)
-ORDER BY r.created_at, r.review_id
+WITH RECURSIVE current AS (
+    SELECT r.* FROM reviews r
+    WHERE r.trace_id = $trace
+      AND NOT EXISTS (SELECT 1 FROM reviews newer WHERE newer.supersedes = r.review_id)
+), versions AS (
+    SELECT review_id AS current_id, supersedes, created_at FROM current
+    UNION ALL
+    SELECT v.current_id, r.supersedes, r.created_at
+    FROM reviews r JOIN versions v ON r.review_id = v.supersedes
+)
+SELECT c.review_id, c.trace_id, c.span_id, c.author, c.verdict, c.comment, c.created_at,
+       c.supersedes IS NOT NULL AS edited, min(v.created_at) AS first_created_at
+FROM current c JOIN versions v ON v.current_id = c.review_id
+GROUP BY ALL
+ORDER BY first_created_at, c.review_id
 """
 HISTORY_SQL = """
 WITH RECURSIVE chain AS (
@@ -124,7 +135,7 @@ def edit_review(
 
 def current_reviews(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:
     with con.cursor() as cur:
-        return cur.sql(CURRENT_REVIEWS_SQL, params=[trace_id]).pl()
+        return cur.sql(CURRENT_REVIEWS_SQL, params={"trace": trace_id}).pl()
 
 
 def review_history(con: duckdb.DuckDBPyConnection, review_id: str) -> pl.DataFrame:

@@ -671,7 +671,7 @@ def test_editing_a_review_keeps_its_history(sample_db, showcase):
         history = review_history(db.connect(sample_db), current["review_id"])
         assert history["comment"].to_list() == ["the small model looped at turn 5", "looks fine"]
         heading = next(m.value for m in at.markdown if m.value.startswith("**Needs a bigger"))
-        assert heading.endswith("*edited*")
+        assert re.search(r" · \*edited \d{4}-\d\d-\d\d \d\d:\d\d UTC\*$", heading), heading
         shown = at.dataframe[-1].value  # the History expander: verdicts as the cards name them
         assert shown["verdict"].tolist() == ["Needs a bigger model", "Good"]
 

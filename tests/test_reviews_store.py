@@ -37,6 +37,17 @@ def test_edit_keeps_the_history(con):
     assert history == [("needs_bigger_model", "small model stalled at turn 6"), ("good", None)]
 
 
+def test_an_edited_review_keeps_its_place_and_its_first_time(con):
+    first = add_review(con, ReviewInput("t1", "ana", "good"))
+    add_review(con, ReviewInput("t1", "bo", "bug"))
+    edited = edit_review(con, first, "ana", "wasteful", "on second look")
+    current = current_reviews(con, "t1")
+    assert current["author"].to_list() == ["ana", "bo"]  # not moved after bo's
+    history = review_history(con, edited)["created_at"].to_list()
+    assert current["first_created_at"][0] == history[-1]
+    assert current["created_at"][0] == history[0]
+
+
 def test_editing_a_stale_version_is_refused_naming_the_latest(con):
     first = add_review(con, ReviewInput("t1", "ana", "good"))
     second = edit_review(con, first, "ana", "bug", None)

@@ -89,10 +89,9 @@ def show_pinned_reviews(trace_id: str, span_id: str) -> None:
     reviews = current_reviews(connection(), trace_id)
     for review in reviews.filter(pl.col("span_id") == span_id).iter_rows(named=True):
         with st.container(border=True):
-            when = review["created_at"].strftime("%Y-%m-%d %H:%M UTC")
             st.markdown(
                 f":material/push_pin: **{escape_markdown(verdict_label(review['verdict']))}** "
-                f"· by {escape_markdown(review['author'])} · {when}"
+                f"· by {escape_markdown(review['author'])} · {_utc(review['created_at'])}"
             )
             comment = review["comment"] or ""
             if comment:
@@ -159,19 +158,24 @@ def _show_review(review: dict[str, Any], author: str | None, names: dict[str, st
 
 
 def _review_heading(review: dict[str, Any], names: dict[str, str]) -> str:
-    when = review["created_at"].strftime("%Y-%m-%d %H:%M UTC")
+    """Verdict · author · when it was first written (reviews keep that order) · its span ·
+    when it was last edited."""
     parts = [
         f"**{escape_markdown(verdict_label(review['verdict']))}**",
         f"by {escape_markdown(review['author'])}",
-        when,
+        _utc(review["first_created_at"]),
     ]
     if review["span_id"]:
         href = page_href("trajectory", trace=review["trace_id"], span=review["span_id"])
         label = names.get(review["span_id"]) or short_id(review["span_id"])
         parts.append("on " + markdown_link(label, href))
     if review["edited"]:
-        parts.append("*edited*")
+        parts.append(f"*edited {_utc(review['created_at'])}*")
     return " · ".join(parts)
+
+
+def _utc(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _show_history(review_id: str) -> None:
