@@ -38,7 +38,9 @@ WITH {CURRENT_REVIEWS_CTE}
 SELECT t.trace_id, t.agent_name, t.primary_model, t.task_key, t.start_time, t.outcome,
        t.verdict AS computed_verdict, t.waste_tokens, t.waste_usd, t.cost_usd, t.turns
 FROM trajectories t
-{{where}} {{joiner}} NOT EXISTS (SELECT 1 FROM current_reviews r WHERE r.trace_id = t.trace_id)
+{{where}} {{joiner}} NOT EXISTS (
+    SELECT 1 FROM current_reviews r WHERE r.trace_id = t.trace_id {{by_reviewer}}
+)
 ORDER BY {{order}}, t.trace_id
 LIMIT ?
 """
@@ -87,15 +89,20 @@ def review_queue(
     priority: str = "Most wasted tokens",
     flt: TrajectoryFilter = NO_FILTER,
     limit: int = 200,
+    reviewer: str | None = None,
 ) -> pl.DataFrame:
-    """Trajectories nobody has reviewed yet, most deserving first."""
+    """Trajectories nobody has reviewed yet (or, given a `reviewer`, that one has not, for a
+    team that reviews runs twice), most deserving first."""
     if priority not in PRIORITIES:
         raise ValueError(f"unknown priority {priority!r}; choose one of {list(PRIORITIES)}")
     where, params = flt.where("t.")
     sql = QUEUE_SQL.format(
-        where=where, joiner="AND" if where else "WHERE", order=PRIORITIES[priority]
+        where=where,
+        joiner="AND" if where else "WHERE",
+        order=PRIORITIES[priority],
+        by_reviewer="AND r.author = ?" if reviewer else "",
     )
-    return read_frame(con, sql, [*params, limit])
+    return read_frame(con, sql, [*params, *([reviewer] if reviewer else []), limit])
 
 
 def reviewed(con: duckdb.DuckDBPyConnection, flt: TrajectoryFilter = NO_FILTER) -> pl.DataFrame:

@@ -206,3 +206,20 @@ def test_no_review_in_the_filter_says_so_not_that_there_are_none(three_runs, db_
     with app_on(db_path, page="views/reviews.py", query={"model": "gpt-4.1"}) as at:
         assert not at.exception
         assert "No reviews of the runs in the sidebar's filter yet." in at.info[0].value
+
+
+def test_a_reviewer_s_queue_keeps_the_runs_others_reviewed(three_runs, db_path):
+    add_review(three_runs, ReviewInput("loopy", "ana", "wasteful"))
+    add_review(three_runs, ReviewInput("cheap", "bo", "good"))
+    queue = rq.review_queue(three_runs, "Newest", reviewer="ana")["trace_id"].to_list()
+    assert queue == ["pricey", "cheap"]  # bo's review of cheap leaves it in ana's queue
+    assert rq.review_queue(three_runs, "Newest")["trace_id"].to_list() == ["pricey"]
+    with app_on(db_path, page="views/reviews.py") as at:
+        at.session_state["reviewer_name"] = "ana"
+        at.run()
+        toggle = at.toggle(key="not_reviewed_by_me")
+        assert toggle.label == "Only runs ana has not reviewed"
+        assert sorted(at.dataframe[0].value["trace_id"]) == ["pricey"]
+        toggle.set_value(True).run()
+        assert not at.exception
+        assert sorted(at.dataframe[0].value["trace_id"]) == ["cheap", "pricey"]

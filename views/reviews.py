@@ -9,12 +9,14 @@ from analysis import review_queries as rq
 from analysis.filters import TrajectoryFilter
 from store.reviews import VERDICT_LABELS
 from ui import format as fmt
+from ui.access import reviewer_name
 from ui.db import connection, data_version
 from ui.empty import show_empty_store
 from ui.filters import current_filter, warn_if_not_offered
 from ui.fleet_common import page_header
 from ui.fleet_links import trajectory_url
 from ui.names import verdict_names
+from ui.text import escape_markdown
 
 LINK = st.column_config.LinkColumn("Open", display_text="open")
 # The column labels both tables share, as the other pages word them.
@@ -43,8 +45,10 @@ LABELS = {
 
 
 @st.cache_data(max_entries=16)
-def load_queue(version: str, priority: str, flt: TrajectoryFilter) -> pl.DataFrame:
-    return rq.review_queue(connection(), priority, flt)
+def load_queue(
+    version: str, priority: str, flt: TrajectoryFilter, reviewer: str | None
+) -> pl.DataFrame:
+    return rq.review_queue(connection(), priority, flt, reviewer=reviewer)
 
 
 @st.cache_data(max_entries=16)
@@ -63,10 +67,11 @@ def with_links(frame: pl.DataFrame) -> pl.DataFrame:
     ).select("open", pl.exclude("open"))
 
 
-def show_queue(queue: pl.DataFrame) -> None:
+def show_queue(queue: pl.DataFrame, reviewer: str | None) -> None:
     st.subheader(f"To review ({queue.height}{'+' if queue.height == 200 else ''})")
     if queue.is_empty():
-        st.success("Every trajectory that matches the filters has a review.")
+        who = "a review of yours" if reviewer else "a review"
+        st.success(f"Every trajectory that matches the filters has {who}.")
         return
     st.dataframe(
         with_links(queue),
@@ -145,11 +150,18 @@ page_header(
 version = data_version()
 flt = current_filter()
 warn_if_not_offered("priority", "priority", rq.PRIORITIES)
-priority = st.selectbox("Priority", list(rq.PRIORITIES), key="priority", bind="query-params")
-queue = load_queue(version, priority, flt)
+left, right = st.columns([2, 3], vertical_alignment="bottom")
+priority = left.selectbox("Priority", list(rq.PRIORITIES), key="priority", bind="query-params")
+me = reviewer_name()
+mine = bool(me) and right.toggle(
+    f"Only runs {escape_markdown(me or '')} has not reviewed",
+    key="not_reviewed_by_me",
+    help="For a team that reviews each run twice: runs others reviewed stay in your queue.",
+)
+queue = load_queue(version, priority, flt, me if mine else None)
 reviewed = load_reviewed(version, flt)
 if queue.is_empty() and reviewed.is_empty() and flt == TrajectoryFilter():
     show_empty_store()
     st.stop()
-show_queue(queue)
+show_queue(queue, me if mine else None)
 show_reviewed(reviewed, filtered=flt != TrajectoryFilter())
