@@ -19,7 +19,8 @@ import pyarrow as pa
 from ingest import registry
 from ingest.canonical import SPAN_COLUMNS, fast_canonical_json, gc_paused
 from ingest.errors import DecodeError
-from ingest.otlp.conventions import error_message, map_attributes
+from ingest.otlp.content import error_message
+from ingest.otlp.conventions import map_attributes
 from ingest.otlp.envelope import SHAPE_OTLP, JsonSpanReader
 from ingest.otlp.parallel import (
     PartResult,

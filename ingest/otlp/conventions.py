@@ -5,24 +5,24 @@ OTel GenAI (current and deprecated names), OpenInference, OpenLLMetry/Traceloop,
 the same LLM call with different names and, for tokens, different meanings. `map_attributes`
 makes one pass over a span's attributes, keeping for each canonical column the best-ranked
 alias present (trace-formats §8, first match wins), then normalises: provider names, tokens
-to the canonical meaning (input includes cache, output includes reasoning), content to text.
+to the canonical meaning (input includes cache, output includes reasoning); content is read
+out of what each framework sends in `ingest.otlp.content`.
 It runs once per span on files of millions of spans, so it is dict lookups, no regexes.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ingest.canonical import (
     TOKEN_COLUMNS,
     as_float,
     as_int,
-    fast_canonical_json,
     include_cache_and_reasoning,
     loads_json_text,
 )
-from ingest.otlp.messages import flattened_messages, messages_from_events
+from ingest.otlp.content import span_content, text_value
+from ingest.otlp.messages import messages_from_events
 
 # Column -> aliases, best first (trace-formats §8). Content and tool aliases are per §3-4.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -89,13 +89,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "error_type": ("error.type", "exception.type"),
     "error_message": ("exception.message", "langfuse.observation.status_message"),
 }  # fmt: skip
-# Content rebuilt from flattened keys outranks generic dumps (input.value, ai.prompt, ...).
-FLATTENED_CONTENT_RANK = 1
 # Span names that an OpenInference AGENT span carries without naming an agent: the OpenAI
 # Agents SDK's default workflow name (its real agent is a child span with `agent.name`).
 UNNAMED_AGENT_SPANS = frozenset({"Agent workflow"})
-SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
-TRACEBACK = "Traceback (most recent call last)"
 
 # Marker key -> (rank, convention): the most specific convention present names the span.
 CONVENTION_MARKERS: dict[str, tuple[int, str]] = {
@@ -182,9 +178,6 @@ NAME_KINDS = {
 # Methods instrumentations mark as LLM spans that send no request: LlamaIndex's
 # `OpenAI._prepare_chat_with_tools` builds the call its sibling `achat` makes.
 NOT_CALLS = frozenset({"_prepare_chat_with_tools"})
-# OpenInference tool inputs that wrap the arguments: smolagents' {"args": [], "kwargs": {...},
-# "sanitize_inputs_outputs": ...} and LlamaIndex's {"kwargs": {...}}.
-ARGUMENT_ENVELOPE = frozenset({"args", "kwargs", "sanitize_inputs_outputs"})
 NAME_SUFFIX_KINDS = {
     "workflow": "chain", "task": "chain", "agent": "agent", "tool": "tool", "chat": "llm",
     "completion": "llm", "embeddings": "embedding",
@@ -224,20 +217,20 @@ def map_attributes(attrs: dict, name: str = "", events: list | tuple = ()) -> di
     columns = {
         "convention": convention,
         "kind": kind,
-        "agent_name": _text(found.get("agent_name")),
-        "session_id": _text(found.get("session_id")),
-        "task_id": _text(_task_id(found, attrs)),
+        "agent_name": text_value(found.get("agent_name")),
+        "session_id": text_value(found.get("session_id")),
+        "task_id": text_value(_task_id(found, attrs)),
         "score": as_float(found.get("score")),
-        "error_type": _text(found.get("error_type")),
-        "error_message": _text(found.get("error_message")),
+        "error_type": text_value(found.get("error_type")),
+        "error_message": text_value(found.get("error_message")),
         "error_flagged": attrs.get("error.type") not in (None, "")
         or attrs.get("langfuse.observation.level") == "ERROR",
     }
     if columns["agent_name"] is None and kind == "agent" and _openinference_agent(attrs):
-        columns["agent_name"] = _text(attrs.get("graph.node.id")) or _agent_by_span_name(name)
+        columns["agent_name"] = text_value(attrs.get("graph.node.id")) or _agent_by_span_name(name)
     _models(found, attrs, columns)
     _tokens(found, attrs, columns)
-    _content(found, ranks, attrs, kind, columns)
+    columns.update(span_content(found, ranks, attrs, kind))
     return columns
 
 
@@ -369,117 +362,6 @@ def _first_int(details: dict, keys: tuple[str, ...]) -> int | None:
     return None
 
 
-def _content(found: dict, ranks: dict, attrs: dict, kind: str, columns: dict) -> None:
-    raw_in, raw_out = found.get("input"), found.get("output")
-    if ranks.get("input", 99) > FLATTENED_CONTENT_RANK:
-        raw_in = _with_content(flattened_messages(attrs, "input")) or raw_in
-    if ranks.get("output", 99) > FLATTENED_CONTENT_RANK or _empty_messages(raw_out):
-        raw_out = _with_content(flattened_messages(attrs, "output")) or raw_out
-    if SYSTEM_INSTRUCTIONS in attrs and ranks.get("input") == 0:
-        raw_in = _with_system_instructions(attrs[SYSTEM_INSTRUCTIONS], raw_in)
-    tool_args, tool_result = found.get("tool_args"), found.get("tool_result")
-    call_id = _text(found.get("tool_call_id"))
-    if kind == "tool":
-        if tool_result is None:
-            raw_out, call_id = _tool_result_object(raw_out, call_id)
-        else:
-            raw_out = tool_result
-        # a bare input string with a call id is left: the arguments of that call fill it
-        if tool_args is None and (call_id is None or _is_structured(raw_in)):
-            tool_args = _unwrapped_arguments(raw_in)
-    columns["input"] = content_text(raw_in)
-    columns["output"] = content_text(raw_out)
-    columns["tool_args"] = None if tool_args is None else arguments_text(tool_args)
-    columns["tool_name"] = _text(found.get("tool_name"))
-    columns["tool_call_id"] = call_id
-
-
-def _with_content(messages: list[dict] | None) -> list[dict] | None:
-    """Rebuilt messages, unless none holds anything (a lone role key must not hide input.value)."""
-    if messages and any(message["parts"] for message in messages):
-        return messages
-    return None
-
-
-def _empty_messages(value: Any) -> bool:
-    """GenAI messages text whose parts are all empty: LiteLLM sends a tool call so, with the
-    call itself under the legacy `gen_ai.completion.0.function_call.*` keys."""
-    return isinstance(value, str) and ('"parts": []' in value or '"parts":[]' in value)
-
-
-def _with_system_instructions(instructions: Any, messages: Any) -> Any:
-    """GenAI input messages with `gen_ai.system_instructions` (parts) as their first message."""
-    parts, listed = loads_json_text(instructions), loads_json_text(messages)
-    if isinstance(parts, str):
-        parts = [{"type": "text", "content": parts}]
-    if not isinstance(parts, list) or not isinstance(listed, list):
-        return messages
-    return [{"role": "system", "parts": parts}, *listed]
-
-
-def _tool_result_object(output: Any, call_id: str | None) -> tuple[Any, str | None]:
-    """A tool output that is a framework's result object -> (the result, the call id):
-    LangChain's ToolMessage `{"type": "tool", "data": {"content", "tool_call_id"}}` and
-    LlamaIndex's ToolOutput `{"tool_name", "raw_output", "blocks", ...}`."""
-    message = output
-    if isinstance(output, str):
-        head = output[:200]
-        if '"tool"' not in head and '"tool_name"' not in head:  # skip the parse
-            return output, call_id
-        message = loads_json_text(output)
-    if not isinstance(message, dict):
-        return output, call_id
-    data = message.get("data")
-    if message.get("type") == "tool" and isinstance(data, dict) and "content" in data:
-        return data["content"], call_id or _text(data.get("tool_call_id"))
-    if "tool_name" in message and "raw_output" in message:
-        return message["raw_output"], call_id
-    return output, call_id
-
-
-def _unwrapped_arguments(value: Any) -> Any:
-    """A tool span's input, or the arguments inside an OpenInference call envelope."""
-    parsed = value
-    if isinstance(value, str):
-        if '"kwargs"' not in value[:200]:  # skip the parse
-            return value
-        parsed = loads_json_text(value)
-    if (
-        isinstance(parsed, dict)
-        and isinstance(parsed.get("kwargs"), dict)
-        and set(parsed) <= ARGUMENT_ENVELOPE
-        and not parsed.get("args")
-    ):
-        return parsed["kwargs"]
-    return value
-
-
-def _is_structured(value: Any) -> bool:
-    return isinstance(value, (dict, list)) or isinstance(loads_json_text(value), (dict, list))
-
-
-def error_message(status_message: str | None, exception_message: str | None) -> str | None:
-    """The status description, unless it carries a whole Python traceback (LangChain's
-    instrumentation does): then the exception event's message, or the text before it."""
-    if not status_message or TRACEBACK not in status_message:
-        return status_message or exception_message
-    return exception_message or status_message.partition(TRACEBACK)[0].strip() or status_message
-
-
-def content_text(value: Any) -> str | None:
-    """Text stays as sent (usually JSON already); structured values become canonical JSON."""
-    if value is None or isinstance(value, str):
-        return value
-    return fast_canonical_json(value)
-
-
-def arguments_text(value: Any) -> str | None:
-    """Tool arguments as canonical JSON text, so equal calls compare equal."""
-    if value is None:
-        return None
-    return fast_canonical_json(loads_json_text(value) if isinstance(value, str) else value)
-
-
 def _task_id(found: dict, attrs: dict) -> Any:
     """`task.id`-style attributes, else a `task_id` inside a metadata JSON attribute."""
     if "task_id" in found:
@@ -491,9 +373,3 @@ def _task_id(found: dict, attrs: dict) -> Any:
             if isinstance(metadata, dict) and metadata.get("task_id") not in (None, ""):
                 return metadata["task_id"]
     return None
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else str(value)

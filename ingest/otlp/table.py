@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.canonical import SPAN_FIELDS, TIMESTAMP
-from ingest.otlp.conventions import arguments_text, content_text
+from ingest.otlp.content import arguments_text, content_text
 from ingest.otlp.messages import tool_calls_and_results
 
 # The order of the row literal in adapter.span_row; adapter checks it against SPAN_FIELDS.
