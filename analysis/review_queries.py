@@ -14,12 +14,9 @@ import polars as pl
 
 from analysis.filters import NO_FILTER, TrajectoryFilter
 from analysis.sqlread import read_frame
+from store.reviews import CURRENT_REVIEWS_CTE, FIRSTS_CTE
 
-CURRENT_REVIEWS_CTE = """
-current_reviews AS (
-    SELECT r.* FROM reviews r
-    WHERE NOT EXISTS (SELECT 1 FROM reviews newer WHERE newer.supersedes = r.review_id)
-)"""
+CURRENT_REVIEWS = CURRENT_REVIEWS_CTE.format(scope="")
 
 # Priority label -> ORDER BY fragment (fixed text; the label comes from an allow-list).
 PRIORITIES = {
@@ -34,7 +31,7 @@ PRIORITIES = {
 }
 
 QUEUE_SQL = f"""
-WITH {CURRENT_REVIEWS_CTE}
+WITH {CURRENT_REVIEWS}
 SELECT t.trace_id, t.agent_name, t.primary_model, t.task_key, t.start_time, t.outcome,
        t.verdict AS computed_verdict, t.waste_tokens, t.waste_usd, t.cost_usd, t.turns
 FROM trajectories t
@@ -45,19 +42,9 @@ ORDER BY {{order}}, t.trace_id
 LIMIT ?
 """
 
-# Each current review with the time its first version was written (an edit is a new row).
+# Each current review with the time its first version was written and its count of versions.
 REVIEWED_SQL = f"""
-WITH RECURSIVE {CURRENT_REVIEWS_CTE},
-versions AS (
-    SELECT review_id AS current_id, supersedes, created_at FROM current_reviews
-    UNION ALL
-    SELECT v.current_id, r.supersedes, r.created_at
-    FROM reviews r JOIN versions v ON r.review_id = v.supersedes
-),
-firsts AS (
-    SELECT current_id AS review_id, min(created_at) AS first_created_at, count(*) AS versions
-    FROM versions GROUP BY current_id
-)
+WITH RECURSIVE {CURRENT_REVIEWS}, {FIRSTS_CTE}
 SELECT t.trace_id, r.author, r.verdict AS human_verdict, t.verdict AS computed_verdict,
        r.comment, r.span_id, r.created_at, f.first_created_at, f.versions, r.review_id,
        t.agent_name, t.primary_model, t.task_key, t.outcome, t.cost_usd, t.waste_tokens

@@ -28,24 +28,32 @@ INSERT_REVIEW_SQL = """
 INSERT INTO reviews (review_id, trace_id, span_id, author, verdict, comment, supersedes)
 VALUES (?, ?, ?, ?, ?, ?, ?)
 """
-# Current versions in the order their reviews were first written (an edit keeps its place);
-# `first_created_at` is when the review's first version was.
-CURRENT_REVIEWS_SQL = """
-WITH RECURSIVE current AS (
+# The versions nothing supersedes; `{scope}`: "" or more conditions on `r`.
+CURRENT_REVIEWS_CTE = """
+current_reviews AS (
     SELECT r.* FROM reviews r
-    WHERE r.trace_id = $trace
-      AND NOT EXISTS (SELECT 1 FROM reviews newer WHERE newer.supersedes = r.review_id)
-), versions AS (
-    SELECT review_id AS current_id, supersedes, created_at FROM current
+    WHERE NOT EXISTS (SELECT 1 FROM reviews newer WHERE newer.supersedes = r.review_id) {scope}
+)"""
+# After CURRENT_REVIEWS_CTE, in a WITH RECURSIVE: `firsts`, for each current review, when its
+# first version was written and how many versions it has (an edit is a new row).
+FIRSTS_CTE = """
+versions AS (
+    SELECT review_id AS current_id, supersedes, created_at FROM current_reviews
     UNION ALL
     SELECT v.current_id, r.supersedes, r.created_at
     FROM reviews r JOIN versions v ON r.review_id = v.supersedes
-)
+),
+firsts AS (
+    SELECT current_id AS review_id, min(created_at) AS first_created_at, count(*) AS versions
+    FROM versions GROUP BY current_id
+)"""
+# Current versions in the order their reviews were first written (an edit keeps its place).
+CURRENT_REVIEWS_SQL = f"""
+WITH RECURSIVE {CURRENT_REVIEWS_CTE.format(scope="AND r.trace_id = ?")}, {FIRSTS_CTE}
 SELECT c.review_id, c.trace_id, c.span_id, c.author, c.verdict, c.comment, c.created_at,
-       c.supersedes IS NOT NULL AS edited, min(v.created_at) AS first_created_at
-FROM current c JOIN versions v ON v.current_id = c.review_id
-GROUP BY ALL
-ORDER BY first_created_at, c.review_id
+       c.supersedes IS NOT NULL AS edited, f.first_created_at
+FROM current_reviews c JOIN firsts f USING (review_id)
+ORDER BY f.first_created_at, c.review_id
 """
 HISTORY_SQL = """
 WITH RECURSIVE chain AS (
@@ -135,7 +143,7 @@ def edit_review(
 
 def current_reviews(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:
     with con.cursor() as cur:
-        return cur.sql(CURRENT_REVIEWS_SQL, params={"trace": trace_id}).pl()
+        return cur.sql(CURRENT_REVIEWS_SQL, params=[trace_id]).pl()
 
 
 def review_history(con: duckdb.DuckDBPyConnection, review_id: str) -> pl.DataFrame:
