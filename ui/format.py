@@ -21,6 +21,11 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def minute(moment) -> str:
+    """A UTC timestamp to the minute, as reviews and reports date things."""
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def duration(ms: float | None) -> str:
     if _missing(ms):
         return NOT_RECORDED

@@ -24,7 +24,7 @@ from analysis import queries
 from analysis.filters import TrajectoryFilter
 from store.reviews import current_reviews
 from ui import format as fmt
-from ui.names import CATEGORY_LABELS
+from ui.names import CATEGORY_LABELS, SORT_LABELS
 from ui.review_panel import verdict_label
 from ui.share import PUBLIC_URL_ENV
 from ui.text import page_href
@@ -64,10 +64,6 @@ def _thousands(value: Any) -> str:
     return f"{value:,}"
 
 
-def _when(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC")
-
-
 TURN_COLUMNS = (
     Column("turn", "Turn", numeric=True),
     Column("model", "Model"),
@@ -93,7 +89,7 @@ REVIEW_COLUMNS = (
     Column("verdict", "Verdict", verdict_label, shows_missing=True),
     Column("comment", "Comment"),
     Column("span_id", "Pinned span"),
-    Column("created_at", "When", _when),
+    Column("created_at", "When", fmt.minute),
 )
 
 
@@ -153,7 +149,8 @@ def summary_report(
     k = queries.kpis(con, flt)
     facts = {
         "Filters": filter_text(flt, search),
-        "Sorted by": f"{SORT_NAMES.get(sort, sort)}, {'descending' if descending else 'ascending'}",
+        "Sorted by": f"{_lowered(SORT_LABELS.get(sort, sort))}, "
+        f"{'descending' if descending else 'ascending'}",
         "Trajectories": fmt.count(k.trajectories),
         "Success rate": fmt.percent(k.successes / k.judged if k.judged else None),
         "Median wall time": fmt.duration(k.median_wall_ms),
@@ -172,11 +169,8 @@ def summary_report(
     return _page("AgentTime summary", sections)
 
 
-SORT_NAMES = {
-    "start_time": "start time", "wall_ms": "wall time", "turns": "turns", "tokens": "tokens",
-    "cost_usd": "cost", "waste_usd": "wasted USD", "waste_tokens": "wasted tokens",
-    "score": "score", "trace_id": "trace id",
-}  # fmt: skip
+def _lowered(label: str) -> str:
+    return label[:1].lower() + label[1:]  # "wasted USD"
 
 
 def filter_text(flt: TrajectoryFilter, search: str | None = None) -> str:
@@ -278,7 +272,7 @@ def _section(title: str, body: str) -> str:
 
 def _page(title: str, sections: list[str], figures: bool = False) -> str:
     """One self-contained HTML file; plotly.js (4 MB) is inlined only when it draws figures."""
-    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    made = fmt.minute(datetime.now(UTC))
     script = f"<script>{get_plotlyjs()}</script>" if figures else ""
     return (
         "<!DOCTYPE html><html><head><meta charset=utf-8>"

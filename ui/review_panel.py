@@ -20,13 +20,13 @@ from store.reviews import (
     ReviewInput,
     StaleEdit,
     add_review,
-    current_reviews,
     edit_review,
     review_history,
 )
 from ui import format as fmt
 from ui.access import remember_reviewer, reviewer_name, signed_in_author
 from ui.db import connection
+from ui.names import review_verdict_names
 from ui.text import escape_markdown, markdown_link, page_href, short_id
 
 CUSTOM = "__custom__"
@@ -65,12 +65,13 @@ def chosen_verdict(choice: str | None, custom: str) -> str | None:
     return BUILT_IN_BY_NAME.get(typed.casefold(), typed)
 
 
-def show_review_panel(trace_id: str, span_id: str | None, span_names: dict[str, str]) -> None:
-    """Reviews of one run; `span_id` is the inspected span a new review may be pinned to,
-    `span_names` labels pinned spans (e.g. "turn 5", "9. tool · run_tests")."""
+def show_review_panel(
+    trace_id: str, reviews: pl.DataFrame, span_id: str | None, span_names: dict[str, str]
+) -> None:
+    """The `reviews` (`current_reviews`) of one run; `span_id` is the inspected span a new
+    review may be pinned to, `span_names` labels pinned spans ("turn 5", "9. tool · …")."""
     author = _reviewer()
     _show_notices()
-    reviews = current_reviews(connection(), trace_id)
     st.markdown(f"**{reviews.height} review{'s' if reviews.height != 1 else ''}**")
     for review in reviews.iter_rows(named=True):
         _show_review(review, author, span_names)
@@ -84,14 +85,14 @@ PINNED_PREVIEW = 300  # characters of a pinned comment shown beside its span
 COMMENT_HELP = f"At most {MAX_COMMENT:,} characters."
 
 
-def show_pinned_reviews(trace_id: str, span_id: str) -> None:
-    """The reviews pinned to one span, where the span is inspected (each whole in Reviews)."""
-    reviews = current_reviews(connection(), trace_id)
+def show_pinned_reviews(reviews: pl.DataFrame, span_id: str) -> None:
+    """Those of a run's `reviews` pinned to one span, where the span is inspected (each
+    whole in the review panel)."""
     for review in reviews.filter(pl.col("span_id") == span_id).iter_rows(named=True):
         with st.container(border=True):
             st.markdown(
                 f":material/push_pin: **{escape_markdown(verdict_label(review['verdict']))}** "
-                f"· by {escape_markdown(review['author'])} · {_utc(review['created_at'])}"
+                f"· by {escape_markdown(review['author'])} · {fmt.minute(review['created_at'])}"
             )
             comment = review["comment"] or ""
             if comment:
@@ -163,28 +164,22 @@ def _review_heading(review: dict[str, Any], names: dict[str, str]) -> str:
     parts = [
         f"**{escape_markdown(verdict_label(review['verdict']))}**",
         f"by {escape_markdown(review['author'])}",
-        _utc(review["first_created_at"]),
+        fmt.minute(review["first_created_at"]),
     ]
     if review["span_id"]:
         href = page_href("trajectory", trace=review["trace_id"], span=review["span_id"])
         label = names.get(review["span_id"]) or short_id(review["span_id"])
         parts.append("on " + markdown_link(label, href))
     if review["edited"]:
-        parts.append(f"*edited {_utc(review['created_at'])}*")
+        parts.append(f"*edited {fmt.minute(review['created_at'])}*")
     return " · ".join(parts)
-
-
-def _utc(moment) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _show_history(review_id: str) -> None:
     history = review_history(connection(), review_id)
     st.caption("Every version, newest first:")
     st.dataframe(
-        history.select(
-            "created_at", "author", pl.col("verdict").replace(VERDICT_LABELS), "comment"
-        ),
+        history.select("created_at", "author", review_verdict_names(), "comment"),
         hide_index=True,
         width="stretch",
         column_config={

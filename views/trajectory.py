@@ -12,6 +12,7 @@ import streamlit as st
 
 from analysis import queries
 from analysis import trajectory_queries as tq
+from store.reviews import current_reviews
 from ui import trajectory_figures as figures
 from ui import trajectory_sections as sections
 from ui.db import connection, data_version
@@ -99,6 +100,7 @@ def show_timeline_and_inspector(
     detail: dict[str, Any],
     labels: dict[str, str],
     names: dict[str, str],
+    reviews: pl.DataFrame,
     trace_id: str,
     span_id: str | None,
 ) -> dict[str, Any] | None:
@@ -120,7 +122,7 @@ def show_timeline_and_inspector(
         show_span_picker(labels, span_id, select_span)
         span = load_span(version, trace_id, span_id) if span_id else None
         if span is not None:
-            show_pinned_reviews(trace_id, span_id)
+            show_pinned_reviews(reviews, span_id)
         with st.container(height=640, border=False):
             show_inspector(span, span_id)
     return span
@@ -187,10 +189,11 @@ unmeasured = sections.unmeasured_turns(detail["turns"])  # the headline and the 
 sections.show_headline(detail["verdict"], detail["findings"], unmeasured)
 show_actions(run, detail["siblings"])
 labels = span_labels(detail["spans"], names)  # span id -> "9. tool · run_tests", as picked
-span = show_timeline_and_inspector(detail, labels, names, trace_id, span_id)
+reviews = current_reviews(connection(), trace_id)  # fresh each run: reviews change often
+span = show_timeline_and_inspector(detail, labels, names, reviews, trace_id, span_id)
 show_turns_and_waste(detail, trace_id, unmeasured)
 show_time_and_context(run, detail)
 show_verdict_and_siblings(detail, names, trace_id)
 st.subheader("Reviews")
 # a review names its span as a turn where it is one, else by its label in the picker
-show_review_panel(trace_id, span_id if span else None, labels | names)
+show_review_panel(trace_id, reviews, span_id if span else None, labels | names)
