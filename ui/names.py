@@ -1,12 +1,23 @@
-"""What tables and charts call the keys the analysis stores: waste categories and computed
-verdicts by name, as Polars expressions over a frame's column (pure, no Streamlit)."""
+"""What tables and charts call the keys the analysis stores: waste categories, computed and
+reviewers' verdicts by name, as Polars expressions over a frame's column (pure, no Streamlit)."""
 
 from __future__ import annotations
 
 import polars as pl
 
+from store.reviews import VERDICT_LABELS
 from ui.format import VERDICT_NAMES
 
+SORT_LABELS = {  # the sorts of the trajectory list (analysis.queries.SORTABLE) by name
+    "start_time": "Start time",
+    "wall_ms": "Wall time",
+    "turns": "Turns",
+    "tokens": "Tokens",
+    "cost_usd": "Cost",
+    "waste_usd": "Wasted USD",
+    "waste_tokens": "Wasted tokens",
+    "score": "Score",
+}
 CATEGORY_LABELS = {
     "stagnation": "Stagnation",
     "error_retry": "Error retries",
@@ -19,6 +30,12 @@ def verdict_names(column: str = "verdict") -> pl.Expr:
     """A column of computed verdict keys, as their names ("small_sufficient" -> "Small model
     sufficient"); any other text is kept."""
     return pl.col(column).replace(VERDICT_NAMES)
+
+
+def review_verdict_names(column: str = "verdict") -> pl.Expr:
+    """A column of reviewers' verdicts: built-in ones by name ("needs_bigger_model" -> "Needs a
+    bigger model"), custom labels as typed."""
+    return pl.col(column).replace(VERDICT_LABELS)
 
 
 def models_in_order(column: str = "models") -> pl.Expr:

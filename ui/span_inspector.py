@@ -50,18 +50,13 @@ FIELDS = (
     ("convention", "Attribute convention"),
     ("upload_id", "Upload"),
 )
-SHOWN = (  # open, as messages where they hold some
-    ("error_message", "Error message"),
-    ("input", "Input"),
-    ("output", "Output"),
-    ("tool_args", "Tool arguments"),
-)
-TOOL_SHOWN = (  # a tool's arguments are its input: first
-    ("error_message", "Error message"),
-    ("tool_args", "Tool arguments"),
-    ("output", "Output"),
-    ("input", "Input"),
-)
+SHOWN = {  # open, as messages where they hold some, in this order
+    "error_message": "Error message",
+    "input": "Input",
+    "output": "Output",
+    "tool_args": "Tool arguments",
+}
+TOOL_ORDER = ("error_message", "tool_args", "output", "input")  # a tool's arguments: its input
 STORED = (("input", "Input"), ("output", "Output"), ("attributes", "Attributes"))  # folded
 
 
@@ -123,10 +118,9 @@ def span_label(row: dict[str, Any], position: int, turn: str | None = None) -> s
 
 def span_labels(spans: pl.DataFrame, turn_names: dict[str, str]) -> dict[str, str]:
     """Span id -> its label in the picker ("9. tool · run_tests"), spans in timeline order."""
-    titled = spans.with_columns(name=span_title()) if "tool_name" in spans.columns else spans
     return {
         row["span_id"]: span_label(row, i + 1, turn_names.get(row["span_id"]))
-        for i, row in enumerate(titled.iter_rows(named=True))
+        for i, row in enumerate(spans.with_columns(name=span_title()).iter_rows(named=True))
     }
 
 
@@ -161,12 +155,12 @@ def show_inspector(span: dict[str, Any] | None, span_id: str | None) -> None:
     st.code(shown(span["name"])[0], language=None, wrap_lines=True)
     st.caption(escape_markdown(summary(span), 400))
     # what was said and done first; every field and the stored JSON below, folded
-    for key, label in TOOL_SHOWN if span.get("kind") == "tool" else SHOWN:
+    for key in TOOL_ORDER if span.get("kind") == "tool" else SHOWN:
         if span.get(key) is None and not _expected(key, span):
             continue  # no error on a span that did not fail, no arguments on a model call
         if key == "input" and _same_json(span.get("input"), span.get("tool_args")):
             continue  # a tool's input that is its arguments: shown once, as the arguments
-        _show_conversation(label, span.get(key))
+        _show_conversation(SHOWN[key], span.get(key))
     with st.expander("All fields"):
         st.dataframe(field_rows(span), hide_index=True, width="stretch", height="content")
     with st.expander("As stored: input, output and attributes"):

@@ -58,6 +58,7 @@ PAIR_ORDER = (
 )
 # fmt: on
 USD_PLACES = 4
+K_CHOICES = range(1, 6)  # the routing simulator's K: stalled turns before escalating
 RATE_PLACES = 1  # routing rates: 78.6% in the table and in the sentence above it
 RATE_STEP = 10 ** -(RATE_PLACES + 2)  # the grid cuts (not rounds) to it: values are rounded first
 USD = f"$%.{USD_PLACES}f"
@@ -311,8 +312,15 @@ def show_routing(version: str, flt: TrajectoryFilter) -> None:
     if not table.height:
         st.info("No task has non-escalated runs on both the small and the large tier yet.")
         return
-    warn_if_not_offered("k", "K", range(1, 6))
-    k = st.slider("K: stalled turns before escalating", 1, 5, 2, key="k", bind="query-params")
+    warn_if_not_offered("k", "K", K_CHOICES)
+    k = st.slider(
+        "K: stalled turns before escalating",
+        K_CHOICES[0],
+        K_CHOICES[-1],
+        2,
+        key="k",
+        bind="query-params",
+    )
     st.markdown(routing_sentence(table, k))
     shown = table.with_columns(
         policy=pl.Series(

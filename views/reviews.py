@@ -7,7 +7,6 @@ import streamlit as st
 
 from analysis import review_queries as rq
 from analysis.filters import TrajectoryFilter
-from store.reviews import VERDICT_LABELS
 from ui import format as fmt
 from ui.access import reviewer_name
 from ui.db import connection, data_version
@@ -15,7 +14,7 @@ from ui.empty import show_empty_store
 from ui.filters import current_filter, warn_if_not_offered
 from ui.fleet_common import page_header
 from ui.fleet_links import trajectory_url
-from ui.names import verdict_names
+from ui.names import review_verdict_names, verdict_names
 from ui.text import escape_markdown
 
 LINK = st.column_config.LinkColumn("Open", display_text="open")
@@ -56,15 +55,20 @@ def load_reviewed(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
     return rq.reviewed(connection(), flt)
 
 
+def named(frame: pl.DataFrame) -> pl.DataFrame:
+    """Computed and reviewers' verdicts by name, where the frame has them."""
+    names = [verdict_names("computed_verdict"), review_verdict_names("human_verdict")]
+    return frame.with_columns(name for name in names if name.meta.output_name() in frame.columns)
+
+
 def with_links(frame: pl.DataFrame) -> pl.DataFrame:
-    """The table as shown: a link per run, verdicts by name (the computed ones, and the
-    reviewers' own unless they typed a custom label)."""
+    """The table as shown: a link per run, verdicts by name."""
     hrefs = [trajectory_url(trace) for trace in frame["trace_id"].to_list()]
-    named = [verdict_names("computed_verdict"), pl.col("human_verdict").replace(VERDICT_LABELS)]
-    return frame.with_columns(
-        pl.Series("open", hrefs, dtype=pl.String),
-        *(name for name in named if name.meta.output_name() in frame.columns),
-    ).select("open", pl.exclude("open"))
+    return (
+        named(frame)
+        .with_columns(pl.Series("open", hrefs, dtype=pl.String))
+        .select("open", pl.exclude("open"))
+    )
 
 
 def show_queue(queue: pl.DataFrame, reviewer: str | None) -> None:
@@ -130,11 +134,8 @@ def show_reviewed(reviewed: pl.DataFrame, filtered: bool) -> None:
         icon=":material/download:",
     )
     with st.expander("Human verdict × computed verdict"):
-        pairs = rq.confusion(reviewed).with_columns(
-            verdict_names("computed_verdict"), pl.col("human_verdict").replace(VERDICT_LABELS)
-        )
         st.dataframe(
-            pairs,
+            named(rq.confusion(reviewed)),
             hide_index=True,
             column_config={"reviews": st.column_config.NumberColumn("Reviews"), **LABELS},
             placeholder=fmt.MISSING_CELL,
@@ -158,10 +159,11 @@ mine = bool(me) and right.toggle(
     key="not_reviewed_by_me",
     help="For a team that reviews each run twice: runs others reviewed stay in your queue.",
 )
-queue = load_queue(version, priority, flt, me if mine else None)
+reviewer = me if mine else None
+queue = load_queue(version, priority, flt, reviewer)
 reviewed = load_reviewed(version, flt)
 if queue.is_empty() and reviewed.is_empty() and flt == TrajectoryFilter():
     show_empty_store()
     st.stop()
-show_queue(queue, me if mine else None)
+show_queue(queue, reviewer)
 show_reviewed(reviewed, filtered=flt != TrajectoryFilter())

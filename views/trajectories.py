@@ -19,23 +19,14 @@ from ui.db import connection, data_version
 from ui.empty import show_empty_store
 from ui.filters import current_filter, warn_if_not_offered
 from ui.fleet_common import page_header
-from ui.names import models_in_order, verdict_names
+from ui.names import SORT_LABELS, models_in_order, verdict_names
 from ui.report import summary_report
 from ui.text import escape_markdown, page_href
 from ui.trajectory_sections import table_height
 
 PAGE_SIZE = 100
 # A bound selectbox keeps its displayed label in the URL, so the labels are the options.
-SORT_BY_LABEL = {
-    "Start time": "start_time",
-    "Wall time": "wall_ms",
-    "Turns": "turns",
-    "Tokens": "tokens",
-    "Cost": "cost_usd",
-    "Wasted USD": "waste_usd",
-    "Wasted tokens": "waste_tokens",
-    "Score": "score",
-}
+SORT_BY_LABEL = {label: key for key, label in SORT_LABELS.items()}
 DIRECTIONS = ("Descending", "Ascending")
 COLUMNS = {
     "open": st.column_config.LinkColumn("Open", display_text=":material/open_in_new:", width=50),
