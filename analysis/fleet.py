@@ -12,6 +12,7 @@ import polars as pl
 
 from analysis.cost import model_prices_cte
 from analysis.filters import NO_FILTER, TrajectoryFilter
+from analysis.queries import WASTE_MEASURED
 from analysis.sqlread import read_frame
 
 # The UTC calendar day of a TIMESTAMPTZ, whatever the session time zone, from its epoch
@@ -29,20 +30,26 @@ WASTE_GROUPS = {
     "day": UTC_DAY_SQL.format(col="t.start_time"),
 }
 TURN_OF_FINDING = "JOIN turns u USING (trace_id, turn)"
-WASTE_BY_SQL = """
-SELECT {group} AS key, f.category, CAST(sum(f.findings) AS BIGINT) AS findings,
-    count(*) AS trajectories, CAST(sum(f.tokens) AS HUGEINT) AS tokens,
-    CAST(sum(f.findings_with_tokens) AS BIGINT) AS findings_with_tokens,
-    sum(f.usd) AS usd, CAST(sum(f.findings_with_usd) AS BIGINT) AS findings_with_usd
+# Amounts are summed over the runs whose waste the KPIs count (tokens: every turn recorded its
+# counts; dollars: every finding priced); a finding of another run counts as one without them.
+IN_TOKENS = f"FILTER (WHERE {WASTE_MEASURED.format(t='t.')})"
+IN_USD = "FILTER (WHERE t.waste_usd IS NOT NULL)"
+WASTE_BY_SQL = f"""
+SELECT {{group}} AS key, f.category, CAST(sum(f.findings) AS BIGINT) AS findings,
+    count(*) AS trajectories, CAST(sum(f.tokens) {IN_TOKENS} AS HUGEINT) AS tokens,
+    CAST(coalesce(sum(f.findings_with_tokens) {IN_TOKENS}, 0) AS BIGINT) AS findings_with_tokens,
+    sum(f.usd) {IN_USD} AS usd,
+    CAST(coalesce(sum(f.findings_with_usd) {IN_USD}, 0) AS BIGINT) AS findings_with_usd
 FROM trace_waste f JOIN trajectories t USING (trace_id)
-{where}
+{{where}}
 GROUP BY ALL ORDER BY key NULLS LAST, f.category
 """
 # By model the findings are read one by one (`trace_waste` sums them per trajectory).
 MODEL_WASTE_BY_SQL = f"""
 SELECT {WASTE_GROUPS["model"]} AS key, f.category, count(*) AS findings,
-    count(DISTINCT f.trace_id) AS trajectories, CAST(sum(f.tokens) AS HUGEINT) AS tokens,
-    count(f.tokens) AS findings_with_tokens, sum(f.usd) AS usd, count(f.usd) AS findings_with_usd
+    count(DISTINCT f.trace_id) AS trajectories, CAST(sum(f.tokens) {IN_TOKENS} AS HUGEINT) AS tokens,
+    count(f.tokens) {IN_TOKENS} AS findings_with_tokens, sum(f.usd) {IN_USD} AS usd,
+    count(f.usd) {IN_USD} AS findings_with_usd
 FROM findings f {TURN_OF_FINDING} JOIN trajectories t USING (trace_id)
 {{where}}
 GROUP BY ALL ORDER BY key NULLS LAST, f.category

@@ -18,7 +18,12 @@ import polars as pl
 from analysis.filters import NO_FILTER, TrajectoryFilter
 from analysis.sqlread import read_frame
 
-KPI_SQL = """
+# A run's waste is known in tokens when every turn recorded its token and cache counts
+# (`waste_tokens` is NULL otherwise); `{t}` is the trajectories table's alias and a dot, or "".
+WASTE_MEASURED = (
+    "{t}waste_tokens IS NOT NULL AND {t}input_tokens IS NOT NULL AND {t}output_tokens IS NOT NULL"
+)
+KPI_SQL = f"""
 SELECT
     count(*) AS trajectories,
     count(*) FILTER (WHERE outcome IN ('success', 'failure', 'error')) AS judged,
@@ -33,17 +38,16 @@ SELECT
     sum(input_tokens + output_tokens) AS total_tokens,
     count(cost_usd) AS with_cost,
     sum(cost_usd) AS cost_usd,
-    count(waste_tokens) FILTER (WHERE input_tokens IS NOT NULL AND output_tokens IS NOT NULL)
-        AS with_waste,
-    sum(waste_tokens) FILTER (WHERE input_tokens IS NOT NULL AND output_tokens IS NOT NULL)
-        AS waste_tokens,
-    sum(input_tokens + output_tokens) FILTER (WHERE waste_tokens IS NOT NULL) AS waste_base_tokens,
+    count(*) FILTER (WHERE {WASTE_MEASURED.format(t="")}) AS with_waste,
+    sum(waste_tokens) FILTER (WHERE {WASTE_MEASURED.format(t="")}) AS waste_tokens,
+    sum(input_tokens + output_tokens) FILTER (WHERE {WASTE_MEASURED.format(t="")})
+        AS waste_base_tokens,
     sum(waste_usd) AS waste_usd,
     count(*) FILTER (WHERE escalated) AS escalated,
     count(*) FILTER (WHERE waste_turns > 0) AS with_waste_turns,
     count(waste_usd) AS with_waste_usd,
     sum(cost_usd) FILTER (WHERE waste_usd IS NOT NULL) AS waste_base_usd
-FROM trajectories {where}
+FROM trajectories {{where}}
 """
 
 LIST_COLUMNS = """trace_id, start_time, agent_name, primary_model, models, tier, task_key,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import polars as pl
 import pytest
 
 from analysis import fleet, queries
@@ -157,3 +158,27 @@ def test_escalation_events(store):
         "turns_before",
         "turns_after",
     ).rows() == [("q3", "escalation_premature", "acme-mini", "acme-max", 0, 1, 1)]
+
+
+def test_waste_breakdowns_count_only_the_runs_the_kpis_measure(con, tmp_path):
+    """A run with a turn lacking token counts has unknown waste: its repeated call (1100
+    tokens, $0.0014) is a finding the tiles leave out, so every breakdown leaves it out of
+    its amounts too, counting it as a finding not counted."""
+    use_acme_prices(con)
+    repeat = [T(calls=[Call("read", {"f": "a"}, "A")]), T(calls=[Call("read", {"f": "a"}, "A")])]
+    ingest_spans(
+        con,
+        tmp_path,
+        "runs.jsonl",
+        trajectory("measured", [*repeat, T(message="done")])
+        + trajectory("unmeasured", [*repeat, T(input=None, output=None)]),
+    )
+    k = queries.kpis(con)
+    assert (k.with_waste, k.waste_tokens, k.with_waste_usd) == (1, 2100, 1)
+    for by in ("category", "agent", "model", "day"):
+        totals = fleet.waste_by(con, by).select(
+            pl.col("findings", "findings_with_tokens", "findings_with_usd").sum(),
+            pl.col("tokens").cast(pl.Int64).sum(),
+            pl.col("usd").sum(),
+        )
+        assert totals.rows() == [(3, 2, 2, k.waste_tokens, pytest.approx(k.waste_usd))], by

@@ -119,7 +119,7 @@ def test_waste_totals_sum_what_is_known_and_count_what_is_not():
     assert f.at_least("$0.40", 0, "not priced") == "$0.40"
 
 
-def test_waste_share_text_marks_a_category_with_unpriced_findings_as_at_least():
+def test_waste_share_text_marks_a_category_with_uncounted_findings_as_at_least():
     waste = waste_rows(
         [
             ("uncached_context", "uncached_context", 3, 1500, 3, 0.15),
@@ -129,7 +129,7 @@ def test_waste_share_text_marks_a_category_with_unpriced_findings_as_at_least():
     (bar,) = f.build_waste_category_figure(waste, base_tokens=10_000).data
     assert list(bar.x)[3] == 20.0
     assert list(bar.text)[3] == "2,000 tokens · ≥ $0.1500"  # short enough to stay in its bar
-    assert list(bar.hovertext)[3] == "2,000 tokens · ≥ $0.1500 (1 finding not priced)"
+    assert list(bar.hovertext)[3] == "2,000 tokens · ≥ $0.1500 (1 finding not counted)"
 
 
 def test_waste_share_by_category_shows_every_category():

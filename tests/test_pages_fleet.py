@@ -167,14 +167,18 @@ def test_one_unpriced_run_does_not_change_which_waste_the_overview_names(sample_
     db.close(sample_db)
     (totals,) = sql(
         sample_db,
-        "SELECT sum(usd), count(*) - count(usd) FROM findings WHERE category = 'uncached_context'",
+        # counted: the findings with dollars of runs whose waste in dollars is known
+        "SELECT sum(f.usd) FILTER (WHERE t.waste_usd IS NOT NULL),"
+        " count(*) - count(f.usd) FILTER (WHERE t.waste_usd IS NOT NULL)"
+        " FROM findings f JOIN trajectories t USING (trace_id)"
+        " WHERE f.category = 'uncached_context'",
     )
     assert totals[1] > 0  # the copy's uncached-context findings have no dollars
     with app_on(sample_db) as at:
         assert not at.exception
         assert (
             f"most of it uncached context (≥ {fmt.usd(totals[0])} ({totals[1]} findings not "
-            "priced))."
+            "counted))."
         ) in markdown(at)
 
 

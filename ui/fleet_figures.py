@@ -168,8 +168,8 @@ def build_histogram_figure(
 
 def waste_totals(waste: pl.DataFrame) -> pl.DataFrame:
     """Rows of `analysis.fleet.waste_by` summed per key: `tokens` and `usd` sum the findings
-    that have them (None when none has), and `*_unknown` counts the findings that don't, so a
-    total with unknown parts is read as "at least"."""
+    counted (with the amount, in a run whose waste is measured; None when none is), and
+    `*_unknown` counts the others, so a total with uncounted parts is read as "at least"."""
     findings = pl.col("findings").sum()
     return waste.group_by("key", maintain_order=True).agg(
         findings=findings,
@@ -210,10 +210,10 @@ def build_waste_category_figure(waste: pl.DataFrame, base_tokens: float | None) 
                 tokens,
                 f"{tokens or 0:,.0f} tokens",
                 row["tokens_unknown"],
-                "without tokens",
+                "not counted",
                 "tokens",
             ),
-            (usd, f"${usd or 0:,.4f}", row["usd_unknown"], "not priced", "USD"),
+            (usd, f"${usd or 0:,.4f}", row["usd_unknown"], "not counted", "USD"),
         ):
             if amount is None:
                 parts.append((f"{unit} not recorded",) * 2)

@@ -118,7 +118,7 @@ def money_lines(
         top = totals.row(0, named=True) if totals.height else None
         biggest = (
             f", most of it {CATEGORY_LABELS[top['key']].lower()} "
-            f"({figures.at_least(fmt.usd(top['usd']), top['usd_unknown'], 'not priced')})"
+            f"({figures.at_least(fmt.usd(top['usd']), top['usd_unknown'], 'not counted')})"
             if top
             else ""
         )
