@@ -24,6 +24,7 @@ from tests.apptest import app_on
 from tests.conftest import ROOT
 from ui import format as fmt
 from ui.fleet_common import NO_MATCH_TEXT
+from ui.names import CATEGORY_LABELS
 from ui.text import escape_markdown
 
 # The shared sample store, as fixtures of this module.
@@ -255,7 +256,7 @@ def test_waste_kpis_and_the_trajectories_behind_a_category(sample_db):
         options = at.selectbox(key="drill").options
         categories = sql(sample_db, "SELECT DISTINCT category FROM findings ORDER BY category")
         assert [o for o in options if o.startswith("Category: ")] == [
-            f"Category: {c}" for (c,) in categories
+            f"Category: {CATEGORY_LABELS[c]}" for (c,) in categories  # names; the URL has keys
         ]
         at.selectbox(key="drill").set_value("Category: stagnation").run()
         assert not at.exception

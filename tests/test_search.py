@@ -213,3 +213,14 @@ def test_an_id_is_found_in_any_case_and_by_its_beginning_from_eight_characters(t
         }
     finally:
         db.close(tool_store)
+
+
+def test_the_summary_report_of_a_search_says_where_each_run_matched(con):
+    found = search_spans(con, "paris")
+    html = summary_report(con, TrajectoryFilter(trace_ids=tuple(found["trace_id"])), search="paris")
+    assert "<th>Trace</th><th>First match</th><th>Spans found</th><th>Agent</th>" in html
+    assert (
+        "<td class=text>arguments: {&quot;city&quot;: &quot;Paris&quot;}</td><td class=num>2</td>"
+        in html
+    )
+    assert "First match" not in summary_report(con, TrajectoryFilter())

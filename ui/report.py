@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.offline import get_plotlyjs
 
-from analysis import queries
+from analysis import queries, search
 from analysis.filters import TrajectoryFilter
 from store.reviews import current_reviews
 from ui import format as fmt
@@ -114,6 +114,11 @@ LIST_COLUMNS = (
     Column("waste_tokens", "Wasted tokens", _thousands, numeric=True),
 )
 
+MATCH_COLUMNS = (
+    Column("match", "First match"),
+    Column("matching_spans", "Spans found", numeric=True),
+)
+
 
 def trajectory_report(con: duckdb.DuckDBPyConnection, trace_id: str) -> str | None:
     """The whole story of one run, as its page tells it, or None when the trace id is unknown."""
@@ -161,12 +166,28 @@ def summary_report(
         "Waste (USD)": fmt.fine_usd(k.waste_usd),
     }
     runs = queries.trajectory_list(con, flt, sort, descending, limit=limit)
+    columns = LIST_COLUMNS
+    if search is not None:
+        runs = runs.join(_first_matches(con, search, runs), on="trace_id", how="left")
+        columns = (LIST_COLUMNS[0], *MATCH_COLUMNS, *LIST_COLUMNS[1:])
     shown = f"first {limit:,}" if k.trajectories > limit else "all"
     sections = [
         _section("Summary", _facts_table(facts)),
-        _section(f"Trajectories ({shown})", _table(runs, LIST_COLUMNS)),
+        _section(f"Trajectories ({shown})", _table(runs, columns)),
     ]
     return _page("AgentTime summary", sections)
+
+
+def _first_matches(con: duckdb.DuckDBPyConnection, phrase: str, runs: pl.DataFrame) -> pl.DataFrame:
+    """Where each listed run first mentions `phrase`, as the Trajectories list shows it."""
+    hits = search.search_spans(con, phrase).filter(
+        pl.col("trace_id").is_in(runs["trace_id"].implode())
+    )
+    found = search.match_snippets(con, phrase, hits)
+    where = [found.get(pair, "") for pair in hits.select("trace_id", "span_id").iter_rows()]
+    return hits.select("trace_id", "matching_spans").with_columns(
+        match=pl.Series(where, dtype=pl.String)
+    )
 
 
 def _lowered(label: str) -> str:

@@ -17,7 +17,7 @@ from ui.db import connection
 from ui.filters import warn_if_not_offered
 from ui.fleet_common import UNKNOWN_CELLS, kpis_or_stop, page_header
 from ui.fleet_links import narrowed_trajectories_url, trajectory_link_column, trajectory_url
-from ui.names import models_in_order, verdict_names
+from ui.names import CATEGORY_LABELS, models_in_order, verdict_names
 from ui.tiles import tile
 
 GROUPS = {"category": "Category", "agent": "Agent", "model": "Model", "day": "Day"}
@@ -51,6 +51,13 @@ def load_top(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
 
 def drill_label(by: str, key) -> str:
     return f"{GROUPS[by]}{DRILL_SEPARATOR}{key}"
+
+
+def drill_name(label: str) -> str:
+    """How a drill-down option reads: a category by its name; the option itself (in the URL)
+    keeps the key."""
+    by, key = parse_drill(label)
+    return drill_label(by, CATEGORY_LABELS.get(key, key)) if by == "category" else label
 
 
 def parse_drill(label: str) -> tuple[str, str]:
@@ -230,6 +237,7 @@ drill = st.selectbox(
     "Show the trajectories behind",
     drill_options,
     index=None,
+    format_func=drill_name,
     placeholder="Click a bar above, or pick one here",
     key="drill",
     bind="query-params",
