@@ -150,7 +150,7 @@ def test_waste_bar_click_lists_the_trajectories_behind_it(app, fleet):
     # plotly's drag layer lies over the bars and takes the click, as it does for a user
     app.mouse.click(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2)
     wait_for_app(app)
-    expect(app).to_have_url(re.compile(r"[?&]drill=Category%3A(\+|%20)stagnation"))
+    expect(app).to_have_url(re.compile(r"[?&]drill=Category%3A(\+|%20)Stagnation"))
     grid = app.get_by_test_id("stDataFrame").first
     expect(grid.locator("tbody tr[role=row]")).to_have_count(len(expected["stagnation"]))
     cells = " ".join(grid_texts(app, 0))

@@ -256,9 +256,10 @@ def test_waste_kpis_and_the_trajectories_behind_a_category(sample_db):
         options = at.selectbox(key="drill").options
         categories = sql(sample_db, "SELECT DISTINCT category FROM findings ORDER BY category")
         assert [o for o in options if o.startswith("Category: ")] == [
-            f"Category: {CATEGORY_LABELS[c]}" for (c,) in categories  # names; the URL has keys
+            f"Category: {CATEGORY_LABELS[c]}"
+            for (c,) in categories  # named, in the URL too
         ]
-        at.selectbox(key="drill").set_value("Category: stagnation").run()
+        at.selectbox(key="drill").set_value("Category: Stagnation").run()
         assert not at.exception
         shown_links = column(at, 0, "open")
     assert shown_links == links("trajectory?trace=", (r[0] for r in stagnation))
@@ -311,6 +312,20 @@ def test_waste_behind_an_agent_links_to_the_filtered_list(sample_db):
     with app_on(sample_db, page="views/waste.py", query=query) as at:
         assert not at.exception
         assert "(trajectories?agent=code-fixer&outcome=failure)" in markdown(at)
+
+
+def test_a_link_to_a_category_drill_down_opens_the_runs_behind_it(sample_db):
+    uncached = sql(
+        sample_db,
+        "SELECT DISTINCT trace_id FROM findings WHERE category = 'uncached_context'",
+    )
+    query = {"drill": "Category: Uncached context"}
+    with app_on(sample_db, page="views/waste.py", query=query) as at:
+        assert not at.exception
+        assert not at.warning
+        assert sorted(column(at, 0, "open")) == sorted(
+            links("trajectory?trace=", (r[0] for r in uncached))
+        )
 
 
 def test_verdict_counts_link_to_their_runs_within_the_sidebar_filter(sample_db):

@@ -23,6 +23,7 @@ from ui.tiles import tile
 GROUPS = {"category": "Category", "agent": "Agent", "model": "Model", "day": "Day"}
 MEASURES = {"USD": "usd", "Tokens": "tokens"}
 DRILL_SEPARATOR = ": "
+CATEGORY_KEYS = {name: key for key, name in CATEGORY_LABELS.items()}
 TOP_ROWS = 50
 BEHIND_ROWS = 200
 # fmt: off
@@ -50,20 +51,15 @@ def load_top(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
 
 
 def drill_label(by: str, key) -> str:
-    return f"{GROUPS[by]}{DRILL_SEPARATOR}{key}"
-
-
-def drill_name(label: str) -> str:
-    """How a drill-down option reads: a category by its name; the option itself (in the URL)
-    keeps the key."""
-    by, key = parse_drill(label)
-    return drill_label(by, CATEGORY_LABELS.get(key, key)) if by == "category" else label
+    """The drill-down option (and its URL value) of one bar: a category by its name."""
+    shown = CATEGORY_LABELS.get(key, key) if by == "category" else key
+    return f"{GROUPS[by]}{DRILL_SEPARATOR}{shown}"
 
 
 def parse_drill(label: str) -> tuple[str, str]:
     name, key = label.split(DRILL_SEPARATOR, 1)
     by = {v: k for k, v in GROUPS.items()}[name]
-    return by, key
+    return by, CATEGORY_KEYS.get(key, key) if by == "category" else key
 
 
 def on_bar_click(by: str) -> None:
@@ -237,7 +233,6 @@ drill = st.selectbox(
     "Show the trajectories behind",
     drill_options,
     index=None,
-    format_func=drill_name,
     placeholder="Click a bar above, or pick one here",
     key="drill",
     bind="query-params",
