@@ -78,10 +78,19 @@ COMPUTED_COST_SQL = """CASE
         THEN p.gpu_usd_per_hour * s.duration_ms / 3.6e6
 END"""
 
-CALL_COST_SQL = f"coalesce({COMPUTED_COST_SQL}, s.cost_usd)"
+# A call that failed and recorded no token counts and no cost was refused (a rate limit, a
+# timeout, a bad request): the provider processed and billed nothing, so it costs $0 and
+# wastes nothing (metrics.md, "Refused calls").
+REFUSED_CALL_SQL = """({s}kind = 'llm' AND {s}status = 'error' AND {s}input_tokens IS NULL
+    AND {s}output_tokens IS NULL AND {s}cost_usd IS NULL)"""
+CALL_COST_SQL = (
+    f"coalesce({COMPUTED_COST_SQL}, s.cost_usd, "
+    f"CASE WHEN {REFUSED_CALL_SQL.format(s='s.')} THEN 0.0 END)"
+)
 CALL_COST_SOURCE_SQL = f"""CASE
     WHEN ({COMPUTED_COST_SQL}) IS NOT NULL THEN 'computed'
     WHEN s.cost_usd IS NOT NULL THEN 'reported'
+    WHEN {REFUSED_CALL_SQL.format(s="s.")} THEN 'computed'
 END"""
 VRAM_GB_MIN_SQL = "p.vram_gb * s.duration_ms / 60000.0"
 

@@ -109,8 +109,12 @@ ordered AS (
         count(*) FILTER (WHERE input_tokens IS NOT NULL AND output_tokens IS NOT NULL) AS token_calls,
         sum(call_usd) AS cost_usd,
         CASE
-            WHEN count(computed_usd) = count(*) THEN 'computed'
-            WHEN count(computed_usd) = 0 AND count(cost_usd) = count(*) THEN 'reported'
+            -- a refused call ($0, analysis.cost) sides with either
+            WHEN count(*) FILTER (WHERE computed_usd IS NOT NULL OR refused) = count(*)
+                THEN 'computed'
+            WHEN count(computed_usd) = 0
+                 AND count(*) FILTER (WHERE cost_usd IS NOT NULL OR refused) = count(*)
+                THEN 'reported'
             WHEN count(call_usd) > 0 THEN 'partial'
         END AS cost_source,
         sum(call_vram_gb_min) AS vram_gb_min,

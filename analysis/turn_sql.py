@@ -21,7 +21,7 @@ SELECT s.span_rowid, s.trace_id, s.span_id, s.kind, s.status, s.model, s.tier,
        s.start_time, s.end_time, epoch_us(s.end_time) AS end_us, s.duration_ms, s.call_ttft_ms AS ttft_ms,
        s.input_tokens, s.output_tokens, s.reasoning_tokens, s.cache_read_tokens,
        s.cache_write_tokens, s.call_usd AS cost_usd, s.call_cost_source AS cost_source,
-       s.call_vram_gb_min AS vram_gb_min, s.input_per_mtok, s.cached_per_mtok,
+       s.call_vram_gb_min AS vram_gb_min, s.input_per_mtok, s.cached_per_mtok, s.refused,
        coalesce(s.tool_name, s.name) AS tool_name, s.tool_args, s.output_hash, s.short_output,
        sum(CASE WHEN s.kind = 'llm' THEN 1 ELSE 0 END) OVER w AS turn,
        row_number() OVER w AS ord
@@ -178,15 +178,20 @@ WITH stagnant AS (
     FROM turn_facts f JOIN turn_windows w
         ON w.trace_id = f.trace_id AND f.turn > w.first AND f.turn <= w.last
     GROUP BY f.trace_id, f.turn
-), prev AS (
+), before AS (  -- the previous turn that was not a refused call
     SELECT f.*, s.win IS NOT NULL AS stagnant, s.win,
-        lag(f.input_tokens) OVER w AS prev_in, lag(f.output_tokens) OVER w AS prev_out,
-        lag(f.span_id) OVER w AS prev_span
+        last_value(CASE WHEN NOT f.refused
+                        THEN {{'i': f.input_tokens, 'o': f.output_tokens, 's': f.span_id}} END
+                   IGNORE NULLS) OVER (PARTITION BY f.trace_id ORDER BY f.turn
+                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev
     FROM turn_facts f LEFT JOIN stagnant s USING (trace_id, turn)
-    WINDOW w AS (PARTITION BY f.trace_id ORDER BY f.turn)
+), prev AS (
+    SELECT * EXCLUDE (prev), prev IS NOT NULL AS has_prev, prev.i AS prev_in, prev.o AS prev_out,
+        prev.s AS prev_span
+    FROM before
 ), shares AS (
-    SELECT *, {_TOKENS} AS tokens,
-        CASE WHEN turn = 1 THEN 0
+    SELECT *, CASE WHEN refused THEN 0 ELSE {_TOKENS} END AS tokens,
+        CASE WHEN refused OR NOT has_prev THEN 0
              WHEN input_tokens IS NULL OR prev_in IS NULL OR prev_out IS NULL
                   OR cache_read_tokens IS NULL THEN NULL
              ELSE greatest(0, least(input_tokens, prev_in + prev_out) - cache_read_tokens)
@@ -198,9 +203,9 @@ WITH stagnant AS (
     FROM prev
 ), claims AS (
     SELECT *,
-        CASE WHEN has_retry THEN {floordiv(f"{_TOKENS} * retries", "n_tools")} END AS retry_tokens,
+        CASE WHEN has_retry THEN {floordiv("tokens * retries", "n_tools")} END AS retry_tokens,
         CASE WHEN has_retry THEN cost_usd * retries / n_tools END AS retry_usd,
-        CASE WHEN has_repeat THEN {floordiv(f"{_TOKENS} * repeats", "n_tools")} END AS repeat_tokens,
+        CASE WHEN has_repeat THEN {floordiv("tokens * repeats", "n_tools")} END AS repeat_tokens,
         CASE WHEN has_repeat THEN cost_usd * repeats / n_tools END AS repeat_usd,
         CASE WHEN stagnant THEN NULL WHEN free = 0 THEN 0
              ELSE {floordiv("uncached * free", "whole")} END AS unc_tokens

@@ -61,7 +61,20 @@ class Turn:
         return self.failed or any(tool.failed for tool in self.tools)
 
     @property
+    def refused(self) -> bool:
+        """Failed with no token counts and no reported cost: the provider processed nothing
+        (analysis.cost.REFUSED_CALL_SQL; the row's cost_usd is the priced one, $0 here)."""
+        return (
+            self.failed
+            and self.row["input_tokens"] is None
+            and self.row["output_tokens"] is None
+            and self.row.get("reported_usd") is None
+        )
+
+    @property
     def tokens(self) -> int | None:
+        if self.refused:
+            return 0
         given, made = self.row["input_tokens"], self.row["output_tokens"]
         return None if given is None or made is None else given + made
 

@@ -14,7 +14,9 @@ A turn with n tool calls of which e are retries and r repeats gives floor(T·e/n
 error_retry and floor(T·r/n) to repeated_tool_call (T = its input + output tokens); only the
 remaining (n−e−r)/n share of its uncached prefix counts as uncached_context. So claims on a
 turn never exceed its tokens. Unknown stays unknown: a claim on a turn whose tokens are not
-recorded has NULL tokens, and a turn without cache data has NULL uncached_context.
+recorded has NULL tokens, and a turn without cache data has NULL uncached_context. A refused
+call (failed, no counts, no cost: `Turn.refused`) processed nothing: its tokens are 0, and the
+next turn's uncached prefix is measured against the turn before it.
 """
 
 from __future__ import annotations
@@ -102,7 +104,8 @@ def analyse(trace: TraceTurns) -> TraceWaste:
             )
         waste.stalled = turn.index in stagnant or bool(retries[turn.index]) or turn.errored
         result.turns.append(waste)
-        previous = turn
+        if not turn.refused:  # a refused call sent nothing the next call could re-send
+            previous = turn
     return result
 
 
@@ -127,8 +130,9 @@ def classify_calls(trace: TraceTurns) -> tuple[dict, dict]:
 
 
 def uncached_tokens(turn: Turn, previous: Turn | None) -> int | None:
-    """Prefix already sent or generated before, not read from cache; None when unknown."""
-    if previous is None:
+    """Prefix already sent or generated before, not read from cache; None when unknown.
+    `previous` is the last turn before that was not a refused call."""
+    if previous is None or turn.refused:
         return 0
     values = (
         turn.get("input_tokens"),

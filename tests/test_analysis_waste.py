@@ -211,6 +211,41 @@ def test_waste_of_turns_without_token_counts_is_unknown(store, tmp_path):
     assert waste_row(store, "n")[6] == 2
 
 
+def test_a_refused_call_wastes_and_costs_nothing_and_is_skipped_as_the_previous_turn(
+    store, tmp_path
+):
+    """A 429 between two calls: failed, no token counts, no cost. The call after it re-sends
+    what the call before it had: min(1500, 1000 + 100) − 0 = 1100 uncached tokens."""
+    refused = T(input=None, output=None, cache_read=None, status="error", message=None)
+    turns = [T(cache_read=0), refused, T(input=1500, cache_read=0), refused]
+    ingest_spans(store, tmp_path, "r.jsonl", trajectory("r", turns))
+    assert [(t, c, tok) for t, c, tok, _, _ in findings(store, "r")] == [
+        (3, "uncached_context", 1100)
+    ]
+    assert json.loads(findings(store, "r")[0][4])["previous_span_id"] == "r-llm1"
+    assert waste_row(store, "r")[3:5] == (1100, 1100)
+    per_turn = rows(
+        store,
+        "SELECT turn, cost_usd, cost_source, uncached_tokens, waste_tokens FROM turns"
+        " WHERE trace_id = 'r' ORDER BY turn",
+    )
+    assert [r[:1] + r[2:] for r in per_turn] == [
+        (1, "computed", 0, 0),
+        (2, "computed", 0, 0),
+        (3, "computed", 1100, 1100),
+        (4, "computed", 0, 0),
+    ]
+    assert (per_turn[1][1], per_turn[3][1]) == (0.0, 0.0)
+    assert row(store, "SELECT cost_source, context_growth FROM trajectories") == ("computed", 500.0)
+
+
+def test_a_failed_call_that_recorded_tokens_is_not_refused(store, tmp_path):
+    failed = T(input=1000, output=None, cache_read=0, status="error", message=None)
+    ingest_spans(store, tmp_path, "f.jsonl", trajectory("f", [T(cache_read=0), failed, T()]))
+    assert waste_row(store, "f")[3:5] == (None, None)  # turn 3's previous output is unknown
+    assert row(store, "SELECT cost_source FROM trajectories") == ("partial",)
+
+
 def test_a_trajectory_without_llm_calls_wastes_nothing(store, tmp_path):
     root_only = [trajectory("bare", [])[0]]
     ingest_spans(store, tmp_path, "bare.jsonl", root_only)

@@ -29,6 +29,7 @@ from store import db
 from store.reviews import ReviewInput, current_reviews, edit_review, review_history
 from store.reviews import add_review as store_review
 from tests import pages_fixtures_trajectory as fixtures
+from tests.analysis_builders import T, ingest_spans, trajectory
 from tests.apptest import shown_rows
 from tests.pages_fixtures_trajectory import (
     ANCHOR,
@@ -277,7 +278,7 @@ def test_showcase_findings_link_their_span_and_the_span_they_repeat(sample_db, s
     ]
     first_of_window = f"trajectory?trace={trace}&span={llm[3]['span_id']}"  # turn 4
     assert set(stagnation["repeats_link"]) == {first_of_window}
-    assert set(stagnation["detail"]) == {"same_action_same_result"}
+    assert set(stagnation["detail"]) == {"same action and result, 4 times"}
     turn_9 = findings[findings["turn"] == 9].iloc[0]
     assert turn_9["category"] == "Uncached context"
     assert turn_9["tokens"] == 6868  # min(6910, 6826+42) - 0 cached after the model switch
@@ -436,24 +437,38 @@ def test_a_run_whose_waste_is_unknown_is_not_said_to_have_none(tmp_path, shared_
         assert (wasted.value, wasted.help, wasted.delta) == ("—", "Not recorded.", "not measurable")
 
 
-def test_the_cost_source_says_which_calls_the_cost_leaves_out(sample_db):
-    """A run whose last call errored with no usage: its cost sums the other calls."""
+def test_the_cost_source_says_which_calls_the_cost_leaves_out(sample_db, tmp_path):
+    """A run whose second call recorded no usage (and did not fail, so it was no refused
+    request): its cost sums the other calls."""
+    no_usage = trajectory("no-usage", [T(), T(input=None, output=None), T()], model="gpt-4.1")
+    ingest_spans(db.connect(sample_db), tmp_path, "no-usage.jsonl", no_usage)
     with db.connect(sample_db).cursor() as cur:
-        trace, calls, priced = cur.execute(
-            "SELECT trace_id, count(*), count(cost_usd) FROM turns GROUP BY trace_id "
-            "HAVING count(cost_usd) BETWEEN 1 AND count(*) - 1 "
-            "AND bool_and(cost_source = 'computed' OR cost_usd IS NULL) ORDER BY trace_id LIMIT 1"
-        ).fetchone()
-        source = cur.execute(
-            "SELECT cost_source FROM trajectories WHERE trace_id = ?", [trace]
-        ).fetchone()[0]
+        source = cur.execute("SELECT cost_source FROM trajectories WHERE trace_id = 'no-usage'")
+        assert source.fetchone() == ("partial",)
     db.close(sample_db)
-    assert (source, calls - priced) == ("partial", 1)
-    with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
+    with page_test(sample_db, TRAJECTORY, query={"trace": "no-usage"}) as at:
         assert (
-            f"**Cost source:** computed from the model price table; 1 of {calls} calls has no "
-            f"cost (no token counts or reported cost), so the cost covers the other {priced}"
+            "**Cost source:** computed from the model price table; 1 of 3 calls has no "
+            "cost (no token counts or reported cost), so the cost covers the other 2"
         ) in markdown_text(at)
+
+
+def test_a_refused_call_costs_nothing_and_leaves_the_waste_measured(sample_db):
+    """The sample's Overloaded (HTTP 529) call: failed, no usage, so nothing was billed."""
+    with db.connect(sample_db).cursor() as cur:
+        ((trace, cost, source),) = cur.execute(
+            "SELECT t.trace_id, u.cost_usd, t.cost_source FROM turns u JOIN trajectories t "
+            "USING (trace_id) WHERE u.status = 'error' AND u.input_tokens IS NULL "
+            "AND t.source = 'otlp'"
+        ).fetchall()
+    db.close(sample_db)
+    assert (cost, source) == (0.0, "computed")
+    with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
+        text = markdown_text(at)
+        assert "**Cost source:** computed from the model price table" in text
+        assert "has no cost" not in text
+        (tile,) = [m for m in at.metric if m.label == "Wasted"]
+        assert tile.value != "not measurable"
 
 
 def test_the_cost_source_says_when_calls_record_no_cached_input(unrecorded_db):

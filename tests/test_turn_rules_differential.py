@@ -294,6 +294,9 @@ def call_cost(span: dict, price: tuple | None) -> float | None:
             ) / 1e6
         if given is None and gpu is not None and span["duration_ms"] is not None:
             return gpu * span["duration_ms"] / 3.6e6
+    refused = span["status"] == "error" and span["input_tokens"] is None
+    if refused and span["output_tokens"] is None and span["cost_usd"] is None:
+        return 0.0  # a refused call: nothing processed, nothing billed
     return span["cost_usd"]
 
 
@@ -328,6 +331,7 @@ def load_traces(con, trace_ids: list[str]) -> list[TraceTurns]:
                 if output is not None and len(output) <= SHORT_OUTPUT_CHARS
                 else None,
                 "cost_usd": call_cost(span, price) if span["kind"] == "llm" else None,
+                "reported_usd": span["cost_usd"],
                 "input_per_mtok": given,
                 "cached_per_mtok": given if cached is None else cached,
             }
@@ -376,7 +380,7 @@ def reference_turns(trace: TraceTurns, waste: TraceWaste) -> list[tuple]:
                 offset,
             )
         )
-        previous = turn
+        previous = turn if not turn.refused else previous
     return out
 
 
@@ -405,7 +409,11 @@ def _ratio(turns: list[Turn], top: str, bottom: str) -> float | None:
 def reference_trajectory(trace: TraceTurns, waste: TraceWaste) -> tuple:
     totals = waste.category_totals()
     turns = trace.turns
-    growth = [g for p, t in itertools.pairwise(turns) if (g := _growth(t, p)) is not None]
+    growth, previous = [], None
+    for turn in turns:
+        if (g := _growth(turn, previous)) is not None:
+            growth.append(g)
+        previous = turn if not turn.refused else previous
     return (
         trace.trace_id,
         waste.waste_tokens(),
