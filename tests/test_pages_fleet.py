@@ -196,6 +196,9 @@ def test_overview_lists_the_worst_runs_by_waste_and_by_wall_time(sample_db):
         assert column(at, 0, "open") == links("trajectory?trace=", (r[0] for r in by_waste))
         assert column(at, 0, "models") == [" → ".join(models) for _, models in by_waste]
         assert column(at, 1, "open") == links("trajectory?trace=", (r[0] for r in by_wall))
+        # each table's measure next to the link, where a narrow screen still shows it
+        first_two = [list(at.dataframe[i].value.columns[:2]) for i in (0, 1)]
+        assert first_two == [["open", "waste_usd"], ["open", "wall_s"]]
 
 
 def test_overview_follows_the_sidebar_filter(sample_db):
@@ -213,6 +216,17 @@ def test_overview_follows_the_sidebar_filter(sample_db):
         at.run()
         assert at.info[0].value == NO_MATCH_TEXT
         assert not at.metric
+
+
+def test_the_verdict_filter_offers_names_and_takes_a_link_by_name_or_by_key(sample_db):
+    ((needed,),) = sql(
+        sample_db, "SELECT count(*) FROM trajectories WHERE verdict = 'escalation_needed'"
+    )
+    for value in ("Escalation needed", "escalation_needed"):
+        with app_on(sample_db, query={"verdict": value}) as at:
+            assert not at.exception and not at.warning
+            assert "Small model sufficient" in at.selectbox(key="verdict").options
+            assert metrics(at)["Trajectories"] == str(needed)
 
 
 def test_a_link_filtering_on_an_agent_the_store_lacks_says_the_filter_is_not_applied(sample_db):
@@ -266,14 +280,18 @@ def test_waste_kpis_and_the_trajectories_behind_a_category(sample_db):
     assert shown_links[0] == f"trajectory?trace={showcase}"  # the run that looped 5 times
 
 
-def test_waste_tiles_say_which_runs_they_cover_and_share_one_basis(sample_db):
+def test_waste_tiles_say_which_runs_they_cover_and_share_one_basis(sample_db, tmp_path):
+    # a run whose second call recorded no token counts (and did not fail: not refused)
+    unmeasured = trajectory("unmeasured", [T(), T(input=None, output=None)], model="gpt-4.1")
+    ingest_spans(db.connect(sample_db), tmp_path, "unmeasured.jsonl", unmeasured)
+    db.close(sample_db)
     ((runs, by_tokens, by_usd, waste_usd, their_cost),) = sql(
         sample_db,
         "SELECT count(*), count(waste_tokens) FILTER (WHERE input_tokens IS NOT NULL "
         "AND output_tokens IS NOT NULL), count(waste_usd), sum(waste_usd), "
         "sum(cost_usd) FILTER (WHERE waste_usd IS NOT NULL) FROM trajectories",
     )
-    assert by_tokens < runs  # the sample has runs whose waste cannot be measured
+    assert by_tokens == runs - 1
     with app_on(sample_db, page="views/waste.py") as at:
         assert not at.exception
         assert metrics(at)["Share of cost"] == fmt.percent(waste_usd / their_cost)
@@ -414,7 +432,7 @@ def test_escalation_page_counts_verdicts_and_lists_over_provisioned_runs(sample_
         named = {fmt.VERDICT_NAMES[verdict]: runs for verdict, runs in verdicts.items()}
         assert dict(zip(table["verdict"], table["trajectories"], strict=True)) == named
         links = dict(zip(table["verdict"], table["list"], strict=True))
-        assert links["Escalation needed"] == "trajectories?verdict=escalation_needed"
+        assert links["Escalation needed"] == "trajectories?verdict=Escalation+needed"
         over = at.dataframe[1].value
         assert len(over) == 8
         assert {"task:update-changelog-19", "task:weekly-signups-report"} <= set(over["task_key"])

@@ -169,6 +169,8 @@ def test_review_queue_page(three_runs, db_path):
         assert pairs[["human_verdict", "computed_verdict", "reviews"]].values.tolist() == [
             ["Wasteful", fmt.VERDICT_NAMES[verdict], 1]
         ]
+        (agreement,) = [m for m in at.metric if m.label.startswith("Human vs computed")]
+        assert agreement.value == "none yet"  # "wasteful" is not compared: 0 comparable
 
 
 def test_review_queue_on_an_empty_store(db_path, con):

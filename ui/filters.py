@@ -2,7 +2,8 @@
 
 They are drawn in the entrypoint (app.py), which keeps their values while moving between
 pages; pages read them with `current_filter()`. A bound selectbox stores its displayed
-label in the URL, so the labels here are the values themselves.
+label in the URL, so the labels here are the values themselves: verdicts are offered by
+name and read back to their keys.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import streamlit as st
 from analysis.filters import TrajectoryFilter
 from analysis.queries import FilterChoices, filter_choices
 from ui.db import connection, data_version
+from ui.format import VERDICT_NAMES
 from ui.text import escape_markdown
 
 SELECT_FILTERS = (  # (URL key, label, FilterChoices field)
@@ -24,6 +26,9 @@ SELECT_FILTERS = (  # (URL key, label, FilterChoices field)
     ("source", "Source", "sources"),
     ("upload", "Upload", "uploads"),
 )
+# Options shown (and put in the URL) by name; a link with the key still works.
+OPTION_NAMES = {"verdict": VERDICT_NAMES}
+OPTION_KEYS = {key: {name: k for k, name in names.items()} for key, names in OPTION_NAMES.items()}
 TEXT_FILTERS = (("session", "Session id"), ("task", "Task key"))
 DATE_FILTERS = (("since", "From (UTC)"), ("until", "Until (UTC, inclusive)"))
 FILTER_KEYS = tuple(k for k, *_ in SELECT_FILTERS + TEXT_FILTERS + DATE_FILTERS)
@@ -35,15 +40,23 @@ def _choices(version: str) -> FilterChoices:
     return filter_choices(connection())
 
 
+def _options(choices: FilterChoices, key: str, field: str) -> list[str]:
+    names = OPTION_NAMES.get(key, {})
+    return [names.get(value, value) for value in getattr(choices, field)]
+
+
 def show_sidebar_filters() -> None:
     choices = _choices(data_version())
+    for key, names in OPTION_NAMES.items():  # a link made before options had names
+        if (value := st.query_params.get(key)) in names:
+            st.query_params[key] = st.session_state[key] = names[value]
     # read before the widgets: a bound selectbox drops a URL value that is not one of its
     # options, and a shared link would then show every run as if it were the filtered view
     ignored = [
         f"filters on {label.lower()} “{escape_markdown(value, 80)}”, which no trajectory in "
         "this store has"
         for key, label, field in SELECT_FILTERS
-        if (value := st.query_params.get(key)) and value not in getattr(choices, field)
+        if (value := st.query_params.get(key)) and value not in _options(choices, key, field)
     ] + [
         f"gives “{escape_markdown(value, 80)}” as {label}, which is not a date (YYYY-MM-DD)"
         for key, label in DATE_FILTERS
@@ -53,7 +66,7 @@ def show_sidebar_filters() -> None:
         for key, label, field in SELECT_FILTERS:
             st.selectbox(
                 label,
-                getattr(choices, field),
+                _options(choices, key, field),
                 index=None,
                 placeholder="All",
                 key=key,
@@ -105,7 +118,7 @@ def current_filter() -> TrajectoryFilter:
         agent=state.get("agent"),
         model=state.get("model"),
         outcome=state.get("outcome"),
-        verdict=state.get("verdict"),
+        verdict=OPTION_KEYS["verdict"].get(state.get("verdict"), state.get("verdict")),
         source=state.get("source"),
         upload=upload.rsplit(UPLOAD_SEPARATOR, 1)[-1] if upload else None,
         session=(state.get("session") or "").strip() or None,

@@ -18,6 +18,13 @@ SORT_LABELS = {  # the sorts of the trajectory list (analysis.queries.SORTABLE) 
     "waste_tokens": "Wasted tokens",
     "score": "Score",
 }
+STUCK_RULE_NAMES = {  # analysis/stuck.py's rules, as the findings table names them
+    "same_action_same_result": "same action and result, 4 times",
+    "same_action_error": "same action failing, 3 times",
+    "same_message": "same message, 3 times",
+    "alternation": "A-B-A-B alternation",
+    "empty_replies": "empty replies, 3 times",
+}
 CATEGORY_LABELS = {
     "stagnation": "Stagnation",
     "error_retry": "Error retries",

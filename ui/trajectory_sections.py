@@ -14,7 +14,13 @@ import polars as pl
 import streamlit as st
 
 from ui import format as fmt
-from ui.names import CATEGORY_LABELS, category_names, models_in_order, verdict_names
+from ui.names import (
+    CATEGORY_LABELS,
+    STUCK_RULE_NAMES,
+    category_names,
+    models_in_order,
+    verdict_names,
+)
 from ui.text import escape_markdown, markdown_link, page_href, short_id
 from ui.tiles import tile
 
@@ -276,11 +282,14 @@ def show_waste_summary(summary: pl.DataFrame, unmeasured: list[int]) -> None:
 FINDING_COLUMNS = {
     "turn": st.column_config.NumberColumn("Turn", format="%d"),
     "category": st.column_config.TextColumn("Category"),
-    "tokens": st.column_config.NumberColumn("Tokens", format="%d"),
+    "tokens": st.column_config.NumberColumn("Tokens", format="%,d"),
     "usd": st.column_config.NumberColumn("USD", format="$%.5f"),
     "span_link": st.column_config.LinkColumn("Span", display_text=r"span=([^&]*)"),
     "repeats_link": st.column_config.LinkColumn(
-        "Repeats span", display_text=r"span=([^&]*)", help="The earlier span this one repeats"
+        "Earlier span",
+        display_text=r"span=([^&]*)",
+        help="What this turn did again: the stuck window's first turn, the failed or earlier "
+        "call, or the previous call whose context was sent again without a cache hit",
     ),
     "detail": st.column_config.TextColumn("Detail"),
 }
@@ -296,6 +305,7 @@ def finding_table(findings: pl.DataFrame, trace_id: str) -> pl.DataFrame:
         span_link=pl.col("span_id").map_elements(link, return_dtype=pl.String),
         repeats_link=pl.col("repeats_span_id").map_elements(link, return_dtype=pl.String),
         category=pl.col("category").replace(CATEGORY_LABELS),
+        detail=pl.col("detail").replace(STUCK_RULE_NAMES),
     )
 
 

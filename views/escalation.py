@@ -138,7 +138,11 @@ def show_verdicts(version: str, flt: TrajectoryFilter) -> None:
     with right:
         table = counts.with_columns(
             meaning=pl.col("verdict").replace_strict(VERDICT_MEANING, default=None),
-            list=links(counts, lambda v: narrowed_trajectories_url(verdict=v), "verdict"),
+            list=links(
+                counts,
+                lambda v: narrowed_trajectories_url(verdict=fmt.VERDICT_NAMES.get(v, v)),
+                "verdict",
+            ),
             verdict=verdict_names(),
         )
         st.dataframe(
@@ -164,10 +168,11 @@ def show_over_provisioned(version: str, flt: TrajectoryFilter) -> None:
         st.caption("No run in these trajectories used a larger tier than its task needed.")
         return
     st.markdown(
-        f"**{summary.trajectories} runs** cost {fmt.usd(summary.cost_usd or 0.0)}; the smaller tier's "
-        f"successful runs of the same tasks cost {fmt.usd(summary.smaller_cost_usd or 0.0)} "
-        f"(extra: {fmt.usd(summary.extra_cost_usd or 0.0)}). A negative extra means the "
-        "smaller model cost more on that task (see price reversal on Models & cost)."
+        f"**{fmt.counted(summary.trajectories, 'run')}** cost "
+        f"{fmt.fine_usd(summary.cost_usd or 0.0)}; the smaller tier's successful runs of the "
+        f"same tasks cost {fmt.fine_usd(summary.smaller_cost_usd or 0.0)} (extra: "
+        f"{fmt.fine_usd(summary.extra_cost_usd or 0.0)}). A negative extra means the smaller "
+        "model cost more on that task (see price reversal on Models & cost)."
     )
     limit, offset = table_page(
         summary.trajectories, "over-provisioned runs (largest extra cost first)", "over_page"
@@ -287,7 +292,9 @@ def show_tier_pairs(version: str, flt: TrajectoryFilter) -> None:
     pairs = load_pairs(version, flt, limit, offset)
     table = pairs.with_columns(
         compare=links(pairs, compare_url, "smaller_trace_id", "larger_trace_id"),
-        larger_verdicts=pl.col("larger_verdicts").list.join(", "),
+        larger_verdicts=pl.col("larger_verdicts")
+        .list.eval(pl.element().replace(fmt.VERDICT_NAMES))
+        .list.join(", "),
     )
 
     st.dataframe(

@@ -167,17 +167,19 @@ def show_distributions(version: str, flt: TrajectoryFilter) -> None:
                 st.caption(f"{title}: {fmt.NOT_RECORDED} for these trajectories.")
 
 
-def worst_table(frame: pl.DataFrame) -> None:
-    shown = frame.select(
+def worst_table(frame: pl.DataFrame, ranked_by: str) -> None:
+    """The runs a table ranks, its measure first: on a narrow screen the long text columns
+    (task, models) are the ones to scroll to."""
+    numbers = ["waste_usd", "wall_s", "cost_usd", "turns"]
+    numbers.remove(ranked_by)
+    shown = frame.with_columns(wall_s=pl.col("wall_ms") / 1000).select(
         pl.Series("open", [trajectory_url(t) for t in frame["trace_id"]], dtype=pl.String),
+        ranked_by,
+        *numbers,
+        "outcome",
+        verdict_names(),
         "task_key",
         models_in_order(),
-        "waste_usd",
-        "cost_usd",
-        (pl.col("wall_ms") / 1000).alias("wall_s"),
-        "turns",
-        verdict_names(),
-        "outcome",
         "agent_name",
     )
     st.dataframe(
@@ -228,7 +230,7 @@ with right:
     st.plotly_chart(figures.build_verdict_figure(load_verdicts(version, flt)), key="verdicts")
 
 st.subheader("Most wasteful trajectories")
-worst_table(load_worst(version, flt, "waste_usd"))
+worst_table(load_worst(version, flt, "waste_usd"), "waste_usd")
 st.subheader("Longest wall time")
-worst_table(load_worst(version, flt, "wall_ms"))
+worst_table(load_worst(version, flt, "wall_ms"), "wall_s")
 st.caption(UNKNOWN_CELLS)

@@ -33,7 +33,7 @@ LABELS = {
     "span_id": st.column_config.TextColumn("Pinned span"),
     "waste_usd": st.column_config.NumberColumn("Waste (USD)", format="$%.4f"),
     "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
-    "waste_tokens": st.column_config.NumberColumn("Wasted tokens"),
+    "waste_tokens": st.column_config.NumberColumn("Wasted tokens", format="%,d"),
     "turns": st.column_config.NumberColumn("Turns"),
     "start_time": st.column_config.DatetimeColumn("Started (UTC)", format="YYYY-MM-DD HH:mm"),
     "created_at": st.column_config.DatetimeColumn("Saved (UTC)", format="YYYY-MM-DD HH:mm"),
@@ -93,7 +93,7 @@ def show_agreement(reviewed: pl.DataFrame) -> None:
     cols[1].metric("Reviews", fmt.count(reviewed.height))
     cols[2].metric(
         "Human vs computed verdict agreement",
-        fmt.percent(agreement.rate),
+        fmt.percent(agreement.rate) if agreement.comparable else "none yet",
         help="Over reviews whose verdict is good / needs a bigger model / over-provisioned and whose "
         f"run has a computed verdict ({agreement.comparable} comparable, {agreement.agreeing} agree).",
     )
