@@ -29,13 +29,20 @@ from analysis.cost import (
 # against 0.1 s; 50 trajectories of a live OTLP batch: 0.4 s, against 0.03 s).
 AFFECTED_ROWIDS_SQL = "SELECT rowid FROM spans WHERE trace_id IN (SELECT trace_id FROM affected)"
 SHORT_OUTPUT_CHARS = 16384  # longer replies are compared by hash, not by their text
+# A call that recorded no response model (a failed call, mostly) is named after the model its
+# request model resolved to in the same trajectory ("gpt-5-mini" -> "gpt-5-mini-2025-08-07"),
+# so one model is not counted as two nor its failure read as a switch. Its span keeps both.
+RESOLVED_MODEL_SQL = """CASE WHEN model = request_model THEN coalesce(
+    min(CASE WHEN model <> request_model THEN model END)
+        OVER (PARTITION BY trace_id, request_model), model) ELSE model END"""
 STAGE_TABLE = "refresh_spans"
 
 STAGE_SQL = f"""
 CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS
-WITH scoped AS (
+WITH read AS (
     SELECT rowid AS span_rowid, trace_id, span_id, parent_id, source, upload_id, name, kind,
-           start_time, end_time, duration_ms, status, model, input_tokens, output_tokens,
+           start_time, end_time, duration_ms, status, model, request_model, input_tokens,
+           output_tokens,
            reasoning_tokens, cache_read_tokens, cache_write_tokens, cost_usd, tool_name,
            tool_args, agent_name, session_id, task_id, seq, score,
            input IS NOT NULL AS has_input,
@@ -43,6 +50,8 @@ WITH scoped AS (
            kind = 'llm' AND length(output) <= {SHORT_OUTPUT_CHARS} AS short_output,
            CASE WHEN kind = 'llm' THEN {TTFT_ATTRS_SQL.format(col="attributes")} END AS ttft_attrs
     FROM spans WHERE rowid IN ({AFFECTED_ROWIDS_SQL})
+), scoped AS (
+    SELECT * EXCLUDE (request_model) REPLACE ({RESOLVED_MODEL_SQL} AS model) FROM read
 ), {model_prices_cte("scoped")}
 SELECT s.* EXCLUDE (ttft_attrs), p.tier, p.tier_rank,
        ({COMPUTED_COST_SQL}) AS computed_usd,

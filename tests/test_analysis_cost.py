@@ -132,6 +132,30 @@ def test_the_primary_model_makes_most_calls_and_ties_go_to_the_first_seen(store,
     ]
 
 
+def test_a_call_without_a_response_model_counts_under_the_model_its_request_resolved_to(
+    store, tmp_path
+):
+    """OpenAI answers "acme-mini" with a dated model; a refused call records only the request.
+    In another run the bare name is the only one recorded, and stays."""
+    dated = {"request_model": "acme-mini"}
+    served = T(model="acme-mini-0807", extra=dated)
+    refused = T(model="acme-mini", extra=dated, input=None, output=None, status="error")
+    spans = trajectory("dated", [served, served, refused]) + trajectory(
+        "bare", [T(model="acme-mini", extra=dated)]
+    )
+    ingest_spans(store, tmp_path, "dated.jsonl", spans)
+    assert rows(store, "SELECT trace_id, models, escalated FROM trajectories ORDER BY 1") == [
+        ("bare", ["acme-mini"], False),
+        ("dated", ["acme-mini-0807"], False),
+    ]
+    assert rows(store, "SELECT model, count(*) FROM turns GROUP BY model ORDER BY 1") == [
+        ("acme-mini", 1),
+        ("acme-mini-0807", 3),
+    ]
+    # the span keeps what was recorded
+    assert row(store, "SELECT model FROM spans WHERE span_id = 'dated-llm3'") == ("acme-mini",)
+
+
 def test_shipped_default_prices_have_a_source_a_date_and_a_valid_tier():
     patterns = [entry[0] for entry in DEFAULT_PRICES]
     assert len(patterns) == len(set(patterns))
