@@ -17,6 +17,7 @@ import polars as pl
 
 from analysis.filters import NO_FILTER, TrajectoryFilter
 from analysis.sqlread import read_frame
+from store.writes import OTLP_ENDPOINT_WHO
 
 # A run's waste is known in tokens when every turn recorded its token and cache counts
 # (`waste_tokens` is NULL otherwise); `{t}` is the trajectories table's alias and a dot, or "".
@@ -73,14 +74,16 @@ SORTABLE = {
     "trace_id": "trace_id",
 }
 COUNT_SQL = "SELECT count(*) FROM trajectories {where}"
-CHOICES_SQL = """
+CHOICES_SQL = f"""
 SELECT
     list(DISTINCT agent_name ORDER BY agent_name) FILTER (WHERE agent_name IS NOT NULL),
     (SELECT list(DISTINCT m ORDER BY m) FROM (SELECT unnest(models) AS m FROM trajectories)),
     list(DISTINCT outcome ORDER BY outcome) FILTER (WHERE outcome IS NOT NULL),
     list(DISTINCT verdict ORDER BY verdict) FILTER (WHERE verdict IS NOT NULL),
     list(DISTINCT source ORDER BY source) FILTER (WHERE source IS NOT NULL),
-    (SELECT list(filename || ' · ' || upload_id ORDER BY created_at DESC) FROM uploads)
+    -- files only: an OTel exporter's batches, one upload each, would be thousands a day
+    (SELECT list(filename || ' · ' || upload_id ORDER BY created_at DESC) FROM uploads
+     WHERE who IS DISTINCT FROM '{OTLP_ENDPOINT_WHO}')
 FROM trajectories
 """
 TRAJECTORY_SQL = "SELECT * FROM trajectories WHERE trace_id = ?"

@@ -11,9 +11,14 @@ because each ingest recomputes the rollup over all stored spans of the traces it
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import tempfile
 import zlib
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from google.protobuf.json_format import MessageToDict
@@ -29,6 +34,7 @@ from ingest.errors import IngestError, UnsupportedFormat
 from ingest.registry import described, detect
 from ingest.source import Source
 from store.db import connect, upload_dir
+from store.writes import OTLP_ENDPOINT_WHO
 
 TOKEN_ENV = "AGENTTIME_OTLP_TOKEN"
 MAX_BYTES_ENV = "AGENTTIME_OTLP_MAX_BYTES"
@@ -36,9 +42,39 @@ DEFAULT_MAX_BYTES = 64 * 1024**2
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 ADAPTER_FOR = {PROTOBUF: "otlp_protobuf", JSON: "otlp_json"}
 DISPLAY_NAME = "POST /v1/traces"
-WHO = "otlp-http"
+WHO = OTLP_ENDPOINT_WHO
 STORE_REFUSED = "the store refused the write"
 REJECTIONS_LISTED = 5
+REFUSALS_KEPT = 50
+GZIP_MAGIC = b"\x1f\x8b"  # no OTLP protobuf or JSON body starts with these bytes
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An export answered with an error status: an SDK logs only the status code, so the
+    server logs the reason and the Upload page lists the latest ones."""
+
+    at: datetime
+    status: int
+    message: str
+    client: str
+
+
+REFUSALS: deque[Refusal] = deque(maxlen=REFUSALS_KEPT)  # since this server started
+
+
+def _server_log() -> logging.Logger:
+    log = logging.getLogger("agenttime.otlp")
+    if not log.handlers:  # Streamlit configures only its own loggers
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    return log
+
+
+LOG = _server_log()
 
 
 class Rejected(Exception):
@@ -51,7 +87,7 @@ class Rejected(Exception):
 
 async def receive_traces(request: Request) -> Response:
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    answer_as = JSON if media_type == JSON else PROTOBUF
+    answer_as = PROTOBUF if media_type == PROTOBUF else JSON  # JSON: readable with curl
     try:
         if token_rejection(request, TOKEN_ENV) is not None:
             raise Rejected(401, code_pb2.UNAUTHENTICATED, "missing or wrong bearer token")
@@ -68,8 +104,16 @@ async def receive_traces(request: Request) -> Response:
             return export_response(media_type, [])
         report = await run_in_threadpool(ingest_body, body, media_type)
     except Rejected as rejected:
+        note_refusal(rejected, request.client.host if request.client else "unknown")
         return status_response(rejected, answer_as)
     return export_response(media_type, report.skipped)
+
+
+def note_refusal(rejected: Rejected, client: str) -> None:
+    REFUSALS.append(Refusal(datetime.now(UTC), rejected.status, rejected.message, client))
+    LOG.warning(
+        "%s from %s refused: %d %s", DISPLAY_NAME, client, rejected.status, rejected.message
+    )
 
 
 def max_bytes() -> int:
@@ -92,6 +136,8 @@ async def read_body(request: Request, limit: int) -> bytes:
 def decompress(body: bytes, encoding: str, limit: int) -> bytes:
     """The body without its Content-Encoding, refused once it inflates past `limit`."""
     encoding = encoding.strip().lower()
+    if encoding in ("", "identity") and body[:2] == GZIP_MAGIC:
+        encoding = "gzip"  # compressed without saying so: taken as it was meant
     if encoding in ("", "identity"):
         return body
     if encoding not in ("gzip", "deflate"):
@@ -183,7 +229,8 @@ def rejection_message(skipped: list) -> str:
     more = (
         f"; and {len(skipped) - REJECTIONS_LISTED} more" if len(skipped) > REJECTIONS_LISTED else ""
     )
-    return f"{len(skipped)} spans rejected: {listed}{more}"
+    spans = "1 span" if len(skipped) == 1 else f"{len(skipped)} spans"
+    return f"{spans} rejected: {listed}{more}"
 
 
 def status_response(rejected: Rejected, answer_as: str) -> Response:

@@ -61,6 +61,9 @@ class WriteResult:
     warnings: list[str] = field(default_factory=list)
 
 
+OTLP_ENDPOINT_WHO = "otlp-http"  # `uploads.who` of an export received at POST /v1/traces
+
+
 @dataclass
 class UploadMeta:
     filename: str
@@ -109,7 +112,8 @@ def write_spans(
             warnings = list(meta.warnings)
             duplicates = spans.num_rows - inserted
             if duplicates:
-                warnings.append(f"{duplicates} spans were already stored (same trace_id, span_id)")
+                spans = "1 span was" if duplicates == 1 else f"{duplicates} spans were"
+                warnings.append(f"{spans} already stored (same trace_id, span_id)")
             cur.execute(
                 INSERT_UPLOAD_SQL,
                 [

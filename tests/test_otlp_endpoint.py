@@ -259,6 +259,7 @@ def test_otlp_http_semantics_and_store_unchanged_by_bad_requests(tmp_path, share
             status = _status(response)
             assert status.code == code and fragment in status.message, (label, status.message)
         assert bad["no token"][0].headers["www-authenticate"] == "Bearer"
+        assert bad["text/plain"][0].headers["content-type"] == JSON  # readable, not protobuf
         for path in ("/v1/traces", "/api/ingest"):  # not Streamlit's blank page with a 200
             opened = requests.get(f"{base}{path}", timeout=10)
             assert (opened.status_code, opened.headers["allow"]) == (405, "POST"), path
@@ -283,10 +284,28 @@ def test_otlp_http_semantics_and_store_unchanged_by_bad_requests(tmp_path, share
         partial_pb = _post(url, _partial_request(shared_otlp), PROTOBUF)
         answer = ExportTraceServiceResponse.FromString(partial_pb.content)
         assert answer.partial_success.rejected_spans == 1
+        assert answer.partial_success.error_message.startswith("1 span rejected: ")
         assert "resource_spans[0].scope_spans[0].spans[1]: empty or all-zero trace id" in (
             answer.partial_success.error_message
         )
         assert _span_count(base) == 5
+
+        # compressed without a Content-Encoding: taken as gzip, as it was meant (the same
+        # spans as the first export: stored once)
+        unlabelled = _post(url, gzip.compress(binpb), PROTOBUF)
+        assert (unlabelled.status_code, _span_count(base)) == (200, 5)
+        # an exporter logs only the status code: the server log says why
+        log = (tmp_path / f"server-{base.rsplit(':', 1)[1]}.log").read_text()
+        refused = [
+            line.split("agenttime.otlp: ", 1)[1] for line in log.splitlines() if "refused" in line
+        ]
+        assert refused[:3] == [
+            "POST /v1/traces from 127.0.0.1 refused: 401 missing or wrong bearer token",
+            "POST /v1/traces from 127.0.0.1 refused: 401 missing or wrong bearer token",
+            "POST /v1/traces from 127.0.0.1 refused: 415 unsupported Content-Type 'text/plain'; "
+            "expected application/x-protobuf or application/json",
+        ]
+        assert len(refused) == len(bad)
 
     uploads = query(
         db_file, "SELECT format, span_count, skipped_count FROM uploads ORDER BY created_at"

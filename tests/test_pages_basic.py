@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from analysis.pipeline import ingest_path
+from api.otlp import REFUSALS, Refusal
 from ingest.registry import EXPECTED_FORMATS
+from store.writes import OTLP_ENDPOINT_WHO
 from tests.apptest import app_on, shown_rows
 from ui.text import escape_markdown
 
@@ -93,7 +96,7 @@ def test_upload_reports_each_file(db_path, con):
         assert [w.value for w in at.warning] == [
             "**again\\.jsonl** — span_jsonl: 0 spans, 1 trajectory, 0 skipped records: "
             "nothing new was stored.",
-            "1 spans were already stored (same trace_id, span_id)",
+            "1 span was already stored (same trace_id, span_id)",
         ]
     with con.cursor() as cur:
         assert cur.execute("SELECT count(*) FROM spans").fetchone() == (1,)
@@ -114,3 +117,45 @@ def test_an_upload_where_every_span_was_skipped_is_a_warning_not_a_success(db_pa
             "nothing was stored."
         )
         assert at.dataframe[0].value.shape[0] == 8
+
+
+def test_upload_lists_the_latest_uploads_and_the_exports_received(db_path, con, shared_traces):
+    otlp = shared_traces / "otlp"
+    assert ingest_path(con, otlp / "sdk_agent.binpb", "POST /v1/traces", who=OTLP_ENDPOINT_WHO).ok
+    assert ingest_path(con, otlp / "sdk_agent_otlp.jsonl").ok  # a file: the same 4 spans again
+    with con.cursor() as cur:
+        file_id = cur.execute("SELECT upload_id FROM uploads WHERE who IS NULL").fetchone()[0]
+    with app_on(db_path, page="views/upload.py") as at:
+        assert not at.exception
+        latest = at.dataframe[0].value
+        assert latest[["filename", "format", "span_count", "trace_count"]].values.tolist() == [
+            ["sdk_agent_otlp.jsonl", "otlp_json", 0, 1],
+            ["POST /v1/traces", "otlp_protobuf", 4, 1],
+        ]
+        assert latest["warnings"][0] == "4 spans were already stored (same trace_id, span_id)"
+        (caption,) = [c.value for c in at.caption if c.value.startswith("OpenTelemetry:")]
+        assert caption.startswith("OpenTelemetry: 1 export received at POST /v1/traces (4 spans)")
+        assert not [s for s in at.subheader if s.value.startswith("Exports refused")]
+    # the sidebar's Upload filter offers the file, not each export
+    with app_on(db_path) as at:
+        assert at.selectbox(key="upload").options == [f"sdk_agent_otlp.jsonl · {file_id}"]
+
+
+def test_upload_lists_the_exports_the_endpoint_refused(db_path, con):
+    refusal = Refusal(
+        datetime(2026, 11, 29, 9, 30, tzinfo=UTC), 401, "missing or wrong bearer token", "10.0.0.7"
+    )
+    REFUSALS.append(refusal)
+    try:
+        with app_on(db_path, page="views/upload.py") as at:
+            assert not at.exception
+            assert [s.value for s in at.subheader] == [
+                "Latest uploads",  # none yet
+                "Exports refused by POST /v1/traces",
+            ]
+            (table,) = at.dataframe
+            assert table.value[["status", "message", "client"]].values.tolist() == [
+                [401, "missing or wrong bearer token", "10.0.0.7"]
+            ]
+    finally:
+        REFUSALS.remove(refusal)

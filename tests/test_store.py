@@ -130,7 +130,7 @@ def test_spans_are_unique_on_trace_and_span_id_across_files(con):
     )
     assert result.spans_inserted == 1
     assert result.duplicates == 1
-    assert result.warnings == ["1 spans were already stored (same trace_id, span_id)"]
+    assert result.warnings == ["1 span was already stored (same trace_id, span_id)"]
     assert counts(con)[0] == 2
 
 

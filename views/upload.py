@@ -7,9 +7,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from analysis import uploads
 from analysis.pipeline import IngestReport, ingest_path
+from api.otlp import REFUSALS, Refusal
 from ingest.source import safe_filename
 from store.db import upload_dir
+from ui import format as fmt
 from ui.db import connection
 from ui.fleet_common import page_header
 from ui.format import counted
@@ -27,6 +30,7 @@ def ingest_upload(uploaded) -> IngestReport:
         path.unlink(missing_ok=True)
 
 
+RECENT_ROWS = 20
 ERROR_CHARS = 2000  # an error names the file, the position and what was expected: keep it whole
 
 
@@ -65,6 +69,66 @@ def show_report(report: IngestReport) -> None:
         )
 
 
+RECEIVED_COLUMNS = {
+    "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "filename": "File",
+    "format": "Format",
+    "span_count": st.column_config.NumberColumn("Spans", format="%,d"),
+    "trace_count": st.column_config.NumberColumn("Trajectories", format="%,d"),
+    "skipped_count": st.column_config.NumberColumn("Skipped", format="%,d"),
+    "warnings": st.column_config.TextColumn("Warnings", width="medium"),
+    "upload_id": "Upload id",
+}
+REFUSAL_COLUMNS = {
+    "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "status": st.column_config.NumberColumn("HTTP status", format="%d"),
+    "message": st.column_config.TextColumn("Why", width="large"),
+    "client": "From",
+}
+
+
+def show_received(con) -> None:
+    """What reached the store, newest first, and what the OTLP endpoint has taken in."""
+    st.subheader("Latest uploads")
+    recent = uploads.recent_uploads(con, RECENT_ROWS)
+    if recent.is_empty():
+        st.caption("Nothing uploaded yet.")
+        return
+    st.dataframe(
+        recent.select(list(RECEIVED_COLUMNS)),
+        hide_index=True,
+        width="stretch",
+        column_config=RECEIVED_COLUMNS,
+        placeholder=fmt.MISSING_CELL,
+    )
+    totals = uploads.endpoint_totals(con)
+    if totals.exports:
+        skipped = f", {counted(totals.skipped, 'span')} skipped" if totals.skipped else ""
+        st.caption(
+            f"OpenTelemetry: {counted(totals.exports, 'export')} received at POST /v1/traces "
+            f"({counted(totals.spans, 'span')}{skipped}), the last at "
+            f"{fmt.minute(totals.last)}. The sidebar's Upload filter lists files only."
+        )
+
+
+def show_refusals(refusals: list[Refusal]) -> None:
+    """Exports the endpoint refused since this server started: the exporter logs only a
+    status code, and nothing of them reaches the store."""
+    if not refusals:
+        return
+    st.subheader("Exports refused by POST /v1/traces")
+    st.caption(
+        f"The latest {len(refusals)} since this server started, newest first; nothing of them "
+        "was stored. The server log has each one too."
+    )
+    st.dataframe(
+        [vars(refusal) for refusal in reversed(refusals)],
+        hide_index=True,
+        width="stretch",
+        column_config=REFUSAL_COLUMNS,
+    )
+
+
 page_header(
     "Upload traces",
     "upload",
@@ -83,3 +147,5 @@ if files and st.button("Ingest", type="primary"):
     st.session_state["upload_reports"] = reports
 for report in st.session_state.get("upload_reports", []):
     show_report(report)
+show_received(connection())
+show_refusals(list(REFUSALS))
