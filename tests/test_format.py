@@ -1,8 +1,10 @@
-"""ui.format's dollars: unknown says so, amounts below $1 can keep the 4 decimals the tables
-print, and a negative amount (a saving, e.g. an escalation's extra cost below zero) puts its
-sign before the dollar sign."""
+"""ui.format: durations that round once, and dollars: unknown says so, amounts below $1 can
+keep the 4 decimals the tables print, and a negative amount (a saving, e.g. an escalation's
+extra cost below zero) puts its sign before the dollar sign."""
 
 from __future__ import annotations
+
+import pytest
 
 from ui import format as fmt
 
@@ -27,3 +29,19 @@ def test_signed_dollars_round_to_the_places_shown_without_a_negative_zero():
     shown = frame.select(signed_usd_values("gap", 5))["gap"].to_list()
     assert shown == [0.0, -0.00005, 0.0, -0.04105]
     assert math.copysign(1.0, shown[0]) == 1.0  # "$0.00000", not "-$0.00000"
+
+
+@pytest.mark.parametrize(
+    ("ms", "text", "short"),
+    [
+        (950, "950 ms", "950 ms"),
+        (58_240, "58.2 s", "58.2 s"),
+        (59_960, "1 min 0 s", "1.0 min"),  # not "60.0 s"
+        (112_000, "1 min 52 s", "1.9 min"),
+        (119_600, "2 min 0 s", "2.0 min"),  # not "1 min 60 s"
+        (3_700_000, "1 h 2 min", "1.0 h"),
+        (None, fmt.NOT_RECORDED, fmt.NOT_RECORDED),
+    ],
+)
+def test_durations_round_once_and_tiles_get_the_short_form(ms, text, short):
+    assert (fmt.duration(ms), fmt.short_duration(ms)) == (text, short)

@@ -765,3 +765,19 @@ def test_hostile_store_lists_and_compares_without_markup(tmp_path):
         assert not at.exception
         for element in list(at.markdown) + list(at.caption):
             assert SCRIPT not in element.value and IMG not in element.value
+
+
+def test_the_header_names_the_session_and_a_long_run_s_wall_time_fits_its_tile(sample_db):
+    with db.connect(sample_db).cursor() as cur:
+        trace, session, agent, wall_ms = cur.execute(
+            "SELECT trace_id, session_id, agent_name, wall_ms FROM trajectories "
+            "WHERE session_id IS NOT NULL AND wall_ms >= 60000 ORDER BY trace_id LIMIT 1"
+        ).fetchone()
+    db.close(sample_db)
+    with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
+        assert caption(at, escape_markdown(agent)).endswith(
+            f" · session {escape_markdown(session)}"
+        )
+        (wall,) = [m for m in at.metric if m.label == "Wall time"]
+        assert (wall.value, wall.help) == (fmt.short_duration(wall_ms), fmt.duration(wall_ms))
+        assert wall.value.endswith(" min")

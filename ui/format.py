@@ -31,10 +31,20 @@ def duration(ms: float | None) -> str:
         return NOT_RECORDED
     if ms < 1000:
         return f"{ms:.0f} ms"
-    if ms < 60_000:
+    if ms < 59_950:  # below, one decimal of a second never rounds up to "60.0 s"
         return f"{ms / 1000:.1f} s"
-    minutes, seconds = divmod(ms / 1000, 60)
-    return f"{minutes:.0f} min {seconds:.0f} s"
+    minutes, seconds = divmod(round(ms / 1000), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(round(ms / 60_000), 60)
+    return f"{hours} h {minutes} min"
+
+
+def short_duration(ms: float | None) -> str:
+    """A duration for a tile, as short as "58.2 s": "1.9 min", "2.3 h"."""
+    if _missing(ms) or ms < 59_950:
+        return duration(ms)
+    return f"{ms / 60_000:.1f} min" if ms < 3_597_000 else f"{ms / 3_600_000:.1f} h"
 
 
 def tokens(count: float | None) -> str:

@@ -125,12 +125,15 @@ def show_header(run: dict[str, Any], models: pl.DataFrame, turns: pl.DataFrame) 
         f"{escape_markdown(run.get('agent_name') or 'agent not recorded')} · task "
         f"{escape_markdown(run.get('task_id') or run.get('task_key') or 'not recorded')} · started "
         f"{_when(run.get('start_time'))} · trace {escape_markdown(run['trace_id'])}"
+        + (f" · session {escape_markdown(session)}" if (session := run.get("session_id")) else "")
     )
     cols = st.columns(6)
     quiet = {"delta_color": "off", "delta_arrow": "off"}
     outcome = escape_markdown(run.get("outcome") or "unknown")
     tile(cols[0], "Outcome", outcome, score_text(run), **quiet)
-    tile(cols[1], "Wall time", fmt.duration(run.get("wall_ms")))
+    wall = run.get("wall_ms")
+    exact = fmt.duration(wall) if fmt.short_duration(wall) != fmt.duration(wall) else None
+    tile(cols[1], "Wall time", fmt.short_duration(wall), help=exact)
     tile(cols[2], "Turns", fmt.count(run.get("turns")))
     errors = run.get("tool_errors")
     failed = f"{errors:,} failed" if errors else None  # else only a red outline tells
