@@ -76,7 +76,7 @@ FROM trajectories {where} GROUP BY verdict
 # The value a waste group is compared with; a day arrives as ISO text.
 GROUP_PARAM = {"day": "CAST(? AS DATE)"}
 WASTE_BEHIND_SQL = """
-SELECT t.trace_id, t.task_key, t.agent_name, t.models, t.start_time, t.outcome,
+SELECT t.trace_id, t.task_key, t.task_text, t.agent_name, t.models, t.start_time, t.outcome,
     t.verdict, t.cost_usd, count(*) AS findings,
     CASE WHEN count(f.tokens) = count(*) THEN CAST(sum(f.tokens) AS BIGINT) END
         AS group_waste_tokens,

@@ -57,7 +57,7 @@ LIST_COLUMNS = """trace_id, start_time, agent_name, primary_model, models, tier,
     cache_write_tokens, cost_usd, cost_source, outcome, outcome_inferred, score, escalated,
     verdict, waste_tokens, waste_usd, waste_turns, waste_stagnation_tokens,
     waste_error_retry_tokens, waste_repeated_tokens, waste_uncached_tokens, cache_hit_rate,
-    reasoning_share, context_growth, io_ratio"""
+    reasoning_share, context_growth, io_ratio, task_text"""
 TRAJECTORY_LIST_SQL = f"""
 SELECT {LIST_COLUMNS} FROM trajectories {{where}}
 ORDER BY {{order}} NULLS LAST, trace_id LIMIT ? OFFSET ?

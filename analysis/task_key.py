@@ -2,7 +2,8 @@
 
 An explicit task id wins. Otherwise the key is a hash of the normalised first user
 message, found in whichever message shape the source used (OpenAI messages, OTel GenAI
-parts, plain text), so the same prompt run on a small and a large model pairs up.
+parts, plain text), so the same prompt run on a small and a large model pairs up; the
+message's start is kept beside it (`task_text`), for pages to show instead of the hash.
 """
 
 from __future__ import annotations
@@ -49,20 +50,22 @@ UPDATE trajectories SET task_key = 'task:' || task_id
 WHERE trace_id IN (SELECT trace_id FROM affected) AND task_id IS NOT NULL
 """
 UPDATE_SQL = """
-UPDATE trajectories SET task_key = k.task_key
+UPDATE trajectories SET task_key = k.task_key, task_text = k.task_text
 FROM task_keys k WHERE trajectories.trace_id = k.trace_id
 """
+TASK_TEXT_CHARS = 120  # what a table cell shows of the first user message
 
 
 def refresh_task_keys(cur: duckdb.DuckDBPyConnection) -> None:
     """Task keys of the traces in `affected`, from `refresh_spans` (already staged)."""
     cur.execute(TASK_ID_KEYS_SQL)
     rows = cur.execute(FIRST_INPUTS_SQL).fetchall()
-    keys = [task_key(None, first_user_message(a) or first_user_message(b)) for _, a, b in rows]
+    messages = [first_user_message(a) or first_user_message(b) for _, a, b in rows]
     table = pa.table(
         {
             "trace_id": pa.array([r[0] for r in rows], pa.string()),
-            "task_key": pa.array(keys, pa.string()),
+            "task_key": pa.array([task_key(None, m) for m in messages], pa.string()),
+            "task_text": pa.array([task_text(m) for m in messages], pa.string()),
         }
     )
     with registered(cur, "task_keys", table):
@@ -76,6 +79,16 @@ def task_key(task_id: str | None, first_message: str | None) -> str | None:
         return None
     normalised = re.sub(r"\s+", " ", first_message).strip().lower()
     return "msg:" + hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def task_text(first_message: str | None) -> str | None:
+    """The first user message on one line, cut at TASK_TEXT_CHARS: what a `msg:` key stands
+    for, shown where the key would say nothing."""
+    if not first_message:
+        return None
+    line = " ".join(first_message.split())
+    line = line if len(line) <= TASK_TEXT_CHARS else line[: TASK_TEXT_CHARS - 1] + "…"
+    return line.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate becomes "?"
 
 
 def first_user_message(raw: str | None) -> str | None:

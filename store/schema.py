@@ -68,6 +68,7 @@ TRAJECTORY_ANALYSIS_COLUMNS = (
     ("reasoning_share", "DOUBLE"),
     ("context_growth", "DOUBLE"),
     ("io_ratio", "DOUBLE"),
+    ("task_text", "VARCHAR"),
 )
 TRAJECTORY_ANALYSIS_DDL = ",\n    ".join(
     f"{name} {kind}" for name, kind in TRAJECTORY_ANALYSIS_COLUMNS

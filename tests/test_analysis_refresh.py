@@ -129,6 +129,24 @@ def test_runs_whose_first_message_escapes_a_lone_surrogate_share_a_task_key(con,
     assert keys[0] == keys[1] and keys[0][0].startswith("msg:") and len(keys[0][0]) == 20
 
 
+def test_a_message_key_keeps_the_start_of_its_message_for_pages_to_show(con, tmp_path):
+    long = "Refund order 1234\n\n  because " + "it arrived broken " * 10
+    runs = []
+    for trace_id, text, task_id in (
+        ("long", long, None),
+        ("cut", "Fix \ud83d", None),
+        ("id", "x", "T9"),
+    ):
+        spans = trajectory(trace_id, [T(message="done")], task_id=task_id)
+        spans[0]["input"] = json.dumps([{"role": "user", "content": text}])
+        runs += spans
+    ingest_spans(con, tmp_path, "texts.jsonl", runs)
+    with con.cursor() as cur:
+        got = dict(cur.execute("SELECT trace_id, task_text FROM trajectories").fetchall())
+    flat = " ".join(long.split())
+    assert got == {"long": flat[:119] + "…", "cut": "Fix ?", "id": None}
+
+
 def _scans_of_text(profile: dict) -> list[tuple[list[str], int]]:
     """(text columns read, rows emitted) of each scan of `spans` in a DuckDB JSON profile."""
     found, pending = [], list(profile["operator"])

@@ -781,3 +781,19 @@ def test_the_header_names_the_session_and_a_long_run_s_wall_time_fits_its_tile(s
         (wall,) = [m for m in at.metric if m.label == "Wall time"]
         assert (wall.value, wall.help) == (fmt.short_duration(wall_ms), fmt.duration(wall_ms))
         assert wall.value.endswith(" min")
+
+
+def test_a_task_known_by_its_first_message_reads_as_that_message(sample_db):
+    with db.connect(sample_db).cursor() as cur:
+        trace, key, text = cur.execute(
+            "SELECT trace_id, task_key, task_text FROM trajectories "
+            "WHERE task_key LIKE 'msg:%' ORDER BY start_time DESC LIMIT 1"
+        ).fetchone()
+    db.close(sample_db)
+    assert text and not text.startswith("msg:")
+    with page_test(sample_db, "views/trajectories.py", query={"task": key}) as at:
+        (row,) = shown_rows(at.dataframe[0])
+        assert row["task_key"] == text
+    with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
+        shown = escape_markdown(f"“{text}” ({key})")
+        assert f" · task {shown} · " in caption(at, "support")

@@ -33,6 +33,14 @@ CATEGORY_LABELS = {
 }
 
 
+def task_names() -> pl.Expr:
+    """`task_key` as a table shows it: for a `msg:` key (a hash, which says nothing) the first
+    user message it stands for (`task_text`), else the key ("task:<id>")."""
+    key = pl.col("task_key")
+    has_text = key.str.starts_with("msg:") & pl.col("task_text").is_not_null()
+    return pl.when(has_text).then(pl.col("task_text")).otherwise(key).alias("task_key")
+
+
 def verdict_names(column: str = "verdict") -> pl.Expr:
     """A column of computed verdict keys, as their names ("small_sufficient" -> "Small model
     sufficient"); any other text is kept."""

@@ -24,7 +24,7 @@ from analysis import queries, search
 from analysis.filters import TrajectoryFilter
 from store.reviews import current_reviews
 from ui import format as fmt
-from ui.names import CATEGORY_LABELS, SORT_LABELS
+from ui.names import CATEGORY_LABELS, SORT_LABELS, task_names
 from ui.review_panel import verdict_label
 from ui.share import PUBLIC_URL_ENV
 from ui.text import page_href
@@ -32,6 +32,7 @@ from ui.timeline import build_timeline_figure
 from ui.trajectory_sections import (
     VERDICT_TEXT,
     cost_source_text,
+    task_text,
     turn_names,
     waste_tokens_text,
 )
@@ -166,6 +167,7 @@ def summary_report(
         "Waste (USD)": fmt.fine_usd(k.waste_usd),
     }
     runs = queries.trajectory_list(con, flt, sort, descending, limit=limit)
+    runs = runs.with_columns(task_names())
     columns = LIST_COLUMNS
     if search is not None:
         runs = runs.join(_first_matches(con, search, runs), on="trace_id", how="left")
@@ -215,7 +217,7 @@ def _facts(run: dict[str, Any], turns: pl.DataFrame) -> str:
     waste = fmt.fine_usd(run.get("waste_usd"))
     facts = {
         "Agent": run.get("agent_name"),
-        "Task": run.get("task_id") or run.get("task_key"),
+        "Task": task_text(run),
         "Models (in call order)": " → ".join(run.get("models") or []) or None,
         "Outcome": outcome + (" (inferred)" if run.get("outcome_inferred") else ""),
         "Score": run.get("score"),

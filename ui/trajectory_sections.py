@@ -120,10 +120,20 @@ def cost_source_text(turns: pl.DataFrame) -> str:
     return text
 
 
+def task_text(run: dict[str, Any]) -> str:
+    """The run's task: its id, or the first user message with the key that pairs its runs."""
+    if run.get("task_id"):
+        return run["task_id"]
+    key, text = run.get("task_key"), run.get("task_text")
+    if text:
+        return f"“{text}” ({key})"
+    return key or "not recorded"
+
+
 def show_header(run: dict[str, Any], models: pl.DataFrame, turns: pl.DataFrame) -> None:
     st.caption(
         f"{escape_markdown(run.get('agent_name') or 'agent not recorded')} · task "
-        f"{escape_markdown(run.get('task_id') or run.get('task_key') or 'not recorded')} · started "
+        f"{escape_markdown(task_text(run))} · started "
         f"{_when(run.get('start_time'))} · trace {escape_markdown(run['trace_id'])}"
         + (f" · session {escape_markdown(session)}" if (session := run.get("session_id")) else "")
     )

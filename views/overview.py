@@ -12,7 +12,7 @@ from ui import format as fmt
 from ui.db import connection
 from ui.fleet_common import UNKNOWN_CELLS, kpis_or_stop, page_header
 from ui.fleet_links import trajectory_link_column, trajectory_url
-from ui.names import CATEGORY_LABELS, models_in_order, verdict_names
+from ui.names import CATEGORY_LABELS, models_in_order, task_names, verdict_names
 from ui.text import escape_markdown
 from ui.tiles import tile
 
@@ -178,7 +178,7 @@ def worst_table(frame: pl.DataFrame, ranked_by: str) -> None:
         *numbers,
         "outcome",
         verdict_names(),
-        "task_key",
+        task_names(),
         models_in_order(),
         "agent_name",
     )

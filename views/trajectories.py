@@ -19,7 +19,7 @@ from ui.db import connection, data_version
 from ui.empty import show_empty_store
 from ui.filters import current_filter, warn_if_not_offered
 from ui.fleet_common import page_header
-from ui.names import SORT_LABELS, models_in_order, verdict_names
+from ui.names import SORT_LABELS, models_in_order, task_names, verdict_names
 from ui.report import summary_report
 from ui.text import escape_markdown, page_href
 from ui.trajectory_sections import table_height
@@ -111,6 +111,7 @@ def display_frame(runs: pl.DataFrame, matches: pl.DataFrame | None = None) -> pl
         wall_s=pl.col("wall_ms") / 1000,
         tokens=pl.col("input_tokens") + pl.col("output_tokens"),
         verdict=verdict_names(),
+        task_key=task_names(),
     ).select(columns)
 
 

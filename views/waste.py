@@ -17,7 +17,7 @@ from ui.db import connection
 from ui.filters import warn_if_not_offered
 from ui.fleet_common import UNKNOWN_CELLS, kpis_or_stop, page_header
 from ui.fleet_links import narrowed_trajectories_url, trajectory_link_column, trajectory_url
-from ui.names import CATEGORY_LABELS, models_in_order, verdict_names
+from ui.names import CATEGORY_LABELS, models_in_order, task_names, verdict_names
 from ui.tiles import tile
 
 GROUPS = {"category": "Category", "agent": "Agent", "model": "Model", "day": "Day"}
@@ -137,6 +137,7 @@ def show_chart(version: str, flt: TrajectoryFilter, by: str, measure: str, k) ->
 def with_links(frame: pl.DataFrame) -> pl.DataFrame:
     links = pl.Series("open", [trajectory_url(t) for t in frame["trace_id"]], dtype=pl.String)
     named = [verdict_names()] if "verdict" in frame.columns else []
+    named += [task_names()] if "task_text" in frame.columns else []
     return frame.with_columns(links, models_in_order(), *named)
 
 
