@@ -149,6 +149,7 @@ def test_waste_share_by_category_shows_every_category():
         "0 tokens · $0.0000",
         "1,500 tokens · $0.1500",
     ]
+    assert list(bar.textposition) == ["auto", "outside", "outside", "auto"]  # "0" shows
     assert list(bar.marker.color) == [f.CATEGORY_COLORS[c] for c in f.CATEGORIES]
 
 

@@ -263,7 +263,7 @@ def test_waste_kpis_and_the_trajectories_behind_a_category(sample_db):
         shown = metrics(at)
         assert (shown["Wasted tokens"], shown["Waste (USD)"]) == (fmt.compact(tokens), fmt.usd(usd))
         ((looped,),) = sql(sample_db, "SELECT count(*) FROM trajectories WHERE waste_turns > 0")
-        (runs,) = [m for m in at.metric if m.label == "Runs with wasted turns"]
+        (runs,) = [m for m in at.metric if m.label == "Runs wasting turns"]
         assert runs.value == str(looped)
         assert "uncached context is waste counted in tokens, not in turns" in runs.help
         assert len(at.get("plotly_chart")) == 4

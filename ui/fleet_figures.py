@@ -228,7 +228,8 @@ def build_waste_category_figure(waste: pl.DataFrame, base_tokens: float | None) 
             orientation="h",
             marker_color=[CATEGORY_COLORS[c] for c in CATEGORIES],
             text=texts,
-            textposition="auto",
+            # a bar of no width has no room inside: its text ("0 tokens") goes beside it
+            textposition=["auto" if share else "outside" for share in shares],
             cliponaxis=False,
             hovertext=hovers,
             customdata=list(CATEGORIES),

@@ -89,7 +89,7 @@ def show_kpis(k: queries.Kpis) -> None:
     )
     tile(
         cols[4],
-        "Runs with wasted turns",
+        "Runs wasting turns",
         fmt.count(k.with_waste_turns),
         help="Runs where some turn was stuck in a loop, retried a failed tool call or repeated "
         "an earlier one. Re-sent uncached context is waste counted in tokens, not in turns, so "
