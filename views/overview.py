@@ -188,7 +188,7 @@ def worst_table(frame: pl.DataFrame, ranked_by: str) -> None:
         width="stretch",
         column_config={
             "open": trajectory_link_column(),
-            "task_key": "Task",
+            "task_key": st.column_config.TextColumn("Task", width="medium"),
             "agent_name": "Agent",
             "models": "Models (call order)",
             "waste_usd": st.column_config.NumberColumn("Waste (USD)", format="$%.4f"),

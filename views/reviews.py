@@ -23,7 +23,7 @@ LABELS = {
     "trace_id": st.column_config.TextColumn("Trajectory"),
     "agent_name": st.column_config.TextColumn("Agent"),
     "primary_model": st.column_config.TextColumn("Model"),
-    "task_key": st.column_config.TextColumn("Task"),
+    "task_key": st.column_config.TextColumn("Task", width="medium"),
     "outcome": st.column_config.TextColumn("Outcome"),
     "computed_verdict": st.column_config.TextColumn("Computed verdict"),
     "human_verdict": st.column_config.TextColumn("Review verdict"),

@@ -32,7 +32,7 @@ COLUMNS = {
     "open": st.column_config.LinkColumn("Open", display_text=":material/open_in_new:", width=50),
     "start_time": st.column_config.DatetimeColumn("Started (UTC)", format="YYYY-MM-DD HH:mm"),
     "agent_name": st.column_config.TextColumn("Agent"),
-    "task_key": st.column_config.TextColumn("Task"),
+    "task_key": st.column_config.TextColumn("Task", width="medium"),
     "outcome": st.column_config.TextColumn("Outcome"),
     "verdict": st.column_config.TextColumn("Verdict"),
     "turns": st.column_config.NumberColumn("Turns", format="%d"),

@@ -143,7 +143,7 @@ def with_links(frame: pl.DataFrame) -> pl.DataFrame:
 
 COLUMNS = {
     "open": trajectory_link_column(),
-    "task_key": "Task",
+    "task_key": st.column_config.TextColumn("Task", width="medium"),
     "agent_name": "Agent",
     "models": "Models (call order)",
     "group_waste_tokens": st.column_config.NumberColumn("Waste here (tokens)", format="%,d"),
