@@ -27,7 +27,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     report = commands.add_parser("report", help="print the analysis of every stored trajectory")
     report.add_argument("--db", help=f"DuckDB file (default $AGENTTIME_DB or {db.DEFAULT_DB_PATH})")
     report.add_argument("--json", action="store_true", help="print JSON instead of text")
-    report.add_argument("--limit", type=int, help="print at most this many trajectories")
+    report.add_argument(
+        "--limit", type=_positive, help="print at most this many trajectories (1 or more)"
+    )
     report.add_argument(
         "--fail-on-waste",
         type=_fraction,
@@ -50,7 +52,7 @@ def _fraction(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from analysis.report import build_report, render_text, waste_gate
+    from analysis.report import render_text, waste_gate
 
     args = parse_args(argv)
     path = db.db_path(args.db)
@@ -61,11 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_NO_STORE
     try:
-        con = db.connect(path)
+        report = _report(path, args.limit)
     except (duckdb.Error, OSError) as exc:
         print(f"error: {db.cannot_open(path, exc)}", file=sys.stderr)
         return EXIT_UNAVAILABLE
-    report = build_report(con, limit=args.limit)
     print(json.dumps(report, indent=2, default=str) if args.json else render_text(report), end="")
     if args.fail_on_waste is not None:
         fails, message = waste_gate(report, args.fail_on_waste)
@@ -73,6 +74,26 @@ def main(argv: list[str] | None = None) -> int:
         if fails:
             return EXIT_WASTE
     return 0
+
+
+def _report(path: str, limit: int | None) -> dict:
+    """Read-only, so a report runs beside other readers of the file (CI jobs, an export); a
+    store from an older AgentTime, missing a column, is opened once to upgrade it."""
+    from analysis.report import build_report
+
+    if (con := db.held(path)) is not None:  # called in a process that has the store open
+        return build_report(con, limit=limit)
+    try:
+        with duckdb.connect(path, read_only=True) as con:
+            return build_report(con, limit=limit)
+    except (duckdb.BinderException, duckdb.CatalogException):
+        return build_report(db.connect(path), limit=limit)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return int(text)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ REPORT_COLUMNS = (
     "waste_repeated_tokens", "waste_uncached_tokens", "waste_tokens", "waste_usd",
 )  # fmt: skip
 TEXT_COLUMNS = (
-    ("trace", "trace_id", 32), ("task", "task_key", 14), ("turns", "turns", 5), ("llm", "llm_calls", 5), ("tools", "tool_calls", 5),
+    ("trace", "trace_id", 36), ("task", "task_key", 14), ("turns", "turns", 5), ("llm", "llm_calls", 5), ("tools", "tool_calls", 5),
     ("wall_ms", "wall_ms", 9), ("model_ms", "model_ms", 9), ("tool_ms", "tool_ms", 9),
     ("idle_ms", "idle_ms", 9), ("in_tok", "input_tokens", 8), ("out_tok", "output_tokens", 8),
     ("reason", "reasoning_tokens", 7), ("cached", "cache_read_tokens", 7),
@@ -86,7 +86,12 @@ def waste_gate(report: dict[str, Any], fraction: float) -> tuple[bool, str]:
     if share is None:
         return False, "waste share unknown (no trajectory has both tokens and cache data)"
     verdict = "above" if share > fraction else "within"
-    return share > fraction, f"waste share {share:.2%} is {verdict} the limit {fraction:.2%}"
+    summary = report["summary"]
+    over = f"over the {summary['trajectories_with_known_waste']} of {summary['trajectories']} "
+    return share > fraction, (
+        f"waste share {share:.2%} is {verdict} the limit {fraction:.2%} "
+        f"({over}trajectories whose waste is known)"
+    )
 
 
 def render_text(report: dict[str, Any]) -> str:

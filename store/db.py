@@ -76,6 +76,12 @@ def connect(path: str | Path | None = None) -> StoreConnection:
         return _connections[key]
 
 
+def held(path: str | Path | None = None) -> StoreConnection | None:
+    """This process's open connection for `path`, if `connect` made one."""
+    with _open_lock:
+        return _connections.get(db_path(path))
+
+
 def _attached(path: str) -> duckdb.DuckDBPyConnection:
     config = {"memory_limit": memory_limit()}
     if path != ":memory:":  # spill beside the store, as DuckDB does for a file it opens itself

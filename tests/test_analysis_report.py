@@ -140,7 +140,10 @@ def test_fail_on_waste_exits_3_above_the_limit(con, db_path, tmp_path, capsys):
     turns = [T(calls=[Call("read", {"f": "a"}, "A")]), T(calls=[Call("read", {"f": "a"}, "A")])]
     ingest_spans(con, tmp_path, "w.jsonl", trajectory("w", turns, score=1))
     assert main(["report", "--db", str(db_path), "--fail-on-waste", "0.4"]) == 3
-    assert "waste share 50.00% is above the limit 40.00%" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "waste share 50.00% is above the limit 40.00% "
+        "(over the 1 of 1 trajectories whose waste is known)\n"
+    )
     assert main(["report", "--db", str(db_path), "--fail-on-waste", "0.5"]) == 0
 
 
@@ -207,3 +210,34 @@ def test_cli_subprocess_prints_json(con, db_path, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["trajectories"][0]["trace_id"] == "x"
+
+
+def test_the_report_reads_beside_another_reader_of_the_store(con, db_path, tmp_path):
+    """Read-only: a CI job's report runs while another process has the file open read-only
+    (two read-write opens would conflict)."""
+    uuid = "1005a154-0a33-4539-959b-dbf5a5e7c2d1"  # a LangSmith run id: printed whole
+    ingest_spans(con, tmp_path, "x.jsonl", trajectory(uuid, [T()], score=1))
+    db.close(db_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1], "
+         "read_only=True); print('open', flush=True); sys.stdin.read()", str(db_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "open\n"
+        result = subprocess.run(
+            [sys.executable, "-m", "analysis", "report", "--db", str(db_path)],
+            capture_output=True, text=True, cwd=ROOT, check=False,
+        )  # fmt: skip
+    finally:
+        holder.communicate("")
+    assert result.returncode == 0, result.stderr
+    assert f"\n{uuid} " in result.stdout
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "many"])
+def test_a_limit_below_one_is_a_usage_error(con, db_path, limit, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["report", "--db", str(db_path), "--limit", limit])
+    assert exited.value.code == 2
+    assert "expected a whole number of 1 or more" in capsys.readouterr().err
