@@ -58,10 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.files and not args.export:
         print("error: give the FILE(s) to ingest, or --export DIR", file=sys.stderr)
         return EXIT_USAGE
-    missing = [f for f in args.files if not Path(f).exists()]
-    if missing:
-        print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
-        return EXIT_USAGE
+    if args.export and not export_target_free(args.export):
+        return EXIT_USAGE  # before any file lands: the command does all of it or says why not
     try:
         status = ingest_files(args) if args.files else EXIT_OK
         return max(status, export_locally(args)) if args.export else status
@@ -70,19 +68,36 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def export_target_free(folder: str) -> bool:
+    from store.export import target_taken
+
+    if (problem := target_taken(Path(folder))) is not None:
+        print(f"error: {problem}", file=sys.stderr)
+    return problem is None
+
+
 def ingest_files(args) -> int:
-    if args.url:
-        reports = ingest_through_server(args.url, args.files)
-    else:
-        reports = ingest_locally(args)
-        if reports is None:
+    """Each FILE lands or fails on its own (a missing one fails); 1 when any failed or
+    stored nothing because every record in it was skipped."""
+    missing = [f for f in args.files if not Path(f).exists()]
+    args.files = [f for f in args.files if f not in missing]
+    reports = [{"file": f, "ok": False, "error": f"{f}: no such file or folder"} for f in missing]
+    if args.files:
+        found = ingest_through_server(args.url, args.files) if args.url else ingest_locally(args)
+        if found is None:
             return EXIT_OK
+        reports += found
     for report in reports:
         if args.json:
             print(json.dumps(report))
         else:
             print(describe(report), file=sys.stdout if report["ok"] else sys.stderr)
-    return EXIT_OK if all(r["ok"] for r in reports) else EXIT_FAILED
+    return EXIT_OK if all(r["ok"] and not nothing_landed(r) for r in reports) else EXIT_FAILED
+
+
+def nothing_landed(report: dict) -> bool:
+    """Every record was skipped: the file was read, but none of it is in the store."""
+    return not report["spans"] and not report["trajectories"] and bool(report["skipped"])
 
 
 def ingest_locally(args) -> list[dict] | None:

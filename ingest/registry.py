@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from ingest.errors import DecodeError, LimitExceeded, UnsupportedFormat
 from ingest.jsonutil import MAX_JSON_DEPTH
-from ingest.source import Source
+from ingest.source import Source, content_files
 
 # What an unrecognised file was expected to be, in the words of docs/formats.md.
 EXPECTED_FORMATS = (
@@ -99,6 +99,13 @@ def detect(source: Source) -> _Registered:
         for adapter in _ADAPTERS:
             if adapter.sniff(head, source):
                 return adapter
+    if source.is_dir:
+        files = len(content_files(source.path))
+        raise UnsupportedFormat(
+            source.display_name,
+            f"a folder ({files:,} file{'' if files == 1 else 's'}) holding neither an AgentTime export nor LangSmith "
+            "bulk-export Parquet; expected a trace file, or one of those folders",
+        )
     raise UnsupportedFormat(
         source.display_name,
         f"not a recognised trace format: {described(head)}; expected {EXPECTED_FORMATS}",

@@ -28,6 +28,9 @@ def safe_filename(name: str | None) -> str:
     return cleaned.strip(".") or "upload"
 
 
+GZIP_STEP = 1024 * 1024  # decompressed bytes read at a time
+
+
 @dataclass
 class Source:
     path: Path
@@ -113,7 +116,7 @@ class Source:
         parts, total = [], 0
         try:
             with gzip.open(self.path, "rb") as handle:
-                while chunk := handle.read(1024 * 1024):
+                while chunk := handle.read(GZIP_STEP):
                     total += len(chunk)
                     if total > self.max_bytes:
                         raise LimitExceeded(
@@ -123,8 +126,11 @@ class Source:
                         )
                     parts.append(chunk)
         except (OSError, EOFError, zlib.error) as exc:
+            # the step that failed is lost with its bytes: say which span of content it was
             raise DecodeError(
-                self.display_name, f"gzip stream broken after {total:,} bytes: {exc}"
+                self.display_name,
+                f"gzip stream broken ({exc}); expected a complete gzip file",
+                f"content bytes {total:,}–{total + GZIP_STEP:,}",
             ) from exc
         return b"".join(parts)
 

@@ -3,7 +3,7 @@
 Spans are written hive-partitioned by UTC day of their start time (`spans/day=YYYY-MM-DD/`,
 `day=unknown` when the source recorded no time) in the canonical column layout, which
 ClickHouse, Spark, Trino or DuckDB read as is; uploads, reviews and models go beside them
-as one file each. Everything is read in one transaction, so the files are one consistent
+as one file each, and so do the rollups (trajectories, turns, findings, verdicts). Everything is read in one transaction, so the files are one consistent
 snapshot even while ingests continue. The export is built in a sibling folder and renamed
 into place at the end: a folder that exists under the target name is complete. The
 manifest lists every file with its row count, so a re-import can prove nothing is missing.
@@ -28,11 +28,16 @@ EXPORT_VERSION = 1
 MANIFEST = "manifest.json"
 SPANS_DIR = "spans"
 SIDE_TABLES = ("uploads", "reviews", "models")
+# Derived at ingest, exported for those who analyse elsewhere; a re-import rebuilds them.
+ROLLUP_TABLES = ("trajectories", "turns", "findings", "verdicts")
 UNKNOWN_DAY = "unknown"
 
 SPANS_COPY_SQL = f"""
 COPY (
-    SELECT *, coalesce(strftime(timezone('UTC', start_time), '%Y-%m-%d'), '{UNKNOWN_DAY}') AS day
+    -- attributes as plain text: DuckDB's JSON type reaches Parquet as an extension type
+    -- that Polars, for one, reads as bytes
+    SELECT * REPLACE (attributes::VARCHAR AS attributes),
+        coalesce(strftime(timezone('UTC', start_time), '%Y-%m-%d'), '{UNKNOWN_DAY}') AS day
     FROM spans ORDER BY trace_id, span_id
 ) TO '{{target}}' (FORMAT parquet, PARTITION_BY (day))
 """
@@ -62,8 +67,8 @@ class ExportResult:
 def export_store(con: duckdb.DuckDBPyConnection, folder: str | Path) -> ExportResult:
     """Write the store to `folder` (absent or empty); nothing is left behind on failure."""
     target = Path(folder)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise TargetNotEmpty(f"{target}: exists and is not an empty folder; choose a new folder")
+    if (problem := target_taken(target)) is not None:
+        raise TargetNotEmpty(problem)
     staging = target.parent / f".{target.name}.partial-{os.getpid()}"
     try:
         (staging / SPANS_DIR).mkdir(parents=True)
@@ -78,6 +83,13 @@ def export_store(con: duckdb.DuckDBPyConnection, folder: str | Path) -> ExportRe
     return ExportResult(target, manifest)
 
 
+def target_taken(target: Path) -> str | None:
+    """Why `target` cannot take an export (it exists and is not an empty folder), or None."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        return f"{target}: exists and is not an empty folder; choose a new folder"
+    return None
+
+
 def _write_snapshot(con: duckdb.DuckDBPyConnection, folder: Path) -> dict:
     tables: dict[str, dict] = {}
     with con.cursor() as cur:
@@ -88,7 +100,7 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection, folder: Path) -> dict:
             cur.fetchall()
             cur.execute(SPANS_COPY_SQL.format(target=_sql_path(folder / SPANS_DIR)))
             tables["spans"] = _spans_entry(cur, folder)
-            for table in SIDE_TABLES:
+            for table in (*SIDE_TABLES, *ROLLUP_TABLES):
                 name = f"{table}.parquet"
                 cur.execute(TABLE_COPY_SQL.format(table=table, target=_sql_path(folder / name)))
                 (rows,) = cur.execute(COUNT_SQL.format(table=table)).fetchone()

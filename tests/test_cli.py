@@ -87,9 +87,39 @@ def test_json_output_is_one_object_per_file(tmp_path, db_path):
 
 def test_usage_errors_exit_2(tmp_path, db_path):
     assert run_cli("--db", str(db_path)).returncode == 2
-    missing = run_cli(str(tmp_path / "nope.jsonl"), "--db", str(db_path))
-    assert missing.returncode == 2
-    assert "no such file" in missing.stderr
+
+
+def test_a_missing_file_fails_alone_and_the_others_still_land(tmp_path, db_path):
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(SPAN) + "\n")
+    missing = tmp_path / "nope.jsonl"
+    result = run_cli(str(good), str(missing), "--db", str(db_path))
+    assert result.returncode == 1
+    assert result.stderr == f"FAILED {missing}: no such file or folder\n"
+    assert span_count(db_path) == 1
+
+
+def test_a_file_whose_every_record_was_skipped_exits_1(shared_traces, db_path):
+    """Read, but nothing of it is in the store (the spec's sample: every trace id empty):
+    CI must be able to tell."""
+    skipped = shared_traces / "otlp" / "otel_spec_file_exporter_traces.jsonl"
+    result = run_cli(str(skipped), "--db", str(db_path))
+    assert result.returncode == 1, result.stdout
+    assert "otlp_json, 0 spans, 0 trajectories, 8 skipped" in result.stdout
+
+
+def test_files_and_an_export_to_a_taken_folder_change_nothing(tmp_path, db_path):
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(SPAN) + "\n")
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("mine")
+    result = run_cli(str(good), "--db", str(db_path), "--export", str(taken))
+    assert result.returncode == 2
+    assert (
+        result.stderr == f"error: {taken}: exists and is not an empty folder; choose a new folder\n"
+    )
+    assert not db_path.exists()  # nothing was ingested first
 
 
 def test_if_empty_loads_only_into_an_empty_store(tmp_path, db_path):

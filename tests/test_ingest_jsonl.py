@@ -91,6 +91,35 @@ def test_gzip_is_read_transparently(tmp_path):
     assert decode_file(path).spans.num_rows == 2
 
 
+def test_a_truncated_gzip_says_where_its_content_broke(tmp_path, shared_traces):
+    spans = tmp_path / "spans.jsonl.gz"
+    spans.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in SPAN_LINES).encode())[:-12])
+    with pytest.raises(DecodeError) as broken:
+        decode_file(spans)
+    assert str(broken.value).startswith(
+        "spans.jsonl.gz, content bytes 0–1,048,576: gzip stream broken ("
+    )
+    # OTLP JSON lines are streamed: the line it broke in
+    lines = (shared_traces / "otlp" / "sdk_agent_otlp.jsonl").read_bytes()
+    otlp = tmp_path / "otlp.jsonl.gz"
+    otlp.write_bytes(gzip.compress(lines * 200)[:-40])
+    with pytest.raises(DecodeError) as broken:
+        decode_file(otlp)
+    assert broken.value.position == "content bytes 0–4,194,304"  # the first 4 MiB read
+
+
+def test_a_folder_no_adapter_takes_is_named_as_a_folder(tmp_path):
+    folder = tmp_path / "traces"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("hi")
+    with pytest.raises(UnsupportedFormat) as refused:
+        decode_file(folder)
+    assert str(refused.value) == (
+        "traces: a folder (1 file) holding neither an AgentTime export nor LangSmith "
+        "bulk-export Parquet; expected a trace file, or one of those folders"
+    )
+
+
 def test_unknown_content_is_refused_with_the_file_name(tmp_path):
     path = tmp_path / "notes.jsonl"
     path.write_text('{"hello": "world"}\n')

@@ -78,7 +78,13 @@ def raw_lines(source: Source) -> Iterator[bytes]:
                 number += len(pieces)
                 yield from pieces
         except (OSError, EOFError, zlib.error) as exc:
-            raise DecodeError(name, f"gzip stream broken: {exc}", f"after line {number}") from exc
+            # the block that failed is lost with its bytes: say which span of content it was
+            where = f"content bytes {total:,}–{total + READ_BLOCK:,}"
+            raise DecodeError(
+                name,
+                f"gzip stream broken ({exc}); expected a complete gzip file",
+                where + (f", after line {number:,}" if number else ""),
+            ) from exc
     if partial and partial != [b""]:
         yield b"".join(partial)
 
