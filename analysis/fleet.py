@@ -109,12 +109,13 @@ ORDER BY c.calls DESC NULLS LAST, n.model
 # the same whatever the number of escalations; `{page}`: "" or "LIMIT ? OFFSET ?".
 ESCALATIONS_SQL = """
 WITH page AS (
-    SELECT t.trace_id, t.task_key, t.start_time, t.models, t.outcome, t.cost_usd, t.wall_ms
+    SELECT t.trace_id, t.task_key, t.task_text, t.start_time, t.models, t.outcome, t.cost_usd,
+        t.wall_ms
     FROM trajectories t
     WHERE t.escalated AND t.trace_id IN (SELECT trace_id FROM verdicts) {scope}
     ORDER BY t.start_time NULLS LAST, t.trace_id {page}
 )
-SELECT t.trace_id, t.task_key, t.start_time, t.models, t.outcome, v.verdict,
+SELECT t.trace_id, t.task_key, t.task_text, t.start_time, t.models, t.outcome, v.verdict,
        json_extract_string(v.evidence, '$.escalation_span_id') AS escalation_span_id,
        json_extract_string(v.evidence, '$.from_model') AS from_model,
        json_extract_string(v.evidence, '$.to_model') AS to_model,

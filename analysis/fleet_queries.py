@@ -98,7 +98,7 @@ PICK = "(s.pick_failed, s.pick_start_time, s.pick_trace_id)"
 SMALLER = "s.task_key = o.task_key AND s.rank < o.rank"
 OVER_EXTRA_CTE = f"""
 over AS (
-    SELECT trace_id, task_key, primary_model, tier, outcome, cost_usd, wall_ms, turns,
+    SELECT trace_id, task_key, task_text, primary_model, tier, outcome, cost_usd, wall_ms, turns,
         {TIER_RANK_SQL.format(col="tier")} AS rank
     FROM trajectories
     WHERE verdict = 'over_provisioned' AND task_key IS NOT NULL AND escalated = false
@@ -114,7 +114,8 @@ OVER_PROVISIONED_SQL = f"""
 WITH {OVER_EXTRA_CTE}, page AS (
     SELECT trace_id FROM extras ORDER BY extra_cost_usd DESC NULLS LAST, trace_id {{page}}
 ), pairs AS (
-    SELECT o.trace_id, any_value(o.task_key) AS task_key, any_value(o.primary_model) AS model,
+    SELECT o.trace_id, any_value(o.task_key) AS task_key, any_value(o.task_text) AS task_text,
+        any_value(o.primary_model) AS model,
         any_value(o.tier) AS tier, any_value(o.outcome) AS outcome,
         any_value(o.cost_usd) AS cost_usd, any_value(o.wall_ms) AS wall_ms,
         any_value(o.turns) AS turns,
@@ -153,14 +154,15 @@ TIER_PAIRS_SQL = f"""
 WITH {SPREAD_CTE}, page AS (
     SELECT * FROM spread WHERE true {{scope}} ORDER BY task_key {{page}}
 ), verdicts_hi AS (
-    SELECT t.task_key, list(DISTINCT t.verdict ORDER BY t.verdict) AS larger_verdicts
+    SELECT t.task_key, list(DISTINCT t.verdict ORDER BY t.verdict) AS larger_verdicts,
+        min(t.task_text) AS task_text
     FROM trajectories t JOIN page p
         ON t.task_key = p.task_key AND {TIER_RANK_SQL.format(col="t.tier")} = p.hi
     WHERE t.escalated = false AND t.outcome IN {JUDGED}
     GROUP BY t.task_key
 )
 SELECT p.task_key, {TIER_SIDE.format(side="lo", prefix="smaller")},
-    {TIER_SIDE.format(side="hi", prefix="larger")}, v.larger_verdicts
+    {TIER_SIDE.format(side="hi", prefix="larger")}, v.larger_verdicts, v.task_text
 FROM page p
 JOIN task_tiers lo ON lo.task_key = p.task_key AND lo.rank = p.lo
 JOIN task_tiers hi ON hi.task_key = p.task_key AND hi.rank = p.hi

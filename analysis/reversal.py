@@ -67,7 +67,8 @@ SELECT a.model AS cheaper_model, b.model AS pricier_model,
     any_value(b.listed_per_mtok) AS pricier_listed_per_mtok,
     any_value(a.output_per_mtok) AS a_output_per_mtok,
     any_value(b.output_per_mtok) AS b_output_per_mtok,
-    count(*) AS shared_tasks, {PAIR_MEANS}
+    count(*) AS shared_tasks, count(*) FILTER (WHERE a.cost > b.cost) AS tasks_reversed,
+    sum(a.runs) AS cheaper_runs, sum(b.runs) AS pricier_runs, {PAIR_MEANS}
 FROM tasks a JOIN tasks b ON a.task_key = b.task_key AND a.listed_per_mtok < b.listed_per_mtok
 GROUP BY a.model, b.model
 ORDER BY least(a.model, b.model), greatest(a.model, b.model)
@@ -136,6 +137,10 @@ def compare(pair: dict) -> dict:
         "cheaper_listed_per_mtok": pair["cheaper_listed_per_mtok"],
         "pricier_listed_per_mtok": pair["pricier_listed_per_mtok"],
         "shared_tasks": pair["shared_tasks"],
+        # how far the mean can be trusted: on how many tasks it holds, over how many runs
+        "tasks_reversed": pair["tasks_reversed"],
+        "cheaper_runs": pair["cheaper_runs"],
+        "pricier_runs": pair["pricier_runs"],
         "cheaper_cost_per_task": cheaper.cost,
         "pricier_cost_per_task": pricier.cost,
         "reversed": cheaper.cost > pricier.cost,
@@ -176,6 +181,9 @@ _EMPTY_SCHEMA = {
     "cheaper_listed_per_mtok": pl.Float64,
     "pricier_listed_per_mtok": pl.Float64,
     "shared_tasks": pl.Int64,
+    "tasks_reversed": pl.Int64,
+    "cheaper_runs": pl.Int64,
+    "pricier_runs": pl.Int64,
     "cheaper_cost_per_task": pl.Float64,
     "pricier_cost_per_task": pl.Float64,
     "reversed": pl.Boolean,

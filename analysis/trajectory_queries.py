@@ -62,7 +62,7 @@ SELECT turn, span_id, category, tokens, usd,
 FROM findings WHERE trace_id = ? ORDER BY turn, category
 """
 SIBLINGS_SQL = """
-SELECT s.trace_id, s.task_key, s.start_time, s.primary_model, s.models, s.tier, s.outcome, s.score,
+SELECT s.trace_id, s.task_key, s.task_text, s.start_time, s.primary_model, s.models, s.tier, s.outcome, s.score,
        s.turns, s.wall_ms, s.cost_usd, s.waste_usd, s.verdict
 FROM trajectories t JOIN trajectories s ON s.task_key = t.task_key AND s.trace_id <> t.trace_id
 WHERE t.trace_id = ?

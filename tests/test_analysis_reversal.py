@@ -78,3 +78,20 @@ def test_models_without_shared_tasks_are_not_compared(con, tmp_path):
     ingest_spans(con, tmp_path, "apart.jsonl", spans)
     assert reversal_matrix(con).height == 0
     assert summary(reversal_matrix(con)).reversal_rate is None
+
+
+def test_a_pair_says_on_how_many_tasks_and_runs_its_reversal_rests(con, tmp_path):
+    """acme-mini is cheaper on t1 (1 turn against acme-max's 1: $0.0014 vs $0.0056) and dearer
+    on t2 (10 turns, twice: $0.014 vs $0.0056): reversed on the mean, on 1 of 2 tasks."""
+    use_acme_prices(con)
+    runs = {("acme-mini", "t1"): [1], ("acme-mini", "t2"): [10, 10], ("acme-max", "t1"): [1],
+            ("acme-max", "t2"): [1]}  # fmt: skip
+    spans = []
+    for (model, task), counts in runs.items():
+        for n, turns in enumerate(counts):
+            steps = [T(cache_read=0, message=f"step {i}") for i in range(turns)]
+            spans += trajectory(f"{model}-{task}-{n}", steps, model=model, task_id=task, score=1)
+    ingest_spans(con, tmp_path, "mixed.jsonl", spans)
+    got = pair(reversal_matrix(con), "acme-mini", "acme-max")
+    assert (got["reversed"], got["shared_tasks"], got["tasks_reversed"]) == (True, 2, 1)
+    assert (got["cheaper_runs"], got["pricier_runs"]) == (3, 2)

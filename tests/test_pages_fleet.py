@@ -384,6 +384,14 @@ def test_models_table_and_the_reversal_rate(sample_db):
         pairs = at.dataframe[1].value
         flagged = pairs[pairs["reversed"]][["cheaper_model", "pricier_model"]].values.tolist()
         assert ["claude-haiku-4-5-20251001", "claude-sonnet-4-20250514"] in flagged
+        # the verdict and how much it rests on, before the evidence
+        assert list(pairs.columns[:5]) == [
+            "cheaper_model", "pricier_model", "reversed", "magnitude", "tasks_reversed",
+        ]  # fmt: skip
+        assert (
+            "claude\\-haiku\\-4\\-5\\-20251001 costs 1.06× claude\\-sonnet\\-4\\-20250514 per "
+            "task on the mean, and more on 1 of 4 shared tasks (4 runs against 4)."
+        ) in markdown(at)
         assert len(at.get("plotly_chart")) == 4  # spend, tokens by kind, prices, reversal
         # gaps may be negative: shown -$0.00005 (a printf format prints $-0.00005), rounded
         # to the 5 places the grid shows, which it would otherwise cut
@@ -448,6 +456,22 @@ def test_escalation_page_counts_verdicts_and_lists_over_provisioned_runs(sample_
         assert extra == {"type": "number", "format": "dollar", "step": 0.0001}
         saving = over[over["task_key"] == "task:refactor-auth-middleware-305"].iloc[0]
         assert saving["extra_cost_usd"] == -0.041
+        # the money next to the task, where a 1280 px screen still shows it
+        assert list(over.columns[:3]) == ["task_key", "extra_cost_usd", "ratio"]
+        order = list(at.dataframe[0].proto.column_order)
+        assert order == ["verdict", "trajectories", "cost_usd", "list", "meaning"]
+
+
+def test_escalation_tables_name_tasks_by_their_first_message_and_time_in_seconds(sample_db):
+    texts = dict(sql(sample_db, "SELECT task_key, task_text FROM trajectories"))
+    with app_on(sample_db, page="views/escalation.py") as at:
+        assert not at.exception
+        over, events, pairs = (at.dataframe[i].value for i in (1, 2, 3))
+        shown = {*over["task_key"], *events["task_key"], *pairs["task_key"]}
+        assert not [task for task in shown if task.startswith("msg:")]
+        assert {texts[k] for k in texts if k and k.startswith("msg:")} & shown  # some are there
+        assert "smaller_wall_s" in pairs.columns and "smaller_wall_ms" not in pairs.columns
+        assert "of a task's small runs on average" in markdown(at)
 
 
 def test_long_escalation_tables_are_paged_and_say_how_many_rows_there_are(sample_db, monkeypatch):

@@ -724,6 +724,11 @@ def test_compare_defaults_b_to_a_run_of_the_same_task(sample_db):
         assert aligned["a_input_tokens"].tolist() == [s["input_tokens"] for s in llm_spans(opus)]
         assert aligned["b_input_tokens"].tolist() == [s["input_tokens"] for s in llm_spans(haiku)]
         assert len(at.get("plotly_chart")) == 3  # cumulative cost + two timelines
+        # the picker names a run by what tells runs apart first: time, model, id; then task
+        label = at.selectbox(key="pick_b").options[0]
+        started = datetime.fromisoformat(haiku[0]["start_time"]).strftime("%m-%d %H:%M")
+        model = llm_spans(haiku)[0]["model"]
+        assert label == f"{started} · {model} · {haiku[0]['trace_id'][:8]} · task:{CHANGELOG_TASK}"
 
 
 def test_compare_aligns_runs_of_different_length(sample_db, showcase):

@@ -21,6 +21,7 @@ from ui.fleet_common import page_header
 from ui.text import escape_markdown, one_line
 from ui.timeline import build_timeline_figure
 from ui.trajectory_figures import build_cumulative_cost_figure
+from ui.trajectory_sections import task_text
 
 CHOICES = 300
 
@@ -28,7 +29,7 @@ CHOICES = 300
 @st.cache_data(max_entries=16)
 def load_choices(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
     runs = queries.trajectory_list(connection(), flt, "start_time", True, CHOICES)
-    return runs.select("trace_id", "task_key", "primary_model", "start_time")
+    return runs.select("trace_id", "task_key", "task_text", "primary_model", "start_time")
 
 
 @st.cache_data(max_entries=64)
@@ -52,10 +53,11 @@ def load_spans(version: str, trace_id: str) -> pl.DataFrame:
 
 
 def run_label(row: dict[str, Any]) -> str:
+    """What tells runs apart first (a picker cuts the end on a narrow screen), the task last."""
     when = row["start_time"].strftime("%m-%d %H:%M") if row.get("start_time") else "no time"
+    task = row.get("task_text") or row.get("task_key") or "no task"
     return one_line(
-        f"{row.get('task_key') or 'no task'} · {row.get('primary_model') or 'no model'} · "
-        f"{when} · {row['trace_id'][:10]}",
+        f"{when} · {row.get('primary_model') or 'no model'} · {row['trace_id'][:8]} · {task}",
         110,
     )
 
@@ -94,7 +96,7 @@ def b_options(choices: pl.DataFrame, siblings: pl.DataFrame) -> pl.DataFrame:
 
 
 def show_side(side: str, run: dict[str, Any], longest_ms: float | None) -> None:
-    st.markdown(f"**{side}** · {escape_markdown(run.get('task_key') or 'no task')}")
+    st.markdown(f"**{side}** · {escape_markdown(task_text(run))}")
     st.page_link(
         "views/trajectory.py",
         label=f"Open run {side}",

@@ -29,7 +29,7 @@ from ui.fleet_links import (
     trajectory_link_column,
     trajectory_url,
 )
-from ui.names import verdict_names
+from ui.names import task_names, verdict_names
 
 VERDICT_MEANING = {
     "escalation_needed": "Escalated after the small model stalled, then succeeded",
@@ -42,19 +42,19 @@ VERDICT_MEANING = {
 }
 # fmt: off
 OVER_ORDER = (
-    "task_key", "model", "cost_usd", "smaller_model", "smaller_cost_usd", "extra_cost_usd",
-    "ratio", "compare", "wall_s", "smaller_wall_s", "smaller_successes", "smaller_runs", "tier",
-    "open",
+    "task_key", "extra_cost_usd", "ratio", "cost_usd", "smaller_cost_usd", "model",
+    "smaller_model", "compare", "wall_s", "smaller_wall_s", "smaller_successes", "smaller_runs",
+    "tier", "open",
 )
 ESCALATION_ORDER = (
-    "task_key", "verdict", "from_model", "to_model", "signal_turns", "cost_before_usd",
-    "cost_after_usd", "s_before", "s_after", "outcome", "open", "turns_before", "turns_after",
+    "task_key", "verdict", "signal_turns", "cost_before_usd", "cost_after_usd", "s_before",
+    "s_after", "outcome", "from_model", "to_model", "open", "turns_before", "turns_after",
     "tool_errors_before", "waste_tokens_before",
 )
 PAIR_ORDER = (
-    "task_key", "smaller_model", "larger_model", "smaller_successes", "smaller_runs",
-    "larger_successes", "larger_runs", "smaller_cost_usd", "larger_cost_usd", "larger_verdicts",
-    "compare", "smaller_wall_ms", "larger_wall_ms", "smaller_tier", "larger_tier",
+    "task_key", "smaller_successes", "smaller_runs", "larger_successes", "larger_runs",
+    "smaller_cost_usd", "larger_cost_usd", "larger_verdicts", "smaller_model", "larger_model",
+    "compare", "smaller_wall_s", "larger_wall_s", "smaller_tier", "larger_tier",
 )
 # fmt: on
 USD_PLACES = 4
@@ -71,7 +71,12 @@ ROUTING_COLUMNS = {
     "success_rate": st.column_config.NumberColumn("Success rate", format="percent", step=RATE_STEP),
     "cost_per_task": st.column_config.NumberColumn("Cost / task (USD)", format=USD),
     "wall_s": st.column_config.NumberColumn("Wall / task", format=SECONDS),
-    "escalation_rate": st.column_config.NumberColumn("Escalated", format="percent", step=RATE_STEP),
+    "escalation_rate": st.column_config.NumberColumn(
+        "Escalated",
+        format="percent",
+        step=RATE_STEP,
+        help="Share of a task's small runs that reached K stalled turns, averaged over tasks",
+    ),
     "tasks": "Tasks",
 }
 
@@ -149,7 +154,7 @@ def show_verdicts(version: str, flt: TrajectoryFilter) -> None:
             table,
             hide_index=True,
             width="stretch",
-            column_order=["verdict", "meaning", "trajectories", "cost_usd", "list"],
+            column_order=["verdict", "trajectories", "cost_usd", "list", "meaning"],
             column_config={
                 "verdict": "Verdict",
                 "meaning": st.column_config.TextColumn("Meaning"),
@@ -185,13 +190,14 @@ def show_over_provisioned(version: str, flt: TrajectoryFilter) -> None:
         extra_cost_usd=signed_usd_values("extra_cost_usd", USD_PLACES),
         wall_s=pl.col("wall_ms") / 1000,
         smaller_wall_s=pl.col("smaller_wall_ms") / 1000,
+        task_key=task_names(),
     )
     st.dataframe(
         table.select(OVER_ORDER),
         hide_index=True,
         width="stretch",
         column_config={
-            "task_key": "Task",
+            "task_key": st.column_config.TextColumn("Task", width="medium"),
             "model": "Model used",
             "tier": "Tier",
             "cost_usd": usd("Cost (USD)"),
@@ -227,13 +233,14 @@ def show_escalations(version: str, flt: TrajectoryFilter) -> None:
         verdict=verdict_names(),
         s_before=pl.col("ms_before") / 1000,
         s_after=pl.col("ms_after") / 1000,
+        task_key=task_names(),
     )
     st.dataframe(
         table.select(ESCALATION_ORDER),
         hide_index=True,
         width="stretch",
         column_config={
-            "task_key": "Task",
+            "task_key": st.column_config.TextColumn("Task", width="medium"),
             "verdict": "Verdict",
             "from_model": "From",
             "to_model": "To",
@@ -263,13 +270,13 @@ PAIR_SIDE = {  # column suffix -> (label, number format or None for text)
     "successes": ("successes", "%d"),
     "runs": ("runs", "%d"),
     "cost_usd": ("mean cost (USD)", USD),
-    "wall_ms": ("mean wall (ms)", "%,.0f"),
+    "wall_s": ("mean wall (s)", "%.1f"),
 }
 
 
 def pair_columns() -> dict:
     config = {
-        "task_key": "Task",
+        "task_key": st.column_config.TextColumn("Task", width="medium"),
         "compare": compare_link_column(),
         "larger_verdicts": "Larger: verdict",
     }
@@ -291,6 +298,9 @@ def show_tier_pairs(version: str, flt: TrajectoryFilter) -> None:
     limit, offset = table_page(total, "tasks (by task key)", "pairs_page")
     pairs = load_pairs(version, flt, limit, offset)
     table = pairs.with_columns(
+        task_names(),
+        smaller_wall_s=pl.col("smaller_wall_ms") / 1000,
+        larger_wall_s=pl.col("larger_wall_ms") / 1000,
         compare=links(pairs, compare_url, "smaller_trace_id", "larger_trace_id"),
         larger_verdicts=pl.col("larger_verdicts")
         .list.eval(pl.element().replace(fmt.VERDICT_NAMES))
@@ -371,8 +381,8 @@ def routing_sentence(table: pl.DataFrame, k: int) -> str:
 
     return (
         f"Over **{chosen['tasks']} tasks**: with **K={k}**, {say(chosen)}, escalating "
-        f"{fmt.percent(chosen['escalation_rate'], RATE_PLACES)} of runs — all small: {say(small)}; "
-        f"all large: {say(large)}."
+        f"{fmt.percent(chosen['escalation_rate'], RATE_PLACES)} of a task's small runs on "
+        f"average — all small: {say(small)}; all large: {say(large)}."
     )
 
 

@@ -20,6 +20,7 @@ from ui.fleet_common import (
     signed_usd_column,
     signed_usd_values,
 )
+from ui.text import escape_markdown
 
 MAIN_MODEL = "the model with most calls in the run"
 PERCENT = "%.1f%%"  # of fractions scaled by 100 (`show_models`): one place in every row
@@ -89,21 +90,29 @@ MODEL_ORDER = (
     "reasoning_tokens",
 )
 GAP_PLACES = 5
-PAIR_COLUMNS = {
+REVERSALS_NAMED = 3  # in the sentence above the table; the table has them all
+PAIR_COLUMNS = {  # the verdict first, the evidence behind it after
     "cheaper_model": "Cheaper listed",
     "pricier_model": "Pricier listed",
+    "reversed": st.column_config.CheckboxColumn("Reversed"),
+    "magnitude": st.column_config.NumberColumn("Cost ratio", format="%.2f×"),
+    "tasks_reversed": st.column_config.NumberColumn(
+        "Tasks it cost more",
+        help="Shared tasks on which the cheaper-listed model cost more: a mean carried by one "
+        "task is a weak reversal",
+    ),
+    "shared_tasks": st.column_config.NumberColumn("Shared tasks"),
+    "cheaper_runs": st.column_config.NumberColumn("Cheaper: runs"),
+    "pricier_runs": st.column_config.NumberColumn("Pricier: runs"),
+    "driver": "Driving factor",
+    "cheaper_cost_per_task": st.column_config.NumberColumn("Cheaper: USD / task", format="$%.4f"),
+    "pricier_cost_per_task": st.column_config.NumberColumn("Pricier: USD / task", format="$%.4f"),
     "cheaper_listed_per_mtok": st.column_config.NumberColumn(
         "Cheaper: listed $/Mtok", format="$%.2f"
     ),
     "pricier_listed_per_mtok": st.column_config.NumberColumn(
         "Pricier: listed $/Mtok", format="$%.2f"
     ),
-    "shared_tasks": st.column_config.NumberColumn("Shared tasks"),
-    "cheaper_cost_per_task": st.column_config.NumberColumn("Cheaper: USD / task", format="$%.4f"),
-    "pricier_cost_per_task": st.column_config.NumberColumn("Pricier: USD / task", format="$%.4f"),
-    "reversed": st.column_config.CheckboxColumn("Reversed"),
-    "magnitude": st.column_config.NumberColumn("Cost ratio", format="%.2f×"),
-    "driver": "Driving factor",
     **{
         f"gap_{f}": signed_usd_column(
             f"Gap from {f} (USD)",
@@ -134,6 +143,10 @@ def show_models(stats: pl.DataFrame) -> None:
         width="stretch",
         column_config=MODEL_COLUMNS,
         placeholder=fmt.MISSING_CELL,
+    )
+    st.caption(
+        "Money first; scroll the table sideways for cache hits, reasoning, listed and effective "
+        "prices and token counts."
     )
     left, right = st.columns(2)
     with left:
@@ -171,6 +184,13 @@ def reversal_sentence(matrix: pl.DataFrame) -> str:
     drivers = matrix.filter(pl.col("reversed"))["driver"].value_counts(sort=True)
     if drivers.height:
         text += f" Driving factor of the reversals: **{drivers['driver'][0]}**."
+    for row in matrix.filter(pl.col("reversed")).head(REVERSALS_NAMED).iter_rows(named=True):
+        text += (
+            f"  \n{escape_markdown(row['cheaper_model'])} costs {row['magnitude']:.2f}× "
+            f"{escape_markdown(row['pricier_model'])} per task on the mean, and more on "
+            f"{row['tasks_reversed']} of {row['shared_tasks']} shared tasks "
+            f"({fmt.counted(row['cheaper_runs'], 'run')} against {row['pricier_runs']:,})."
+        )
     return text
 
 
@@ -189,7 +209,9 @@ def show_reversal(version: str, flt: TrajectoryFilter) -> None:
     st.markdown(reversal_sentence(matrix))
     st.plotly_chart(figures.build_reversal_figure(matrix), key="reversal")
     st.dataframe(
-        matrix.with_columns(signed_usd_values(f"gap_{f}", GAP_PLACES) for f in FACTORS),
+        matrix.select(list(PAIR_COLUMNS)).with_columns(
+            signed_usd_values(f"gap_{f}", GAP_PLACES) for f in FACTORS
+        ),
         hide_index=True,
         width="stretch",
         column_config=PAIR_COLUMNS,
