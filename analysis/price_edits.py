@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import duckdb
 import polars as pl
@@ -32,6 +33,7 @@ NUMBER_COLUMNS = (
     "vram_gb",
 )
 TEXT_COLUMNS = ("source", "as_of")
+EDITED_SOURCE, ADDED_SOURCE = "edited in AgentTime", "added in AgentTime"
 PRICE_ROWS_SQL = f"SELECT {', '.join(PRICE_COLUMNS)} FROM models ORDER BY pattern"
 DELETE_PRICES_SQL = "DELETE FROM models"
 TRAJECTORY_COUNT_SQL = "SELECT count(*) FROM trajectories"
@@ -118,7 +120,30 @@ def save_prices(
     con: duckdb.DuckDBPyConnection, rows: Sequence[Mapping], on_step: Step | None = None
 ) -> PriceEditResult:
     """Replace the price table with `rows` and recompute every rollup, all or nothing."""
-    return _replace(con, validate(rows), on_step or _quiet)
+    return _replace(con, mark_edited(validate(rows), price_rows(con)), on_step or _quiet)
+
+
+def mark_edited(rows: list[tuple], stored: pl.DataFrame) -> list[tuple]:
+    """A row whose prices or tier changed while its source stayed the provider's page is
+    re-sourced ("edited in AgentTime", today): an edited price must not pass for a listed
+    one. A new row without a source is "added in AgentTime"; a source typed in is kept."""
+    before = {row["pattern"].lower(): row for row in stored.iter_rows(named=True)}
+    today = datetime.now(UTC).date().isoformat()
+    marked = []
+    for values in rows:
+        row = dict(zip(PRICE_COLUMNS, values, strict=True))
+        old = before.get(row["pattern"].lower())
+        priced = ("tier", *NUMBER_COLUMNS)
+        if old is None and row["source"] is None:
+            row |= {"source": ADDED_SOURCE, "as_of": row["as_of"] or today}
+        elif (
+            old is not None
+            and any(row[c] != old[c] for c in priced)
+            and all(row[c] == old[c] for c in TEXT_COLUMNS)
+        ):
+            row |= {"source": EDITED_SOURCE, "as_of": today}
+        marked.append(tuple(row[c] for c in PRICE_COLUMNS))
+    return marked
 
 
 def reset_prices(con: duckdb.DuckDBPyConnection, on_step: Step | None = None) -> PriceEditResult:

@@ -7,6 +7,8 @@ and 100 output tokens).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from analysis import price_edits
@@ -189,4 +191,25 @@ def test_a_price_edit_recomputes_the_routing_stops_and_the_per_task_tiers(store)
     assert rows(store, TASK_TIERS_SQL) == [
         ("task:t1", "small", 2, pytest.approx(2 * mini + big)),
         ("task:t3", "small", 1, pytest.approx(3 * mini + big)),
+    ]
+
+
+def test_an_edited_price_no_longer_cites_the_provider_s_page(store):
+    """A price changed under its listed source is marked as edited, with the day; a row left
+    alone keeps its source, a source typed in with the edit is kept, a new row says so."""
+    sql = "SELECT pattern, source, as_of FROM models WHERE pattern LIKE 'acme-%' ORDER BY 1"
+    store.execute("UPDATE models SET source = 'acme.example/pricing', as_of = '2025-01'")
+    table = edited(store, "acme-mini%", input_per_mtok=2.0)
+    for row in table:
+        if row["pattern"] == "acme-mid%":
+            row.update(output_per_mtok=9.0, source="our contract", as_of="2026-11")
+    table.append({**table[0], "pattern": "acme-new%", "source": None, "as_of": None})
+    save_prices(store, table)
+    today = datetime.now(UTC).date().isoformat()
+    assert rows(store, sql) == [
+        ("acme-local%", "acme.example/pricing", "2025-01"),
+        ("acme-max%", "acme.example/pricing", "2025-01"),
+        ("acme-mid%", "our contract", "2026-11"),
+        ("acme-mini%", "edited in AgentTime", today),
+        ("acme-new%", "added in AgentTime", today),
     ]
