@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
 from analysis.pipeline import ingest_path
 from api.otlp import REFUSALS, Refusal
@@ -71,6 +72,11 @@ def test_upload_reports_each_file(db_path, con):
         assert at.success[0].value == (  # the name as text: "_" and "*" would be emphasis
             "**good\\.jsonl** — span_jsonl: 1 span, 1 trajectory, 0 skipped records."
         )
+        (link,) = [m.value for m in at.markdown if m.value.startswith("[Open its")]
+        assert link.startswith(
+            "[Open its 1 trajectory in the Trajectories list](trajectories?upload=good.jsonl"
+        )
+        link_upload = parse_qs(urlsplit(link.split("](", 1)[1][:-1]).query)["upload"][0]
         # the error quotes the file ({broken), as text; it says the file left no trace
         raw = (
             "evil_name.jsonl, byte 0: not a recognised trace format: the file starts with "
@@ -81,6 +87,9 @@ def test_upload_reports_each_file(db_path, con):
         )
     with con.cursor() as cur:
         (upload_id,) = cur.execute("SELECT upload_id FROM uploads").fetchone()
+    with app_on(db_path, page="views/trajectories.py", query={"upload": link_upload}) as at:
+        assert not at.exception and not at.warning  # the link's filter is one the sidebar offers
+        assert at.dataframe[0].value["open"].tolist() == ["trajectory?trace=t1"]
     with app_on(db_path, page="views/upload.py") as at:
         at.file_uploader(key="files").set_value(
             [

@@ -628,3 +628,9 @@ def test_waste_of_runs_none_of_which_can_be_measured_says_so(tmp_path):
         assert "Waste cannot be measured for these runs: they lack token or cache counts." in [
             c.value for c in at.caption
         ]
+
+
+def test_the_most_wasteful_runs_show_their_waste_first(sample_db):
+    with app_on(sample_db, page="views/waste.py") as at:
+        (top,) = at.dataframe
+        assert list(top.value.columns[:4]) == ["open", "waste_usd", "waste_tokens", "cost_usd"]

@@ -802,3 +802,33 @@ def test_a_task_known_by_its_first_message_reads_as_that_message(sample_db):
     with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
         shown = escape_markdown(f"“{text}” ({key})")
         assert f" · task {shown} · " in caption(at, "support")
+
+
+def test_a_failed_run_a_larger_tier_solved_says_so_not_that_smaller_tiers_failed(
+    sample_db, tmp_path
+):
+    runs = trajectory("h-small", [T()], model="gpt-4.1-mini", task_id="hfail", score=0)
+    runs += trajectory("h-large", [T()], model="gpt-4.1", task_id="hfail", score=1)
+    ingest_spans(db.connect(sample_db), tmp_path, "hfail.jsonl", runs)
+    with db.connect(sample_db).cursor() as cur:
+        verdict = cur.execute("SELECT verdict FROM trajectories WHERE trace_id = 'h-small'")
+        assert verdict.fetchone() == ("large_needed",)
+    db.close(sample_db)
+    with page_test(sample_db, TRAJECTORY, query={"trace": "h-small"}) as at:
+        text = markdown_text(at)
+        assert (
+            "**Bigger model?** A larger model was needed: this run failed, and a larger tier "
+            "solved this task in other runs."
+        ) in text
+        assert "smaller tiers failed" not in text
+
+
+def test_other_runs_of_the_task_show_wall_time_in_seconds_like_every_table(sample_db, tmp_path):
+    runs = trajectory("w-small", [T()], model="gpt-4.1-mini", task_id="wtask", score=1)
+    runs += trajectory("w-large", [T(), T()], model="gpt-4.1", task_id="wtask", score=1)
+    ingest_spans(db.connect(sample_db), tmp_path, "wtask.jsonl", runs)
+    db.close(sample_db)
+    with page_test(sample_db, TRAJECTORY, query={"trace": "w-small"}) as at:
+        (siblings,) = [df.value for df in at.dataframe if "compare" in df.value.columns]
+        assert siblings["wall_s"].tolist() == [0.3]  # w-large: two turns of 150 ms
+        assert "wall_ms" not in siblings.columns

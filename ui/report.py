@@ -34,6 +34,7 @@ from ui.trajectory_sections import (
     cost_source_text,
     task_text,
     turn_names,
+    verdict_text,
     waste_tokens_text,
 )
 
@@ -239,7 +240,7 @@ def _verdict(verdict: queries.Verdict | None) -> str:
     if verdict is None:
         return "<p class=muted>No verdict computed.</p>"
     evidence = json.dumps(verdict.evidence, indent=2, sort_keys=True, default=str)
-    sentence = VERDICT_TEXT.get(verdict.verdict, verdict.verdict)
+    sentence = verdict_text(verdict)
     return (
         f"<p><b>{_text(sentence)}</b></p><details><summary>Evidence, as stored</summary>"
         f"<pre>{_text(evidence)}</pre></details>"

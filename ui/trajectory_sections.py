@@ -35,6 +35,21 @@ VERDICT_TEXT = {
     "small_sufficient": "The small model was sufficient.",
     "undetermined": "Undetermined: not enough evidence either way.",
 }
+FAILED_RUN_NEEDED_LARGER = (
+    "A larger model was needed: this run failed, and a larger tier solved this task in other runs."
+)
+
+
+def verdict_text(verdict) -> str:
+    """The sentence for a computed verdict (`queries.Verdict`), as Markdown-safe text. A run
+    judged `large_needed` for failing where larger tiers succeeded says so: the generic
+    sentence blames smaller tiers, and this run may have had none."""
+    outcome = (verdict.evidence or {}).get("outcome")
+    if verdict.verdict == "large_needed" and outcome in ("failure", "error"):
+        return FAILED_RUN_NEEDED_LARGER
+    return VERDICT_TEXT.get(verdict.verdict) or escape_markdown(verdict.verdict)
+
+
 WASTE_TEXT = {
     "stagnation": "stuck in a loop",
     "error_retry": "retried a failed tool call",
@@ -206,8 +221,7 @@ def show_headline(verdict, findings: pl.DataFrame, unmeasured: list[int]) -> Non
     """The two answers a reviewer looks for first: wasted turns, and the verdict."""
     lines = [f"**Wasted turns:** {wasted_turns_text(findings, unmeasured)}"]
     if verdict is not None:
-        text = VERDICT_TEXT.get(verdict.verdict) or escape_markdown(verdict.verdict)
-        lines.append(f"**Bigger model?** {text}")
+        lines.append(f"**Bigger model?** {verdict_text(verdict)}")
     st.markdown("  \n".join(lines))
 
 
@@ -370,7 +384,7 @@ def show_verdict(verdict, trace_id: str, names: dict[str, str]) -> None:
     if verdict is None:
         st.info("No verdict computed for this run.")
         return
-    st.markdown(f"**{VERDICT_TEXT.get(verdict.verdict) or escape_markdown(verdict.verdict)}**")
+    st.markdown(f"**{verdict_text(verdict)}**")
     evidence = verdict.evidence
     if "escalation_span_id" in evidence:
         _escalation_evidence(evidence, trace_id, names)
@@ -414,13 +428,13 @@ def _sibling_evidence(ev: dict[str, Any], trace_id: str) -> None:
 SIBLING_COLUMNS = {
     "open": st.column_config.LinkColumn("Run", display_text=r"trace=([^&]*)"),
     "compare": st.column_config.LinkColumn("Compare", display_text="compare"),
-    "start_time": st.column_config.DatetimeColumn("Started (UTC)"),
+    "start_time": st.column_config.DatetimeColumn("Started (UTC)", format="YYYY-MM-DD HH:mm"),
     "models": st.column_config.TextColumn("Models"),
     "tier": st.column_config.TextColumn("Tier"),
     "outcome": st.column_config.TextColumn("Outcome"),
     "score": st.column_config.NumberColumn("Score", format="%.2f"),
     "turns": st.column_config.NumberColumn("Turns", format="%d"),
-    "wall_ms": st.column_config.NumberColumn("Wall (ms)", format="%.0f"),
+    "wall_s": st.column_config.NumberColumn("Wall (s)", format="%.1f"),
     "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.4f"),
     "waste_usd": st.column_config.NumberColumn("Waste (USD)", format="$%.4f"),
     "verdict": st.column_config.TextColumn("Verdict"),
@@ -437,6 +451,7 @@ def sibling_table(siblings: pl.DataFrame, trace_id: str) -> pl.DataFrame:
         ),
         models=models_in_order(),
         verdict=verdict_names(),
+        wall_s=pl.col("wall_ms") / 1000,
     ).select(list(SIBLING_COLUMNS))
 
 

@@ -14,7 +14,9 @@ from ingest.source import safe_filename
 from store.db import upload_dir
 from ui import format as fmt
 from ui.db import connection
+from ui.filters import UPLOAD_SEPARATOR
 from ui.fleet_common import page_header
+from ui.fleet_links import trajectories_url
 from ui.format import counted
 from ui.text import escape_markdown
 
@@ -55,6 +57,12 @@ def show_report(report: IngestReport) -> None:
     )
     if report.spans:
         st.success(read + ".")
+        # a link, not st.switch_page: a page switch while a sidebar filter is set raises
+        upload = f"{report.filename}{UPLOAD_SEPARATOR}{report.upload_id}"
+        runs = counted(report.trajectories, "trajectory", "trajectories")
+        st.markdown(
+            f"[Open its {runs} in the Trajectories list]({trajectories_url(upload=upload)})"
+        )
     elif report.trajectories:  # every span was already in the store
         st.warning(read + ": nothing new was stored.")
     else:  # nothing landed: not a success, whatever the reasons below

@@ -27,10 +27,10 @@ CATEGORY_KEYS = {name: key for key, name in CATEGORY_LABELS.items()}
 TOP_ROWS = 50
 BEHIND_ROWS = 200
 # fmt: off
-TOP_ORDER = (
-    "open", "task_key", "agent_name", "models", "waste_usd", "waste_tokens",
-    "waste_stagnation_tokens", "waste_error_retry_tokens", "waste_repeated_tokens",
-    "waste_uncached_tokens", "cost_usd", "outcome", "verdict",
+TOP_ORDER = (  # the waste first: a narrow screen scrolls to the text
+    "open", "waste_usd", "waste_tokens", "cost_usd", "task_key", "waste_stagnation_tokens",
+    "waste_error_retry_tokens", "waste_repeated_tokens", "waste_uncached_tokens", "outcome",
+    "verdict", "agent_name", "models",
 )
 # fmt: on
 
