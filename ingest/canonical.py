@@ -207,7 +207,13 @@ def _iso_to_ns(text: str) -> int:
             digits, tail = digits + tail[0], tail[1:]
         fraction_ns = int((digits + "000000000")[:9]) if digits else 0
         body = head + tail
-    parsed = datetime.fromisoformat(body)
+    try:
+        parsed = datetime.fromisoformat(body)
+    except ValueError:
+        raise ValueError(
+            f"time {text[:40]!r} is not ISO 8601 (2026-11-28T09:00:00Z) or epoch "
+            "seconds, ms, µs or ns"
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp()) * 1_000_000_000 + fraction_ns

@@ -276,3 +276,13 @@ def test_tau_bench_real_file(con, shared_traces):
     assert stats == (200, 50, pytest.approx(0.42), expected_llm, expected_tools, 0, 0)
     again = ingest_path(con, path)
     assert (again.already_ingested, again.spans) == (True, 0)
+
+
+def test_a_time_that_is_not_one_says_what_a_time_looks_like(tmp_path):
+    path = tmp_path / "when.jsonl"
+    path.write_text(json.dumps(SPAN_LINES[0] | {"start_time": "yesterday"}) + "\n")
+    with pytest.raises(DecodeError) as refused:
+        decode_file(path)
+    assert "time 'yesterday' is not ISO 8601 (2026-11-28T09:00:00Z) or epoch seconds" in str(
+        refused.value
+    )

@@ -358,8 +358,8 @@ def bad_files(tmp_path) -> dict:
             "no_id.jsonl, line 2: run has no 'id'; expected every LangSmith run to carry its UUID in 'id'"
         ),
         write_jsonl(tmp_path / "when.jsonl", [{**run, "start_time": "yesterday"}]): (
-            "when.jsonl, line 1: Invalid isoformat string: 'yesterday'; "
-            "expected ISO-8601 text for start_time/end_time"
+            "when.jsonl, line 1: time 'yesterday' is not ISO 8601 (2026-11-28T09:00:00Z) or "
+            "epoch seconds, ms, µs or ns; expected ISO-8601 text for start_time/end_time"
         ),
         tmp_path / "thin.parquet": (
             "thin.parquet, schema: missing required column(s) run_type, trace_id or dotted_order; "
