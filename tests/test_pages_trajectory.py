@@ -437,15 +437,23 @@ def test_a_run_whose_waste_is_unknown_is_not_said_to_have_none(tmp_path, shared_
         assert (wasted.value, wasted.help, wasted.delta) == ("—", "Not recorded.", "not measurable")
 
 
+def add_runs(store: Path, tmp_path: Path, spans: list[dict], query: str) -> tuple:
+    """`spans` ingested into a page test's store, which is closed again for the page; the
+    first row of `query` after the ingest."""
+    con = db.connect(store)
+    ingest_spans(con, tmp_path, "added.jsonl", spans)
+    with con.cursor() as cur:
+        row = cur.execute(query).fetchone()
+    db.close(store)
+    return row
+
+
 def test_the_cost_source_says_which_calls_the_cost_leaves_out(sample_db, tmp_path):
     """A run whose second call recorded no usage (and did not fail, so it was no refused
     request): its cost sums the other calls."""
     no_usage = trajectory("no-usage", [T(), T(input=None, output=None), T()], model="gpt-4.1")
-    ingest_spans(db.connect(sample_db), tmp_path, "no-usage.jsonl", no_usage)
-    with db.connect(sample_db).cursor() as cur:
-        source = cur.execute("SELECT cost_source FROM trajectories WHERE trace_id = 'no-usage'")
-        assert source.fetchone() == ("partial",)
-    db.close(sample_db)
+    source = "SELECT cost_source FROM trajectories WHERE trace_id = 'no-usage'"
+    assert add_runs(sample_db, tmp_path, no_usage, source) == ("partial",)
     with page_test(sample_db, TRAJECTORY, query={"trace": "no-usage"}) as at:
         assert (
             "**Cost source:** computed from the model price table; 1 of 3 calls has no "
@@ -456,19 +464,19 @@ def test_the_cost_source_says_which_calls_the_cost_leaves_out(sample_db, tmp_pat
 def test_a_refused_call_costs_nothing_and_leaves_the_waste_measured(sample_db):
     """The sample's Overloaded (HTTP 529) call: failed, no usage, so nothing was billed."""
     with db.connect(sample_db).cursor() as cur:
-        ((trace, cost, source),) = cur.execute(
-            "SELECT t.trace_id, u.cost_usd, t.cost_source FROM turns u JOIN trajectories t "
-            "USING (trace_id) WHERE u.status = 'error' AND u.input_tokens IS NULL "
-            "AND t.source = 'otlp'"
+        ((trace, cost, source, waste),) = cur.execute(
+            "SELECT t.trace_id, u.cost_usd, t.cost_source, t.waste_usd FROM turns u "
+            "JOIN trajectories t USING (trace_id) WHERE u.status = 'error' "
+            "AND u.input_tokens IS NULL AND t.source = 'otlp'"
         ).fetchall()
     db.close(sample_db)
-    assert (cost, source) == (0.0, "computed")
+    assert (cost, source) == (0.0, "computed") and waste is not None
     with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
         text = markdown_text(at)
         assert "**Cost source:** computed from the model price table" in text
         assert "has no cost" not in text
         (tile,) = [m for m in at.metric if m.label == "Wasted"]
-        assert tile.value != "not measurable"
+        assert tile.value == fmt.fine_usd(waste)
 
 
 def test_the_cost_source_says_when_calls_record_no_cached_input(unrecorded_db):
@@ -809,11 +817,8 @@ def test_a_failed_run_a_larger_tier_solved_says_so_not_that_smaller_tiers_failed
 ):
     runs = trajectory("h-small", [T()], model="gpt-4.1-mini", task_id="hfail", score=0)
     runs += trajectory("h-large", [T()], model="gpt-4.1", task_id="hfail", score=1)
-    ingest_spans(db.connect(sample_db), tmp_path, "hfail.jsonl", runs)
-    with db.connect(sample_db).cursor() as cur:
-        verdict = cur.execute("SELECT verdict FROM trajectories WHERE trace_id = 'h-small'")
-        assert verdict.fetchone() == ("large_needed",)
-    db.close(sample_db)
+    verdict = "SELECT verdict FROM trajectories WHERE trace_id = 'h-small'"
+    assert add_runs(sample_db, tmp_path, runs, verdict) == ("large_needed",)
     with page_test(sample_db, TRAJECTORY, query={"trace": "h-small"}) as at:
         text = markdown_text(at)
         assert (
@@ -826,8 +831,7 @@ def test_a_failed_run_a_larger_tier_solved_says_so_not_that_smaller_tiers_failed
 def test_other_runs_of_the_task_show_wall_time_in_seconds_like_every_table(sample_db, tmp_path):
     runs = trajectory("w-small", [T()], model="gpt-4.1-mini", task_id="wtask", score=1)
     runs += trajectory("w-large", [T(), T()], model="gpt-4.1", task_id="wtask", score=1)
-    ingest_spans(db.connect(sample_db), tmp_path, "wtask.jsonl", runs)
-    db.close(sample_db)
+    add_runs(sample_db, tmp_path, runs, "SELECT 1")
     with page_test(sample_db, TRAJECTORY, query={"trace": "w-small"}) as at:
         (siblings,) = [df.value for df in at.dataframe if "compare" in df.value.columns]
         assert siblings["wall_s"].tolist() == [0.3]  # w-large: two turns of 150 ms
