@@ -29,7 +29,7 @@ from store import db
 from store.reviews import ReviewInput, current_reviews, edit_review, review_history
 from store.reviews import add_review as store_review
 from tests import pages_fixtures_trajectory as fixtures
-from tests.analysis_builders import T, ingest_spans, trajectory
+from tests.analysis_builders import Call, T, ingest_spans, trajectory
 from tests.apptest import shown_rows
 from tests.pages_fixtures_trajectory import (
     ANCHOR,
@@ -836,3 +836,11 @@ def test_other_runs_of_the_task_show_wall_time_in_seconds_like_every_table(sampl
         (siblings,) = [df.value for df in at.dataframe if "compare" in df.value.columns]
         assert siblings["wall_s"].tolist() == [0.3]  # w-large: two turns of 150 ms
         assert "wall_ms" not in siblings.columns
+
+
+def test_a_waste_category_of_one_turn_says_one_turn(sample_db, tmp_path):
+    read = Call("read", {"f": "a"}, "A")
+    runs = trajectory("one-repeat", [T(calls=[read]), T(calls=[read]), T(message="done")])
+    add_runs(sample_db, tmp_path, runs, "SELECT 1")
+    with page_test(sample_db, TRAJECTORY, query={"trace": "one-repeat"}) as at:
+        assert "- **Repeated calls** (repeated an earlier tool call): 1 turn, " in markdown_text(at)

@@ -302,7 +302,9 @@ def show_waste_summary(summary: pl.DataFrame, unmeasured: list[int]) -> None:
         dollars = fmt.fine_usd(row["usd"]) if not row["unknown_usd"] else fmt.NOT_RECORDED
         label = WASTE_TEXT.get(row["category"], "")
         name = CATEGORY_LABELS.get(row["category"], row["category"])
-        lines.append(f"- **{name}** ({label}): {row['turns']} turns, {tokens}, {dollars}")
+        lines.append(
+            f"- **{name}** ({label}): {fmt.counted(row['turns'], 'turn')}, {tokens}, {dollars}"
+        )
     st.markdown("\n".join(lines))
 
 
