@@ -7,10 +7,21 @@ read the same parameters, so a link to `trajectories?agent=…` opens that list 
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from ui.filters import FILTER_KEYS
 from ui.text import page_href
+
+
+def links(frame: pl.DataFrame, build, *columns: str) -> pl.Series:
+    """`build(*row)` per row of `columns`, None where one of them is missing.
+
+    Built in Python, never with `map_elements`: polars would call `build` from its thread
+    pool, which needs the GIL, while another session's script thread holds the GIL waiting
+    on that pool (Streamlit converting a frame): both sessions, and the server, hang."""
+    rows = zip(*(frame[c].to_list() for c in columns), strict=True)
+    return pl.Series([build(*row) if all(row) else None for row in rows], dtype=pl.String)
 
 
 def trajectory_url(trace_id: str, span_id: str | None = None) -> str:

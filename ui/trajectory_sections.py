@@ -14,6 +14,7 @@ import polars as pl
 import streamlit as st
 
 from ui import format as fmt
+from ui.fleet_links import links
 from ui.names import (
     CATEGORY_LABELS,
     STUCK_RULE_NAMES,
@@ -331,8 +332,8 @@ def finding_table(findings: pl.DataFrame, trace_id: str) -> pl.DataFrame:
         return page_href("trajectory", trace=trace_id, span=span_id) if span_id else None
 
     return findings.with_columns(
-        span_link=pl.col("span_id").map_elements(link, return_dtype=pl.String),
-        repeats_link=pl.col("repeats_span_id").map_elements(link, return_dtype=pl.String),
+        span_link=links(findings, link, "span_id"),
+        repeats_link=links(findings, link, "repeats_span_id"),
         category=pl.col("category").replace(CATEGORY_LABELS),
         detail=pl.col("detail").replace(STUCK_RULE_NAMES),
     )
@@ -445,12 +446,8 @@ SIBLING_COLUMNS = {
 
 def sibling_table(siblings: pl.DataFrame, trace_id: str) -> pl.DataFrame:
     return siblings.with_columns(
-        open=pl.col("trace_id").map_elements(
-            lambda t: page_href("trajectory", trace=t), return_dtype=pl.String
-        ),
-        compare=pl.col("trace_id").map_elements(
-            lambda t: page_href("compare", a=trace_id, b=t), return_dtype=pl.String
-        ),
+        open=links(siblings, lambda t: page_href("trajectory", trace=t), "trace_id"),
+        compare=links(siblings, lambda t: page_href("compare", a=trace_id, b=t), "trace_id"),
         models=models_in_order(),
         verdict=verdict_names(),
         wall_s=pl.col("wall_ms") / 1000,

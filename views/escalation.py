@@ -25,6 +25,7 @@ from ui.fleet_common import (
 from ui.fleet_links import (
     compare_link_column,
     compare_url,
+    links,
     narrowed_trajectories_url,
     trajectory_link_column,
     trajectory_url,
@@ -127,12 +128,6 @@ def load_pairs(version: str, flt: TrajectoryFilter, limit: int, offset: int) -> 
 @st.cache_data(max_entries=8)
 def load_routing(version: str) -> pl.DataFrame:
     return routing.routing_table(connection())
-
-
-def links(frame: pl.DataFrame, build, *columns: str) -> pl.Series:
-    """`build(*row)` per row of `columns`, None where one of them is missing."""
-    rows = zip(*(frame[c].to_list() for c in columns), strict=True)
-    return pl.Series([build(*row) if all(row) else None for row in rows], dtype=pl.String)
 
 
 def show_verdicts(version: str, flt: TrajectoryFilter) -> None:

@@ -102,11 +102,12 @@ def display_frame(runs: pl.DataFrame, matches: pl.DataFrame | None = None) -> pl
     else:
         frame = runs.join(matches, on="trace_id", how="left", maintain_order="left")
         columns = ["open", *MATCH_COLUMNS, *list(COLUMNS)[1:]]  # what matched, first
+    opens = [  # in Python, not map_elements: see ui.fleet_links.links
+        page_href("trajectory", trace=trace, span=span)
+        for trace, span in zip(frame["trace_id"], frame["span_id"], strict=True)
+    ]
     return frame.with_columns(
-        open=pl.struct("trace_id", "span_id").map_elements(
-            lambda run: page_href("trajectory", trace=run["trace_id"], span=run["span_id"]),
-            return_dtype=pl.String,
-        ),
+        open=pl.Series(opens, dtype=pl.String),
         models=models_in_order(),
         wall_s=pl.col("wall_ms") / 1000,
         tokens=pl.col("input_tokens") + pl.col("output_tokens"),
