@@ -34,6 +34,7 @@ NUMBER_COLUMNS = (
 )
 TEXT_COLUMNS = ("source", "as_of")
 EDITED_SOURCE, ADDED_SOURCE = "edited in AgentTime", "added in AgentTime"
+PRICED_COLUMNS = ("tier", *NUMBER_COLUMNS)  # an edit of one of these re-sources its row
 PRICE_ROWS_SQL = f"SELECT {', '.join(PRICE_COLUMNS)} FROM models ORDER BY pattern"
 DELETE_PRICES_SQL = "DELETE FROM models"
 TRAJECTORY_COUNT_SQL = "SELECT count(*) FROM trajectories"
@@ -133,12 +134,11 @@ def mark_edited(rows: list[tuple], stored: pl.DataFrame) -> list[tuple]:
     for values in rows:
         row = dict(zip(PRICE_COLUMNS, values, strict=True))
         old = before.get(row["pattern"].lower())
-        priced = ("tier", *NUMBER_COLUMNS)
         if old is None and row["source"] is None:
             row |= {"source": ADDED_SOURCE, "as_of": row["as_of"] or today}
         elif (
             old is not None
-            and any(row[c] != old[c] for c in priced)
+            and any(row[c] != old[c] for c in PRICED_COLUMNS)
             and all(row[c] == old[c] for c in TEXT_COLUMNS)
         ):
             row |= {"source": EDITED_SOURCE, "as_of": today}

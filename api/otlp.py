@@ -42,7 +42,6 @@ DEFAULT_MAX_BYTES = 64 * 1024**2
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 ADAPTER_FOR = {PROTOBUF: "otlp_protobuf", JSON: "otlp_json"}
 DISPLAY_NAME = "POST /v1/traces"
-WHO = OTLP_ENDPOINT_WHO
 STORE_REFUSED = "the store refused the write"
 REJECTIONS_LISTED = 5
 REFUSALS_KEPT = 50
@@ -181,7 +180,7 @@ def ingest_body(body: bytes, media_type: str) -> IngestReport:
     path = Path(spool.name)
     try:
         _require_adapter(path, ADAPTER_FOR[media_type], media_type)
-        report = ingest_path(connect(), path, DISPLAY_NAME, who=WHO)
+        report = ingest_path(connect(), path, DISPLAY_NAME, who=OTLP_ENDPOINT_WHO)
     finally:
         path.unlink(missing_ok=True)
     if not report.ok:

@@ -15,8 +15,8 @@ from store.reviews import ReviewInput, add_review
 from tests import pages_fixtures_fleet
 from tests.pages_fixtures_fleet import sql
 from ui import format as fmt
+from ui.names import VERDICT_TEXT
 from ui.report import summary_report, trajectory_report
-from ui.trajectory_sections import VERDICT_TEXT
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>**bold** [l](http://e.x)"
 

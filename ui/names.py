@@ -7,6 +7,7 @@ import polars as pl
 
 from store.reviews import VERDICT_LABELS
 from ui.format import VERDICT_NAMES
+from ui.text import escape_markdown
 
 SORT_LABELS = {  # the sorts of the trajectory list (analysis.queries.SORTABLE) by name
     "start_time": "Start time",
@@ -70,3 +71,39 @@ def category_names(column: str) -> pl.Expr:
         .list.join(", ")
         .alias(column)
     )
+
+
+VERDICT_TEXT = {
+    "escalation_needed": "Escalation was needed: the smaller model stalled or failed, "
+    "the larger one then succeeded.",
+    "escalation_premature": "Premature escalation: handed to a larger model with no failure "
+    "or stall before.",
+    "escalation_futile": "Futile escalation: the run still failed after escalating.",
+    "large_needed": "A larger model was needed: smaller tiers failed this task elsewhere.",
+    "over_provisioned": "Over-provisioned: a smaller tier solved this task in other runs.",
+    "small_sufficient": "The small model was sufficient.",
+    "undetermined": "Undetermined: not enough evidence either way.",
+}
+FAILED_RUN_NEEDED_LARGER = (
+    "A larger model was needed: this run failed, and a larger tier solved this task in other runs."
+)
+
+
+def verdict_text(verdict) -> str:
+    """The sentence for a computed verdict (`queries.Verdict`), as Markdown-safe text. A run
+    judged `large_needed` for failing where larger tiers succeeded says so: the generic
+    sentence blames smaller tiers, and this run may have had none."""
+    outcome = (verdict.evidence or {}).get("outcome")
+    if verdict.verdict == "large_needed" and outcome in ("failure", "error"):
+        return FAILED_RUN_NEEDED_LARGER
+    return VERDICT_TEXT.get(verdict.verdict) or escape_markdown(verdict.verdict)
+
+
+def task_text(run: dict) -> str:
+    """The run's task: its id, or the first user message with the key that pairs its runs."""
+    if run.get("task_id"):
+        return run["task_id"]
+    key, text = run.get("task_key"), run.get("task_text")
+    if text:
+        return f"“{text}” ({key})"
+    return key or "not recorded"

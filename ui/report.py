@@ -24,17 +24,21 @@ from analysis import queries, search
 from analysis.filters import TrajectoryFilter
 from store.reviews import current_reviews
 from ui import format as fmt
-from ui.names import CATEGORY_LABELS, SORT_LABELS, task_names
+from ui.names import (
+    CATEGORY_LABELS,
+    SORT_LABELS,
+    VERDICT_TEXT,
+    task_names,
+    task_text,
+    verdict_text,
+)
 from ui.review_panel import verdict_label
 from ui.share import PUBLIC_URL_ENV
 from ui.text import page_href
 from ui.timeline import build_timeline_figure
 from ui.trajectory_sections import (
-    VERDICT_TEXT,
     cost_source_text,
-    task_text,
     turn_names,
-    verdict_text,
     waste_tokens_text,
 )
 

@@ -20,36 +20,12 @@ from ui.names import (
     STUCK_RULE_NAMES,
     category_names,
     models_in_order,
+    task_text,
     verdict_names,
+    verdict_text,
 )
 from ui.text import escape_markdown, markdown_link, page_href, short_id
 from ui.tiles import tile
-
-VERDICT_TEXT = {
-    "escalation_needed": "Escalation was needed: the smaller model stalled or failed, "
-    "the larger one then succeeded.",
-    "escalation_premature": "Premature escalation: handed to a larger model with no failure "
-    "or stall before.",
-    "escalation_futile": "Futile escalation: the run still failed after escalating.",
-    "large_needed": "A larger model was needed: smaller tiers failed this task elsewhere.",
-    "over_provisioned": "Over-provisioned: a smaller tier solved this task in other runs.",
-    "small_sufficient": "The small model was sufficient.",
-    "undetermined": "Undetermined: not enough evidence either way.",
-}
-FAILED_RUN_NEEDED_LARGER = (
-    "A larger model was needed: this run failed, and a larger tier solved this task in other runs."
-)
-
-
-def verdict_text(verdict) -> str:
-    """The sentence for a computed verdict (`queries.Verdict`), as Markdown-safe text. A run
-    judged `large_needed` for failing where larger tiers succeeded says so: the generic
-    sentence blames smaller tiers, and this run may have had none."""
-    outcome = (verdict.evidence or {}).get("outcome")
-    if verdict.verdict == "large_needed" and outcome in ("failure", "error"):
-        return FAILED_RUN_NEEDED_LARGER
-    return VERDICT_TEXT.get(verdict.verdict) or escape_markdown(verdict.verdict)
-
 
 WASTE_TEXT = {
     "stagnation": "stuck in a loop",
@@ -136,16 +112,6 @@ def cost_source_text(turns: pl.DataFrame) -> str:
     return text
 
 
-def task_text(run: dict[str, Any]) -> str:
-    """The run's task: its id, or the first user message with the key that pairs its runs."""
-    if run.get("task_id"):
-        return run["task_id"]
-    key, text = run.get("task_key"), run.get("task_text")
-    if text:
-        return f"“{text}” ({key})"
-    return key or "not recorded"
-
-
 def show_header(run: dict[str, Any], models: pl.DataFrame, turns: pl.DataFrame) -> None:
     st.caption(
         f"{escape_markdown(run.get('agent_name') or 'agent not recorded')} · task "
@@ -157,9 +123,8 @@ def show_header(run: dict[str, Any], models: pl.DataFrame, turns: pl.DataFrame) 
     quiet = {"delta_color": "off", "delta_arrow": "off"}
     outcome = escape_markdown(run.get("outcome") or "unknown")
     tile(cols[0], "Outcome", outcome, score_text(run), **quiet)
-    wall = run.get("wall_ms")
-    exact = fmt.duration(wall) if fmt.short_duration(wall) != fmt.duration(wall) else None
-    tile(cols[1], "Wall time", fmt.short_duration(wall), help=exact)
+    short, exact = fmt.short_duration(run.get("wall_ms")), fmt.duration(run.get("wall_ms"))
+    tile(cols[1], "Wall time", short, help=exact if exact != short else None)
     tile(cols[2], "Turns", fmt.count(run.get("turns")))
     errors = run.get("tool_errors")
     failed = f"{errors:,} failed" if errors else None  # else only a red outline tells

@@ -18,10 +18,10 @@ from ui.db import connection, data_version
 from ui.empty import show_empty_store
 from ui.filters import current_filter
 from ui.fleet_common import page_header
+from ui.names import task_text
 from ui.text import escape_markdown, one_line
 from ui.timeline import build_timeline_figure
 from ui.trajectory_figures import build_cumulative_cost_figure
-from ui.trajectory_sections import task_text
 
 CHOICES = 300
 
