@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from bench import endpoint_bench
+
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 MB = 1e6
 
@@ -43,6 +45,7 @@ class Report:
         self.ingest()
         self.stages()
         self.upload()
+        self.endpoint()
         for spans, measured in self.r["queries"].items():
             self.queries(int(spans), measured)
         self.tried_on_pages()
@@ -440,6 +443,18 @@ class Report:
                 )
         self.table(["page", "table rows", "table KB (Arrow IPC)", "figure KB (JSON)", "<= 10k rows, <= 2 MB figure"], rows)  # fmt: skip
         self.add(f"Heaviest page: **{heaviest[1]}** ({heaviest[0] / 1e3:,.0f} KB).", "")
+
+    def endpoint(self) -> None:
+        measured = self.r.get("endpoint")
+        if measured is None:  # a results.json from before this measure
+            return
+        self.add(*endpoint_bench.report_lines(measured, self.r["config"]["spans"]))
+        late = measured["together"]["over_timeout"]
+        if late:
+            self.shortfalls.append(
+                f"OTLP endpoint: {late} of {measured['together']['requests']} exports from "
+                f"{measured['exporters']} exporters at once took over the SDK's 10 s timeout."
+            )
 
     def concurrency(self) -> None:
         self.add("## Four sessions at once", "")

@@ -15,9 +15,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench import generate, ingest_bench, query_bench, scale
+from bench import endpoint_bench, generate, ingest_bench, query_bench, scale
 
 OUT = Path(__file__).resolve().parent / "out"
+EXPORTERS = 8  # agent processes exporting to the endpoint at once
 FORMAT_FILES = {
     "otlp_json": "otlp.jsonl",
     "otlp_protobuf": "otlp.binpb",
@@ -69,6 +70,8 @@ def run(config: Config) -> dict:
     log(f"store: {config.spans:,} spans, first upload <= {config.upload_bytes / 1e9:.1f} GB")
     store = OUT / f"store-{config.spans}.duckdb"
     results["store"] = ingest_bench.build_store(data, store, config.upload_bytes, log)
+    log("the OTLP endpoint: exporters at once")
+    results["endpoint"] = endpoint_bench.measure(store, OUT, EXPORTERS, 3, log)
     measure_queries(results, store, config)
     return finish(results, started)
 

@@ -5,11 +5,13 @@ affected trajectories — happens in one transaction, under one process-wide wri
 Spans go in as slices of `INSERT_CHUNK_ROWS` rows: one INSERT of a million content-heavy
 rows makes DuckDB buffer all of them (several times the file's size in memory), while
 slices stream through its transaction-local storage; the transaction stays one.
+Writes that arrive while another is being committed are committed together (`write_spans`).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -43,6 +45,9 @@ WHERE NOT EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = i.trace_id AND s.s
 # Two of the store's row groups: each of the two cores fills one. Larger slices hold more of
 # the decoded file's pages at once (100k spans, 50k-row slices: +120 MB at the peak).
 INSERT_CHUNK_ROWS = 2 * ROW_GROUP_ROWS
+# The most spans one group commit takes from the queue (but its first write is always taken,
+# whatever its size): a group's spans are all held in memory until its commit.
+GROUP_MAX_ROWS = 4 * INSERT_CHUNK_ROWS
 INSERT_UPLOAD_SQL = """
 INSERT INTO uploads (upload_id, filename, sha256, format, bytes, span_count, trace_count,
                      skipped_count, warnings, who)
@@ -79,6 +84,22 @@ class UploadMeta:
         return f"up_{self.sha256[:16]}"
 
 
+@dataclass
+class _Queued:
+    """One caller's write, waiting for whichever caller holds the write lock to commit it."""
+
+    con: duckdb.DuckDBPyConnection
+    spans: pa.Table
+    meta: UploadMeta
+    refresh: Refresh | None
+    release: Callable[[], None] | None
+    outcome: WriteResult | BaseException | None = None
+
+
+_queue: list[_Queued] = []
+_queue_lock = threading.Lock()
+
+
 def write_spans(
     con: duckdb.DuckDBPyConnection,
     spans: pa.Table,
@@ -88,47 +109,103 @@ def write_spans(
 ) -> WriteResult:
     """Insert one file's spans; a file already ingested (same sha256) adds nothing.
     `release` is called each time a slice of `spans` is in the store, to let go of the
-    memory it took (`registry.Decoded.release_pages`)."""
-    spans = spans.set_column(
-        spans.schema.get_field_index("upload_id"),
+    memory it took (`registry.Decoded.release_pages`).
+
+    Writes that queue while another holds the write lock are committed together, in one
+    transaction with one refresh of the rollups (group commit): the refresh costs about the
+    same for one OTLP export as for ten, so concurrent exporters share it instead of each
+    waiting for everyone's. A group that fails is committed again one write at a time, so a
+    write fails only for its own reasons."""
+    mine = _Queued(con, spans, meta, refresh, release)
+    with _queue_lock:
+        _queue.append(mine)
+    with WRITE_LOCK:
+        while mine.outcome is None:  # a group before ours may be waiting too
+            _commit(_next_group())
+    if isinstance(mine.outcome, BaseException):
+        raise mine.outcome
+    return mine.outcome
+
+
+def queued_writes() -> int:
+    """How many writes are waiting for a commit."""
+    with _queue_lock:
+        return len(_queue)
+
+
+def _next_group() -> list[_Queued]:
+    """The oldest queued write and those after it bound for the same store and refresh,
+    up to `GROUP_MAX_ROWS` spans (the oldest always)."""
+    with _queue_lock:
+        first, group, rows = _queue[0], [], 0
+        for queued in list(_queue):
+            same = queued.con is first.con and queued.refresh is first.refresh
+            if same and (not group or rows + queued.spans.num_rows <= GROUP_MAX_ROWS):
+                group.append(queued)
+                rows += queued.spans.num_rows
+                _queue.remove(queued)
+        return group
+
+
+def _commit(group: list[_Queued]) -> None:
+    con, refresh = group[0].con, group[0].refresh
+    try:
+        with con.cursor() as cur, transaction(cur):
+            results = [_write_one(cur, queued) for queued in group]
+            touched = sorted({trace for result in results for trace in result.trace_ids})
+            if refresh is not None and touched:
+                refresh(cur, touched)
+    except Exception as exc:
+        if len(group) == 1:
+            group[0].outcome = exc
+        else:
+            for queued in group:
+                _commit([queued])
+        return
+    except BaseException as exc:  # interrupted: no one waits for the rest of this group
+        for queued in group:
+            queued.outcome = exc
+        raise
+    for queued, result in zip(group, results, strict=True):
+        queued.outcome = result
+
+
+def _write_one(cur: duckdb.DuckDBPyConnection, queued: _Queued) -> WriteResult:
+    meta = queued.meta
+    existing = cur.execute(FIND_UPLOAD_SQL, [meta.sha256]).fetchone()
+    if existing:
+        return WriteResult(existing[0], 0, [], already_ingested=True, earlier_filename=existing[1])
+    spans = queued.spans.set_column(
+        queued.spans.schema.get_field_index("upload_id"),
         "upload_id",
-        pa.repeat(pa.scalar(meta.upload_id, pa.string()), spans.num_rows),
+        pa.repeat(pa.scalar(meta.upload_id, pa.string()), queued.spans.num_rows),
     )
-    with WRITE_LOCK, con.cursor() as cur:
-        existing = cur.execute(FIND_UPLOAD_SQL, [meta.sha256]).fetchone()
-        if existing:
-            return WriteResult(
-                existing[0], 0, [], already_ingested=True, earlier_filename=existing[1]
-            )
-        with transaction(cur):
-            unique = first_of_each_span(spans)
-            # Arrow's allocator keeps what decoding and the dedup freed; DuckDB comes next
-            pa.default_memory_pool().release_unused()
-            inserted = _insert_spans(cur, unique, release)
-            del unique
-            trace_ids = sorted(pc.unique(spans.column("trace_id")).to_pylist())
-            if refresh is not None and trace_ids:
-                refresh(cur, trace_ids)
-            warnings = list(meta.warnings)
-            duplicates = spans.num_rows - inserted
-            if duplicates:
-                spans = "1 span was" if duplicates == 1 else f"{duplicates} spans were"
-                warnings.append(f"{spans} already stored (same trace_id, span_id)")
-            cur.execute(
-                INSERT_UPLOAD_SQL,
-                [
-                    meta.upload_id,
-                    meta.filename,
-                    meta.sha256,
-                    meta.format,
-                    meta.nbytes,
-                    inserted,
-                    len(trace_ids),
-                    meta.skipped_count,
-                    json.dumps(warnings),
-                    meta.who,
-                ],
-            )
+    unique = first_of_each_span(spans)
+    # Arrow's allocator keeps what decoding and the dedup freed; DuckDB comes next
+    pa.default_memory_pool().release_unused()
+    inserted = _insert_spans(cur, unique, queued.release)
+    del unique
+    trace_ids = sorted(pc.unique(spans.column("trace_id")).to_pylist())
+    warnings = list(meta.warnings)
+    duplicates = spans.num_rows - inserted
+    if duplicates:
+        stored = "1 span was" if duplicates == 1 else f"{duplicates} spans were"
+        warnings.append(f"{stored} already stored (same trace_id, span_id)")
+    cur.execute(
+        INSERT_UPLOAD_SQL,
+        [
+            meta.upload_id,
+            meta.filename,
+            meta.sha256,
+            meta.format,
+            meta.nbytes,
+            inserted,
+            len(trace_ids),
+            meta.skipped_count,
+            json.dumps(warnings),
+            meta.who,
+        ],
+    )
     return WriteResult(
         meta.upload_id, inserted, trace_ids, duplicates=duplicates, warnings=warnings
     )

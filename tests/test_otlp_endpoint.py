@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import requests
@@ -193,6 +194,29 @@ def test_real_sdk_exports_protobuf_and_json_and_batches_form_one_trajectory(tmp_
     )
     assert [u[1] for u in uploads] == ["otlp_protobuf"] * 4 + ["otlp_json"] * 4
     assert {(u[0], u[2], u[3]) for u in uploads} == {("POST /v1/traces", 1, "otlp-http")}
+
+
+def test_exporters_sending_at_once_all_land_with_their_runs_whole(tmp_path):
+    """Six SDKs export at the same time: their exports queue for the store's one writer and
+    are committed in groups; every export is answered with success and every run is whole."""
+    db_file = tmp_path / "many.duckdb"
+    agents = 6
+    with running_server(db_file) as base:
+        exporters = [
+            RecordingExporter(OTLPSpanExporter(endpoint=f"{base}/v1/traces")) for _ in range(agents)
+        ]
+        with ThreadPoolExecutor(agents) as pool:
+            traces = list(
+                pool.map(lambda k: run_weather_agent(exporters[k], f"conv-{k}"), range(agents))
+            )
+    assert [exporter.results for exporter in exporters] == [[SpanExportResult.SUCCESS] * 4] * agents
+    rollup_sql = (
+        "SELECT span_count, llm_calls, tool_calls, tool_errors, session_id, "
+        "input_tokens, output_tokens, cache_read_tokens FROM trajectories WHERE trace_id = ?"
+    )
+    for k, trace_id in enumerate(traces):
+        assert query(db_file, rollup_sql, [trace_id]) == [(4, 2, 1, 1, f"conv-{k}", 2460, 65, 1024)]
+    assert query(db_file, "SELECT count(*), sum(span_count) FROM uploads") == [(24, 24)]
 
 
 def _post(url, body: bytes, content_type: str, token: str | None = TOKEN, **headers):
