@@ -98,10 +98,12 @@ def runs_to_rows(runs: dict[str, RunRecord], filename: str) -> tuple[list[dict],
     )
     warnings = []
     if late_ends:
-        warnings.append(
-            f"{len(late_ends)} runs end before they start; their end time was dropped "
-            f"(first at {late_ends[0]})"
+        late = (
+            "1 run ends before it starts; its end time was"
+            if len(late_ends) == 1
+            else f"{len(late_ends)} runs end before they start; their end times were"
         )
+        warnings.append(f"{late} dropped (first at {late_ends[0]})")
     return rows, warnings
 
 

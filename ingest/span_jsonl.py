@@ -81,10 +81,10 @@ def _span_row(record, number: int, source: Source) -> dict:
     row["kind"] = _kind(record.get("kind"))
     row["status"] = _status(record.get("status"))
     for key in TOKEN_COLUMNS:
-        row[key] = as_int(record.get(key))
-    row["cost_usd"] = as_float(record.get("cost_usd"))
-    row["score"] = as_float(record.get("score"))
-    explicit_seq = as_int(record.get("seq"))
+        row[key] = _count(record, key, position, source)
+    row["cost_usd"] = _number(record, "cost_usd", position, source, at_least_zero=True)
+    row["score"] = _number(record, "score", position, source)
+    explicit_seq = _count(record, "seq", position, source)
     row["seq"] = number if explicit_seq is None else explicit_seq  # the file's order, as written
     for key in ("input", "output", "tool_args"):
         if key in record and not isinstance(record[key], str) and record[key] is not None:
@@ -93,6 +93,41 @@ def _span_row(record, number: int, source: Source) -> dict:
             )
     row["attributes"] = _attributes(record)
     return row
+
+
+def _count(record: dict, key: str, position: str, source: Source) -> int | None:
+    """A token count or `seq`: absent or null is unknown; anything but a whole number >= 0
+    (a typo, "lots", -500) refuses the file rather than becoming unknown unnoticed."""
+    value = record.get(key)
+    if value is None:
+        return None
+    number, exact = as_int(value), as_float(value)
+    if number is None or number < 0 or exact is None or not exact.is_integer():
+        raise DecodeError(
+            source.display_name,
+            f"{key} {json.dumps(value)[:40]} is not a count: expected a whole number >= 0, "
+            "or null when unknown",
+            position,
+        )
+    return number
+
+
+def _number(
+    record: dict, key: str, position: str, source: Source, at_least_zero: bool = False
+) -> float | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    number = as_float(value)
+    if number is None or (at_least_zero and number < 0):
+        expected = "a number >= 0" if at_least_zero else "a number"
+        raise DecodeError(
+            source.display_name,
+            f"{key} {json.dumps(value)[:40]} is not valid: expected {expected}, "
+            "or null when unknown",
+            position,
+        )
+    return number
 
 
 def _times(record: dict, position: str, source: Source) -> dict:

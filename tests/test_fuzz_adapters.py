@@ -403,7 +403,7 @@ FOUND = {  # name: (file content, column to read back and its value, or the refu
     ),
     "huge-count.jsonl": (
         SPAN_TEXT + ', "input_tokens": ' + str(2**70) + "}",
-        ("input_tokens", None),
+        f"input_tokens {2**70} is not a count: expected a whole number >= 0",
     ),
     "number-as-model.jsonl": (SPAN_TEXT + ', "model": 42}', ("model", "42")),
     "usage-number.json": (

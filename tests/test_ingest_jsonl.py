@@ -206,6 +206,37 @@ def test_counts_without_their_cache_or_reasoning_part_are_completed_and_reported
     assert decode_file(write_lines(tmp_path / "fine.jsonl", SPAN_LINES)).warnings == []
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("input_tokens", "lots", 'input_tokens "lots" is not a count: expected a whole number >= 0, or null when unknown'),
+        ("input_tokens", -500, "input_tokens -500 is not a count: expected a whole number >= 0, or null when unknown"),
+        ("output_tokens", 12.5, "output_tokens 12.5 is not a count: expected a whole number >= 0, or null when unknown"),
+        ("seq", [1], "seq [1] is not a count: expected a whole number >= 0, or null when unknown"),
+        ("cost_usd", -0.01, "cost_usd -0.01 is not valid: expected a number >= 0, or null when unknown"),
+        ("score", "high", 'score "high" is not valid: expected a number, or null when unknown'),
+    ],
+)  # fmt: skip
+def test_a_number_that_is_not_one_refuses_the_file_at_its_line(tmp_path, field, value, expected):
+    """Read as unknown, "lots" tokens would vanish from every total unnoticed."""
+    lines = [SPAN_LINES[0], SPAN_LINES[1] | {field: value}]
+    with pytest.raises(DecodeError) as error:
+        decode_file(write_lines(tmp_path / "s.jsonl", lines))
+    assert str(error.value) == f"s.jsonl, line 2: {expected}"
+
+
+def test_numbers_written_as_text_or_null_are_read(tmp_path):
+    written = {"input_tokens": "1200", "output_tokens": 80.0, "cost_usd": "0.5", "score": None}
+    spans = decode_file(write_lines(tmp_path / "s.jsonl", [SPAN_LINES[1] | written])).spans
+    row = spans.to_pylist()[0]
+    assert (row["input_tokens"], row["output_tokens"], row["cost_usd"], row["score"]) == (
+        1200,
+        80,
+        0.5,
+        None,
+    )
+
+
 def test_span_jsonl_bad_time_names_the_line(tmp_path):
     lines = [SPAN_LINES[0] | {"end_time": "yesterday"}]
     with pytest.raises(DecodeError, match=r"line 1: .*expected ISO-8601 text or epoch nanoseconds"):
@@ -259,6 +290,23 @@ def test_orphan_tool_result_is_reported_as_skipped(tmp_path):
     assert [(s.position, s.reason) for s in decoded.skipped] == [
         ("line 1, message 2", "tool result for unknown tool_call_id 'nope'")
     ]
+
+
+def test_the_stored_upload_names_what_was_skipped(con, tmp_path):
+    """The upload's own report lists every skipped record; whoever opens the list of uploads
+    later finds the first five in its warnings, and how many more."""
+    orphan = {"role": "tool", "tool_call_id": "nope", "content": "42"}
+    record = {"messages": [{"role": "user", "content": "hi"}] + [orphan] * 7}
+    report = ingest_path(con, write_lines(tmp_path / "m.jsonl", [record]))
+    assert len(report.skipped) == 7
+    with con.cursor() as cur:
+        (stored,) = cur.execute("SELECT warnings FROM uploads").fetchone()
+    reason = "tool result for unknown tool_call_id 'nope'"
+    assert json.loads(stored) == [
+        *(f"skipped line 1, message {n}: {reason}" for n in range(2, 7)),
+        "and 2 more skipped",
+    ]
+    assert report.warnings == []  # the report has them all, as its skipped records
 
 
 def test_tau_bench_real_file(con, shared_traces):

@@ -294,6 +294,28 @@ def test_run_tree_counts_each_token_once(con, tmp_path):
     assert_tree(con)
 
 
+@pytest.mark.parametrize(
+    ("late", "warning"),
+    [
+        ([3], "1 run ends before it starts; its end time was dropped (first at line 4)"),
+        ([3, 4], "2 runs end before they start; their end times were dropped (first at line 4)"),
+    ],
+)
+def test_a_run_that_ends_before_it_starts_keeps_its_start_and_is_reported(
+    con, tmp_path, late, warning
+):
+    runs = tree_runs()
+    for index in late:
+        runs[index]["end_time"] = (BASE - timedelta(seconds=1)).isoformat()
+    report = ingest_ok(con, write_jsonl(tmp_path / "runs.jsonl", runs))
+    assert report.warnings == [warning]
+    with con.cursor() as cur:
+        ends = cur.execute(
+            "SELECT count(*) FILTER (end_time IS NULL), count(start_time) FROM spans"
+        ).fetchone()
+    assert ends == (len(late), len(runs))
+
+
 def test_nested_child_runs_tree(con, tmp_path):
     root, planner, llm1, tool, llm2 = tree_runs()
     for run in (planner, llm1, tool, llm2):  # children only know their place in the nesting
