@@ -18,6 +18,8 @@ from ingest.registry import Skipped, decode_file
 from ingest.source import content_files
 from store.writes import UploadMeta, write_spans
 
+SKIPPED_KEPT = 5  # skipped records named in the stored upload record (`uploads.warnings`)
+
 
 @dataclass
 class IngestReport:
@@ -78,6 +80,7 @@ def ingest_path(
             format=decoded.format,
             nbytes=sum(part.stat().st_size for part in content_files(path)),
             skipped_count=len(decoded.skipped),
+            skipped=[f"{s.position}: {s.reason}" for s in decoded.skipped[:SKIPPED_KEPT]],
             warnings=decoded.warnings,
             who=who,
         )

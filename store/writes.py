@@ -76,6 +76,7 @@ class UploadMeta:
     format: str
     nbytes: int
     skipped_count: int = 0
+    skipped: list[str] = field(default_factory=list)  # "position: reason" of the first few
     warnings: list[str] = field(default_factory=list)
     who: str | None = None
 
@@ -181,16 +182,24 @@ def _write_one(cur: duckdb.DuckDBPyConnection, queued: _Queued) -> WriteResult:
         pa.repeat(pa.scalar(meta.upload_id, pa.string()), queued.spans.num_rows),
     )
     unique = first_of_each_span(spans)
+    repeated = spans.num_rows - unique.num_rows
     # Arrow's allocator keeps what decoding and the dedup freed; DuckDB comes next
     pa.default_memory_pool().release_unused()
     inserted = _insert_spans(cur, unique, queued.release)
+    already_stored = unique.num_rows - inserted
     del unique
     trace_ids = sorted(pc.unique(spans.column("trace_id")).to_pylist())
     warnings = list(meta.warnings)
-    duplicates = spans.num_rows - inserted
-    if duplicates:
-        stored = "1 span was" if duplicates == 1 else f"{duplicates} spans were"
+    if repeated:
+        spans_word = "1 span repeats" if repeated == 1 else f"{repeated} spans repeat"
+        warnings.append(
+            f"{spans_word} an earlier span of the same file (same trace_id, span_id): "
+            "only the first of each was stored"
+        )
+    if already_stored:
+        stored = "1 span was" if already_stored == 1 else f"{already_stored} spans were"
         warnings.append(f"{stored} already stored (same trace_id, span_id)")
+    duplicates = spans.num_rows - inserted
     cur.execute(
         INSERT_UPLOAD_SQL,
         [
@@ -202,13 +211,22 @@ def _write_one(cur: duckdb.DuckDBPyConnection, queued: _Queued) -> WriteResult:
             inserted,
             len(trace_ids),
             meta.skipped_count,
-            json.dumps(warnings),
+            json.dumps(warnings + _skipped_notes(meta)),
             meta.who,
         ],
     )
     return WriteResult(
         meta.upload_id, inserted, trace_ids, duplicates=duplicates, warnings=warnings
     )
+
+
+def _skipped_notes(meta: UploadMeta) -> list[str]:
+    """What was skipped, kept with the upload's warnings (the upload's own report lists every
+    skipped record; the stored record keeps the first few for whoever looks later)."""
+    notes = [f"skipped {entry}" for entry in meta.skipped]
+    if (more := meta.skipped_count - len(meta.skipped)) > 0:
+        notes.append(f"and {more:,} more skipped")
+    return notes
 
 
 def _insert_spans(

@@ -134,6 +134,24 @@ def test_spans_are_unique_on_trace_and_span_id_across_files(con):
     assert counts(con)[0] == 2
 
 
+def test_a_span_repeated_within_a_file_is_reported_as_such_and_the_first_kept(con):
+    write_spans(con, to_table([span("t1", "s0")]), UploadMeta("a", "sha-a", "span_jsonl", 1))
+    rows = [span("t1", "s1", input_tokens=1000), span("t1", "s1", input_tokens=9999)]
+    result = write_spans(
+        con, to_table([*rows, span("t1", "s0")]), UploadMeta("b", "sha-b", "span_jsonl", 1)
+    )
+    assert (result.spans_inserted, result.duplicates) == (1, 2)
+    assert result.warnings == [
+        "1 span repeats an earlier span of the same file (same trace_id, span_id): only the "
+        "first of each was stored",
+        "1 span was already stored (same trace_id, span_id)",
+    ]
+    with con.cursor() as cur:
+        assert cur.execute("SELECT input_tokens FROM spans WHERE span_id = 's1'").fetchall() == [
+            (1000,)
+        ]
+
+
 def test_a_write_that_fails_half_way_leaves_no_rows(con):
     write_spans(con, to_table([span("t0", "s0")]), UploadMeta("ok", "sha-ok", "span_jsonl", 1))
     before = counts(con)

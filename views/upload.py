@@ -81,8 +81,12 @@ RECEIVED_COLUMNS = {
     "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
     "filename": "File",
     "format": "Format",
-    "span_count": st.column_config.NumberColumn("Spans", format="%,d"),
-    "trace_count": st.column_config.NumberColumn("Trajectories", format="%,d"),
+    "span_count": st.column_config.NumberColumn(
+        "Spans added", format="%,d", help="Spans already stored are not counted (see Warnings)"
+    ),
+    "trace_count": st.column_config.NumberColumn(
+        "Trajectories", format="%,d", help="Trajectories the upload has spans of, new or not"
+    ),
     "skipped_count": st.column_config.NumberColumn("Skipped", format="%,d"),
     "warnings": st.column_config.TextColumn("Warnings", width="medium"),
     "upload_id": "Upload id",
