@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import polars as pl
 import pytest
 
 from store import db
@@ -52,6 +53,7 @@ from tests.pages_fixtures_trajectory import (
 )
 from ui import format as fmt
 from ui.text import escape_markdown
+from ui.trajectory_sections import cost_source_text, tokens_text
 
 sample_db_template, sample_db = fixtures.sample_db_template, fixtures.sample_db
 TRAJECTORIES, TRAJECTORY, COMPARE = (
@@ -457,7 +459,8 @@ def test_the_cost_source_says_which_calls_the_cost_leaves_out(sample_db, tmp_pat
     with page_test(sample_db, TRAJECTORY, query={"trace": "no-usage"}) as at:
         assert (
             "**Cost source:** computed from the model price table; 1 of 3 calls has no "
-            "cost (no token counts or reported cost), so the cost covers the other 2"
+            "cost (1 with no token counts or reported cost), so the cost covers the other 2 "
+            "(a lower bound)"
         ) in markdown_text(at)
 
 
@@ -486,6 +489,70 @@ def test_the_cost_source_says_when_calls_record_no_cached_input(unrecorded_db):
             "**Cost source:** computed from the model price table; all its calls record no "
             "cached input, priced as if none was cached (an upper bound)"
         ) in markdown_text(at)
+
+
+def call(model="m", cost=0.01, source="computed", tokens=(100, 10), cache_read=0) -> dict:
+    return {"model": model, "cost_usd": cost, "cost_source": source,
+            "input_tokens": tokens[0], "output_tokens": tokens[1], "cache_read_tokens": cache_read}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("calls", "expected"),
+    [
+        (  # a refused call (failed, no usage) costs $0: not left out, not an estimate
+            [call(cache_read=None), call(cost=0.0, tokens=(None, None), cache_read=None)],
+            "computed from the model price table; 1 of its calls records no cached input, "
+            "priced as if none was cached (an upper bound)",
+        ),
+        (  # token counts, but no price for the model and none reported
+            [call(source="reported"), call(model="acme-finetune-v1", cost=None, source=None)],
+            "as reported by the source; 1 of 2 calls has no cost (1 with token counts but no "
+            "price for acme-finetune-v1), so the cost covers the other 1 (a lower bound)",
+        ),
+        (
+            [call(), call(model="x", cost=None, source=None), call(cost=None, source=None, tokens=(None, 5))],
+            "computed from the model price table; 2 of 3 calls have no cost (1 with token "
+            "counts but no price for x; 1 with no token counts or reported cost), so the cost "
+            "covers the other 1 (a lower bound)",
+        ),
+        ([call(cost=None, source=None)], "cost not recorded"),
+    ],
+)  # fmt: skip
+def test_the_cost_source_names_why_each_call_left_out_has_no_cost(calls, expected):
+    assert cost_source_text(pl.DataFrame(calls)) == expected
+
+
+def counts(status="ok", **tokens) -> dict:
+    keys = (
+        "input_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+    )
+    return {"status": status} | {key: tokens.get(key.removesuffix("_tokens")) for key in keys}  # fmt: skip
+
+
+def test_a_token_total_some_calls_did_not_record_is_marked_as_a_lower_bound():
+    """msg-1 of a walkthrough: reasoning unknown on turn 1, 0 on turn 2; its total is not 0.
+    A refused call (failed, no usage) is not missing anything."""
+    turns = pl.DataFrame(
+        [
+            counts(input=100, cache_read=0, output=20),
+            counts(input=200, cache_read=50, output=40, reasoning=0),
+            counts(status="error"),
+        ],
+        schema_overrides={f"{k}_tokens": pl.Int64 for k in ("input", "cache_read", "cache_write", "output", "reasoning")},
+    )  # fmt: skip
+    run = {"input_tokens": 300, "cache_read_tokens": 50, "cache_write_tokens": None,
+           "output_tokens": 60, "reasoning_tokens": 0}  # fmt: skip
+    assert tokens_text(run, turns) == (
+        "input 300 tokens (cached 50 tokens, cache write not recorded) · output 60 tokens "
+        "(reasoning ≥ 0 tokens) · ≥: not recorded on some calls (reasoning on 1 of 2)"
+    )
+    assert tokens_text(run | {"reasoning_tokens": None}, turns.head(1)).endswith(
+        "output 60 tokens (reasoning not recorded)"
+    )
 
 
 def test_unknown_trace_says_so(sample_db):

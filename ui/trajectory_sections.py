@@ -79,36 +79,86 @@ def models_text(models: pl.DataFrame) -> str:
     return " → ".join(parts)
 
 
-def tokens_text(run: dict[str, Any]) -> str:
-    return (
-        f"input {fmt.tokens(run.get('input_tokens'))} "
-        f"(cached {fmt.tokens(run.get('cache_read_tokens'))}, "
-        f"cache write {fmt.tokens(run.get('cache_write_tokens'))}) · "
-        f"output {fmt.tokens(run.get('output_tokens'))} "
-        f"(reasoning {fmt.tokens(run.get('reasoning_tokens'))})"
+TOKEN_PARTS = {
+    "input_tokens": "input",
+    "cache_read_tokens": "cached",
+    "cache_write_tokens": "cache write",
+    "output_tokens": "output",
+    "reasoning_tokens": "reasoning",
+}
+
+
+def tokens_text(run: dict[str, Any], turns: pl.DataFrame) -> str:
+    """The run's token totals; a total that some calls did not record is marked "≥" (it sums
+    the calls that did) and those calls are counted, never read as 0. A refused call (failed,
+    no usage) processed nothing, so it is not missing anything."""
+    refused = (
+        (pl.col("status") == "error")
+        & pl.col("input_tokens").is_null()
+        & pl.col("output_tokens").is_null()
     )
+    answered = turns.filter(~refused)
+    missing = {
+        column: answered[column].null_count()
+        for column in TOKEN_PARTS
+        if run.get(column) is not None and answered[column].null_count()
+    }
+
+    def total(column: str) -> str:
+        text = fmt.tokens(run.get(column))
+        return f"≥ {text}" if column in missing else text
+
+    text = (
+        f"input {total('input_tokens')} (cached {total('cache_read_tokens')}, "
+        f"cache write {total('cache_write_tokens')}) · output {total('output_tokens')} "
+        f"(reasoning {total('reasoning_tokens')})"
+    )
+    if missing:
+        unrecorded = ", ".join(
+            f"{TOKEN_PARTS[column]} on {count} of {answered.height}"
+            for column, count in missing.items()
+        )
+        text += f" · ≥: not recorded on some calls ({unrecorded})"
+    return text
 
 
 def cost_source_text(turns: pl.DataFrame) -> str:
     """Where the run's cost comes from, and the calls it leaves out: the cost is the sum over
-    the calls that have one, so a call with no token counts and no reported cost adds nothing."""
+    the calls that have one, so a call without one makes it a lower bound. A refused call
+    (failed, no usage) costs $0 and is neither left out nor an estimate."""
     priced = turns.filter(pl.col("cost_usd").is_not_null())
     if priced.is_empty():
         return "cost not recorded"
     sources = priced["cost_source"].unique().to_list()
     text = COST_SOURCE_TEXT[sources[0] if len(sources) == 1 else "partial"]
-    unpriced = turns.height - priced.height
-    if unpriced:
+    unpriced = turns.filter(pl.col("cost_usd").is_null())
+    if not unpriced.is_empty():
+        counted = unpriced.filter(
+            pl.col("input_tokens").is_not_null() & pl.col("output_tokens").is_not_null()
+        )
+        reasons = []
+        if not counted.is_empty():
+            models = ", ".join(sorted(set(counted["model"].drop_nulls().to_list()))) or "its model"
+            reasons.append(f"{counted.height} with token counts but no price for {models}")
+        if (blank := unpriced.height - counted.height) > 0:
+            reasons.append(f"{blank} with no token counts or reported cost")
+        verb = "has" if unpriced.height == 1 else "have"
         text += (
-            f"; {unpriced} of {turns.height} calls {'has' if unpriced == 1 else 'have'} no "
-            f"cost (no token counts or reported cost), so the cost covers the other {priced.height}"
+            f"; {unpriced.height} of {turns.height} calls {verb} no cost "
+            f"({'; '.join(reasons)}), so the cost covers the other {priced.height} "
+            "(a lower bound)"
         )
     uncounted = priced.filter(
-        (pl.col("cost_source") == "computed") & pl.col("cache_read_tokens").is_null()
+        (pl.col("cost_source") == "computed")
+        & pl.col("cache_read_tokens").is_null()
+        & pl.col("input_tokens").is_not_null()
     ).height
     if uncounted:
-        calls = "all its calls" if uncounted == turns.height else f"{uncounted} of its calls"
-        text += f"; {calls} record no cached input, priced as if none was cached (an upper bound)"
+        if uncounted == turns.height:
+            calls = "all its calls record"
+        else:
+            calls = f"{uncounted} of its calls {'records' if uncounted == 1 else 'record'}"
+        text += f"; {calls} no cached input, priced as if none was cached (an upper bound)"
     return text
 
 
@@ -139,7 +189,9 @@ def show_header(run: dict[str, Any], models: pl.DataFrame, turns: pl.DataFrame) 
     tile(cols[4], "Cost", fmt.fine_usd(run.get("cost_usd")))
     tile(cols[5], "Wasted", fmt.fine_usd(run.get("waste_usd")), waste_tokens_text(run), **quiet)
     st.markdown(f"**Models, in call order:** {models_text(models)}")
-    st.markdown(f"**Tokens:** {tokens_text(run)}  \n**Cost source:** {cost_source_text(turns)}")
+    st.markdown(
+        f"**Tokens:** {tokens_text(run, turns)}  \n**Cost source:** {cost_source_text(turns)}"
+    )
 
 
 def turn_ranges(turns: list[int]) -> str:
