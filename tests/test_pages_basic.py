@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
+import streamlit as st
+
 from analysis.pipeline import ingest_path
 from api.otlp import REFUSALS, Refusal
 from ingest.registry import EXPECTED_FORMATS
@@ -23,6 +25,23 @@ def test_overview_on_an_empty_store_says_what_to_upload(db_path, con):
         assert not at.exception
         assert "No traces yet" in at.info[0].value
         assert not at.metric
+
+
+def test_the_empty_store_gives_this_servers_otlp_address(db_path, con, monkeypatch):
+    """Not a fixed localhost:8501: the address people use (AGENTTIME_PUBLIC_URL), else
+    this server's own port."""
+    monkeypatch.setenv("AGENTTIME_PUBLIC_URL", "https://agenttime.example.com/")
+    with app_on(db_path) as at:
+        assert (
+            "`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=https://agenttime.example.com/v1/traces`"
+            in at.info[0].value
+        )
+    monkeypatch.delenv("AGENTTIME_PUBLIC_URL")
+    with app_on(db_path) as at:
+        port = st.get_option("server.port")
+        assert f"`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://localhost:{port}/v1/traces`" in (
+            at.info[0].value
+        )
 
 
 def test_overview_kpis_on_tau_bench(db_path, con, shared_traces):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.share import server_url
+
 EMPTY_STORE_TEXT = """
 **No traces yet.** AgentTime reads agent traces from:
 
 - **OpenTelemetry** — OTLP JSON / JSON Lines / protobuf files, or point any OTel SDK at this server:
-  `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://localhost:8501/v1/traces`
+  `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT={server}/v1/traces`
 - **LangSmith** exports — `list_runs()` JSONL/JSON, run payloads, bulk-export Parquet
 - **JSONL** — one span per line, or one chat-message trajectory per line (tau-bench style)
 
@@ -18,5 +20,5 @@ sample traces into an empty store.
 
 
 def show_empty_store() -> None:
-    st.info(EMPTY_STORE_TEXT)
+    st.info(EMPTY_STORE_TEXT.format(server=server_url()))
     st.page_link("views/upload.py", label="Upload traces", icon=":material/upload:")

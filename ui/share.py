@@ -7,7 +7,7 @@ parameters. Behind a proxy, AGENTTIME_PUBLIC_URL gives the address people actual
 from __future__ import annotations
 
 import os
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
@@ -21,6 +21,20 @@ def share_url(page_path: str, params: dict[str, str | list[str]] | None = None) 
     url = f"{base.rstrip('/')}/{page}" if page else base.rstrip("/")
     query = urlencode(params or {}, doseq=True)
     return f"{url}?{query}" if query else url
+
+
+def server_url() -> str:
+    """Where this server is reached: AGENTTIME_PUBLIC_URL, else the scheme and host of the
+    page on screen, else localhost on the port the server listens on."""
+    if public := os.environ.get(PUBLIC_URL_ENV):
+        return public.rstrip("/")
+    base_path = (st.get_option("server.baseUrlPath") or "").strip("/")
+    on_screen = urlsplit(st.context.url or "")
+    if on_screen.scheme and on_screen.netloc:
+        origin = f"{on_screen.scheme}://{on_screen.netloc}"
+    else:
+        origin = f"http://localhost:{st.get_option('server.port')}"
+    return f"{origin}/{base_path}" if base_path else origin
 
 
 def _app_url(page: str) -> str | None:
