@@ -13,8 +13,8 @@ def test_dollars_read_as_people_write_them():
     assert [fmt.usd(v) for v in (None, 0.0, 0.00001, 0.0049, 0.25, 1234.5, -0.041, -12.5)] == [
         "not recorded", "$0.00", "<$0.0001", "$0.0049", "$0.25", "$1,234.50", "-$0.04", "-$12.50",
     ]  # fmt: skip
-    assert [fmt.fine_usd(v) for v in (None, 0.25, 3.5, -0.041, -3.5)] == [
-        "not recorded", "$0.2500", "$3.50", "-$0.0410", "-$3.50",
+    assert [fmt.fine_usd(v) for v in (None, 0.0, 0.0000054, 0.25, 3.5, -0.041, -3.5)] == [
+        "not recorded", "$0.0000", "<$0.0001", "$0.2500", "$3.50", "-$0.0410", "-$3.50",
     ]  # fmt: skip
 
 

@@ -178,7 +178,7 @@ def test_one_unpriced_run_does_not_change_which_waste_the_overview_names(sample_
     with app_on(sample_db) as at:
         assert not at.exception
         assert (
-            f"most of it uncached context (≥ {fmt.usd(totals[0])} ({totals[1]} findings not "
+            f"most of it uncached context (≥ {fmt.fine_usd(totals[0])} ({totals[1]} findings not "
             "counted))."
         ) in markdown(at)
 

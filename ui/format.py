@@ -77,8 +77,8 @@ def usd(amount: float | None) -> str:
 def fine_usd(amount: float | None) -> str:
     """Dollars with 4 decimals below $1: a run's turns, or a task, cost fractions of a cent,
     and tables print them with 4 (`$%.4f`), so a sentence beside one says the same amount."""
-    if _missing(amount) or abs(amount) >= 1:
-        return usd(amount)
+    if _missing(amount) or abs(amount) >= 1 or 0 < abs(amount) < 0.00005:
+        return usd(amount)  # whole dollars, or "<$0.0001" for what would print as $0.0000
     return f"{'-' if amount < 0 else ''}${abs(amount):.4f}"
 
 

@@ -118,12 +118,12 @@ def money_lines(
         top = totals.row(0, named=True) if totals.height else None
         biggest = (
             f", most of it {CATEGORY_LABELS[top['key']].lower()} "
-            f"({figures.at_least(fmt.usd(top['usd']), top['usd_unknown'], 'not counted')})"
+            f"({figures.at_least(fmt.fine_usd(top['usd']), top['usd_unknown'], 'not counted')})"
             if top
             else ""
         )
         text = (
-            f"**Waste:** {fmt.usd(k.waste_usd)} of the {fmt.usd(k.cost_usd)} spent went to "
+            f"**Waste:** {fmt.fine_usd(k.waste_usd)} of the {fmt.fine_usd(k.cost_usd)} spent went to "
             f"wasted tokens{biggest}."
         )
         lines.append((text, "views/waste.py", "Waste by category, agent, model and day"))
