@@ -310,7 +310,8 @@ def test_a_trajectory_s_waste_tile_says_its_share_is_of_all_tokens(sample_db):
     )
     with app_on(sample_db, page="views/trajectory.py", query={"trace": trace}) as at:
         (tile,) = [m for m in at.metric if m.label == "Wasted"]
-        assert tile.delta == f"{fmt.tokens(wasted)}, {fmt.percent(wasted / total)} of all"
+        assert tile.delta == f"{fmt.percent(wasted / total)} of tokens"
+        assert tile.help == f"{fmt.tokens(wasted)}, {fmt.percent(wasted / total)} of all"
 
 
 def test_waste_behind_an_agent_links_to_the_filtered_list(sample_db):
