@@ -52,8 +52,8 @@ from tests.pages_fixtures_trajectory import (
     write_unrecorded_trace,
 )
 from ui import format as fmt
+from ui.run_text import cost_source_text, tokens_text
 from ui.text import escape_markdown
-from ui.trajectory_sections import cost_source_text, tokens_text
 
 sample_db_template, sample_db = fixtures.sample_db_template, fixtures.sample_db
 TRAJECTORIES, TRAJECTORY, COMPARE = (

@@ -33,14 +33,11 @@ from ui.names import (
     verdict_text,
 )
 from ui.review_panel import verdict_label
+from ui.run_text import cost_source_text, waste_tokens_text
 from ui.share import PUBLIC_URL_ENV
 from ui.text import page_href
 from ui.timeline import build_timeline_figure
-from ui.trajectory_sections import (
-    cost_source_text,
-    turn_names,
-    waste_tokens_text,
-)
+from ui.trajectory_sections import turn_names
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #1e293b; }
