@@ -55,7 +55,7 @@ MODEL_COLUMNS = {
         "Success rate as main", format=PERCENT, help="Of the runs where it was the main model"
     ),
     "score_per_1k_tokens": st.column_config.NumberColumn(
-        "Score / 1k tokens",
+        "Score (0–100) / 1k tokens",
         format="%.2f",
         help="Mean score (0–100) per 1,000 tokens, over runs with a score and token counts",
     ),
