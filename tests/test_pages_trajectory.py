@@ -462,6 +462,24 @@ def test_the_cost_source_says_which_calls_the_cost_leaves_out(sample_db, tmp_pat
             "cost (1 with no token counts or reported cost), so the cost covers the other 2 "
             "(a lower bound)"
         ) in markdown_text(at)
+        (cost,) = [m for m in at.metric if m.label == "Cost"]
+        assert cost.delta == "lower bound"
+
+
+def test_a_waste_too_small_for_four_places_reads_about_zero_with_the_amount_on_hover(
+    sample_db, tmp_path
+):
+    """gpt-4o-mini re-sending 20 uncached tokens wastes $0.000003: '<$0.0001' was cut to
+    '<$0.0…' in its tile."""
+    turns = [T(input=1000, cache_read=0, output=20), T(input=1100, cache_read=1000, output=20)]
+    tiny = trajectory("tiny-waste", turns, model="gpt-4o-mini")
+    query = "SELECT waste_usd FROM trajectories WHERE trace_id = 'tiny-waste'"
+    (waste,) = add_runs(sample_db, tmp_path, tiny, query)
+    assert 0 < waste < 0.00005
+    with page_test(sample_db, TRAJECTORY, query={"trace": "tiny-waste"}) as at:
+        (tile,) = [m for m in at.metric if m.label == "Wasted"]
+        assert tile.value == "≈ $0"
+        assert tile.help.startswith(f"${waste:.10f}".rstrip("0") + ". ")
 
 
 def test_a_refused_call_costs_nothing_and_leaves_the_waste_measured(sample_db):

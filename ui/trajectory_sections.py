@@ -33,7 +33,7 @@ from ui.run_text import (
     waste_tokens_text,
 )
 from ui.text import escape_markdown, markdown_link, page_href, short_id
-from ui.tiles import tile
+from ui.tiles import tile, usd_tile
 
 WASTE_TEXT = {
     "stagnation": "stuck in a loop",
@@ -74,11 +74,12 @@ def show_header(run: dict[str, Any], models: pl.DataFrame, turns: pl.DataFrame) 
         delta_color="red",
         delta_arrow="off",
     )
-    tile(cols[4], "Cost", fmt.fine_usd(run.get("cost_usd")))
-    tile(
+    partial = run.get("cost_usd") is not None and turns["cost_usd"].null_count() > 0
+    usd_tile(cols[4], "Cost", run.get("cost_usd"), "lower bound" if partial else None, **quiet)
+    usd_tile(
         cols[5],
         "Wasted",
-        fmt.fine_usd(run.get("waste_usd")),
+        run.get("waste_usd"),
         waste_share_text(run),
         help=waste_tokens_text(run) if run.get("waste_tokens") is not None else None,
         **quiet,
