@@ -109,13 +109,16 @@ def agreement(reviews: pl.DataFrame) -> Agreement:
 
 
 def disagreements(reviews: pl.DataFrame) -> pl.DataFrame:
-    """Runs where two reviewers gave different verdicts (one reviewer's several verdicts,
-    e.g. a bug pinned to a span beside a verdict on the run, are no dispute): one row per
-    run and verdict, with who gave it (trace_id, task_key, human_verdict, reviewers)."""
+    """Runs where two reviewers gave different verdicts on the same thing: the run, or the
+    same span of it. A bug pinned to a span beside verdicts on the run is no dispute, whoever
+    pinned it. One row per run and verdict, with who gave it (trace_id, task_key,
+    human_verdict, reviewers)."""
     judged = reviews.filter(pl.col("human_verdict").is_not_null())
-    pairs = judged.select("trace_id", "author", "human_verdict")
+    pairs = judged.select(
+        "trace_id", pl.col("span_id").fill_null("").alias("about"), "author", "human_verdict"
+    )
     disputed = (
-        pairs.join(pairs, on="trace_id", suffix="_other")
+        pairs.join(pairs, on=["trace_id", "about"], suffix="_other")
         .filter(
             (pl.col("author") != pl.col("author_other"))
             & (pl.col("human_verdict") != pl.col("human_verdict_other"))

@@ -187,20 +187,30 @@ def test_runs_whose_reviewers_disagree_are_listed_with_who_said_what(three_runs,
     add_review(con, ReviewInput("loopy", "dee", None, "a comment only"))
     add_review(con, ReviewInput("pricey", "ana", "good"))
     add_review(con, ReviewInput("pricey", "bo", "good"))
-    add_review(con, ReviewInput("cheap", "ana", "good"))  # one reviewer's two verdicts:
-    add_review(con, ReviewInput("cheap", "ana", "bug", span_id="s1"))  # no dispute
+    add_review(con, ReviewInput("cheap", "ana", "good"))  # verdicts on the run and on a span:
+    add_review(con, ReviewInput("cheap", "ana", "bug", span_id="s1"))  # no dispute, whoever
+    add_review(con, ReviewInput("cheap", "bo", "good"))
+    add_review(con, ReviewInput("cheap", "bo", "bug", span_id="s2"))  # gave them
+    add_review(con, ReviewInput("pricey", "cy", "wasteful", span_id="s1"))
     disputed = rq.disagreements(rq.reviewed(con))
     assert disputed.select("trace_id", "human_verdict", "reviewers").rows() == [
         ("loopy", "good", "ana, cy"),
         ("loopy", "wasteful", "bo"),
     ]
+    add_review(con, ReviewInput("pricey", "dee", "good", span_id="s1"))  # same span: a dispute
+    assert rq.disagreements(rq.reviewed(con)).select("trace_id", "human_verdict").rows() == [
+        ("loopy", "good"),
+        ("loopy", "wasteful"),
+        ("pricey", "good"),
+        ("pricey", "wasteful"),
+    ]
     with app_on(db_path, page="views/reviews.py") as at:
         assert not at.exception
         assert [w.value for w in at.warning] == [
-            "Reviewers disagree on 1 run: worth settling together."
+            "Reviewers disagree on 2 runs: worth settling together."
         ]
         (table,) = [t.value for t in at.dataframe if "reviewers" in t.value.columns]
-        assert table["human_verdict"].tolist() == ["Good", "Wasteful"]
+        assert table["human_verdict"].tolist() == ["Good", "Wasteful"] * 2
 
 
 def test_no_review_in_the_filter_says_so_not_that_there_are_none(three_runs, db_path):
