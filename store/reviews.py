@@ -23,6 +23,8 @@ VERDICT_LABELS = {
     "bug": "Bug",
 }
 MAX_COMMENT = 5000  # characters
+MAX_LABEL = 60  # of a custom verdict label
+MAX_AUTHOR = 80  # of a reviewer's name
 
 INSERT_REVIEW_SQL = """
 INSERT INTO reviews (review_id, trace_id, span_id, author, verdict, comment, supersedes)
@@ -155,14 +157,20 @@ def review_history(con: duckdb.DuckDBPyConnection, review_id: str) -> pl.DataFra
 def _check(review: ReviewInput) -> None:
     if not review.author or not review.author.strip():
         raise ReviewError("a review needs an author name")
+    check_length("a name", review.author, MAX_AUTHOR)
     if not review.verdict and not _clean(review.comment):
         raise ReviewError("a review needs a verdict or a comment")
     if review.verdict is not None and not review.verdict.strip():
         raise ReviewError("an empty custom verdict label")
-    if review.comment and len(review.comment) > MAX_COMMENT:
-        raise ReviewError(
-            f"a comment of {len(review.comment):,} characters: at most {MAX_COMMENT:,} fit"
-        )
+    check_length("a custom label", review.verdict, MAX_LABEL)
+    check_length("a comment", review.comment, MAX_COMMENT)
+
+
+def check_length(what: str, text: str | None, most: int) -> None:
+    """Refused with a message rather than cut or dropped: a browser's own limit drops a paste
+    that would pass it without a word."""
+    if text and len(text) > most:
+        raise ReviewError(f"{what} of {len(text):,} characters: at most {most:,} fit")
 
 
 def _clean(comment: str | None) -> str | None:

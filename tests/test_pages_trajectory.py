@@ -728,6 +728,28 @@ def test_a_comment_over_the_limit_is_refused_with_a_message_and_kept_to_trim(sam
         assert current_reviews(db.connect(sample_db), trace).is_empty()
 
 
+def test_a_pasted_label_over_the_limit_is_refused_with_a_message_and_kept(sample_db, showcase):
+    """The field had the browser's own 60-character limit, which drops such a paste unsaid."""
+    trace = showcase[0]["trace_id"]
+    label = "flaky infrastructure: the CI runner lost its network mid-test again"
+    with page_test(sample_db, TRAJECTORY, {"trace": trace}, {"reviewer_name": "bo"}) as at:
+        add_review(at, None, "", custom=label)
+        assert at.error[0].value == f"a custom label of {len(label)} characters: at most 60 fit"
+        assert at.text_input(key="new_review_custom").value == label
+        assert current_reviews(db.connect(sample_db), trace).is_empty()
+
+
+def test_a_name_over_the_limit_is_refused_with_a_message_and_kept(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    name = "Ana " + "x" * 80
+    with page_test(sample_db, TRAJECTORY, {"trace": trace}) as at:
+        at.text_input(key="reviewer_name_change").input(name)
+        next(b for b in at.button if b.label == "Save name").click().run()
+        assert at.error[0].value == f"a name of {len(name)} characters: at most 80 fit"
+        assert at.text_input(key="reviewer_name_change").value == name
+        assert "reviewer_name" not in at.session_state
+
+
 def test_a_label_typed_beside_another_verdict_is_not_dropped_silently(sample_db, showcase):
     trace = showcase[0]["trace_id"]
     with page_test(sample_db, TRAJECTORY, {"trace": trace}, {"reviewer_name": "bo"}) as at:

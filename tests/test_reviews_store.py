@@ -69,6 +69,19 @@ def test_a_comment_longer_than_the_limit_is_refused_when_added_or_edited(con):
 
 
 @pytest.mark.parametrize(
+    ("review", "message"),
+    [
+        (ReviewInput("t1", "a" * 81, "good"), "a name of 81 characters: at most 80 fit"),
+        (ReviewInput("t1", "ana", "L" * 61), "a custom label of 61 characters: at most 60 fit"),
+    ],
+)
+def test_a_name_or_label_over_its_limit_is_refused_with_its_length(con, review, message):
+    with pytest.raises(ReviewError, match=message):
+        add_review(con, review)
+    assert current_reviews(con, "t1").is_empty()
+
+
+@pytest.mark.parametrize(
     "review, message",
     [
         (ReviewInput("t1", "  ", "good"), "needs an author"),

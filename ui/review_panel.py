@@ -14,12 +14,15 @@ import polars as pl
 import streamlit as st
 
 from store.reviews import (
+    MAX_AUTHOR,
     MAX_COMMENT,
+    MAX_LABEL,
     VERDICT_LABELS,
     ReviewError,
     ReviewInput,
     StaleEdit,
     add_review,
+    check_length,
     edit_review,
     review_history,
 )
@@ -80,8 +83,8 @@ def show_review_panel(
 
 
 PINNED_PREVIEW = 300  # characters of a pinned comment shown beside its span
-# No `max_chars`: the browser then drops a paste that would pass it, without a word; the
-# store refuses a longer comment with a message, and the text stays in the form to trim.
+# No `max_chars` on any field: the browser then drops a paste that would pass it, without a
+# word; the store refuses a longer text with a message, and the text stays in the form to trim.
 COMMENT_HELP = f"At most {MAX_COMMENT:,} characters."
 
 
@@ -126,13 +129,18 @@ def _reviewer() -> str | None:
 
 def _name_form(form: str) -> None:
     key = f"reviewer_name_{form}"
-    with st.form(f"{key}_form", clear_on_submit=True):
-        st.text_input("Your name", max_chars=80, key=key)
+    with st.form(f"{key}_form"):
+        st.text_input("Your name", key=key, help=f"At most {MAX_AUTHOR} characters.")
         st.form_submit_button("Save name", on_click=_save_name, args=(key,))
 
 
 def _save_name(key: str) -> None:
     name = (st.session_state.get(key) or "").strip()
+    try:
+        check_length("a name", name, MAX_AUTHOR)
+    except ReviewError as error:
+        st.session_state["review_error"] = str(error)
+        return
     if name:
         st.session_state["reviewer_name"] = name
         st.session_state["reviewer_to_remember"] = name
@@ -209,7 +217,7 @@ def _verdict_inputs(prefix: str, current: str | None = None) -> None:
     )
     st.text_input(
         "Custom label (when the verdict is “Custom label…” or none is chosen)",
-        max_chars=60,
+        help=f"At most {MAX_LABEL} characters.",
         key=f"{prefix}_custom",
         **_unless_held(f"{prefix}_custom", value="" if known else current),
     )
