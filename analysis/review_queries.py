@@ -150,10 +150,16 @@ def confusion(reviews: pl.DataFrame) -> pl.DataFrame:
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CSV_HELP = (
+    "UTF-8, opens in Excel. A text that starts with = + - or @ (a Markdown bullet too) gets a "
+    "' in front, so that a spreadsheet shows it rather than running it as a formula."
+)
 
 
 def reviews_csv(reviews: pl.DataFrame) -> bytes:
-    """CSV of the reviews; text that a spreadsheet would run as a formula is prefixed with '."""
+    """CSV of the reviews, UTF-8 with a byte-order mark (Excel reads it as UTF-8 only then);
+    text that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is prefixed
+    with ', which `CSV_HELP` says."""
     text_columns = [name for name, dtype in reviews.schema.items() if dtype == pl.String]
     defused = reviews.with_columns(
         pl.when(_starts_with_any(name))
@@ -163,7 +169,7 @@ def reviews_csv(reviews: pl.DataFrame) -> bytes:
         for name in text_columns
     )
     times = [name for name in ("created_at", "first_created_at") if name in reviews.columns]
-    return defused.with_columns(pl.col(times).cast(pl.String)).write_csv().encode()
+    return defused.with_columns(pl.col(times).cast(pl.String)).write_csv().encode("utf-8-sig")
 
 
 def _starts_with_any(name: str) -> pl.Expr:

@@ -125,7 +125,9 @@ def test_reviewed_list_uses_current_versions_and_agreement(three_runs):
         ("pricey", "over_provisioned"),
     ]
     assert rq.agreement(reviewed) == rq.Agreement(comparable=2, agreeing=1)
-    rows = list(csv.DictReader(io.StringIO(rq.reviews_csv(reviewed).decode())))
+    exported = rq.reviews_csv(reviewed)
+    assert exported.startswith(b"\xef\xbb\xbftrace_id,")  # the BOM Excel needs for UTF-8
+    rows = list(csv.DictReader(io.StringIO(exported.decode("utf-8-sig"))))
     pricey = next(r for r in rows if r["trace_id"] == "pricey")
     assert (pricey["author"], pricey["human_verdict"], pricey["comment"]) == (
         "ana",
@@ -146,7 +148,8 @@ def test_reviewed_list_uses_current_versions_and_agreement(three_runs):
 
 def test_csv_export_defuses_spreadsheet_formulas(three_runs):
     add_review(three_runs, ReviewInput("loopy", "=HYPERLINK(1)", "wasteful", "=cmd|' /C calc'!A0"))
-    rows = list(csv.DictReader(io.StringIO(rq.reviews_csv(rq.reviewed(three_runs)).decode())))
+    exported = rq.reviews_csv(rq.reviewed(three_runs)).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(exported)))
     assert (rows[0]["author"], rows[0]["comment"]) == ("'=HYPERLINK(1)", "'=cmd|' /C calc'!A0")
 
 

@@ -132,6 +132,7 @@ def show_reviewed(reviewed: pl.DataFrame, filtered: bool) -> None:
         file_name="agenttime-reviews.csv",
         mime="text/csv",
         icon=":material/download:",
+        help=rq.CSV_HELP,
     )
     with st.expander("Human verdict × computed verdict"):
         st.dataframe(
