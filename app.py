@@ -4,6 +4,7 @@ import streamlit as st
 
 from ui.access import needs_sign_in, show_identity_in_sidebar, sign_in_page
 from ui.filters import show_sidebar_filters
+from ui.share import refresh_copy_link
 
 st.set_page_config(page_title="AgentTime", page_icon=":material/timer:", layout="wide")
 
@@ -70,4 +71,7 @@ else:
     page = st.navigation(PAGES)
     show_sidebar_filters()
     show_identity_in_sidebar()
-    page.run()
+    try:
+        page.run()
+    finally:  # also when the page stops early: its link is as complete as the page got
+        refresh_copy_link()

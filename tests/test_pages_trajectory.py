@@ -824,6 +824,9 @@ def test_compare_defaults_b_to_a_run_of_the_same_task(sample_db):
     with page_test(sample_db, COMPARE, query={"a": opus[0]["trace_id"]}) as at:
         assert not at.exception
         assert at.query_params["b"] == haiku[0]["trace_id"]
+        # the chosen B is in the link to this view too (it was drawn before B was chosen)
+        (link,) = [c.value for c in at.code if c.value.startswith("http")]
+        assert link.endswith(f"/compare?a={opus[0]['trace_id']}&b={haiku[0]['trace_id']}")
         facts = {row[0]: row[1:] for row in at.dataframe[0].value.itertuples(index=False)}
         assert facts["Models"][:2] == (llm_spans(opus)[0]["model"], llm_spans(haiku)[0]["model"])
         assert facts["Turns"] == ("4", "4", "same", "1.00×")

@@ -7,11 +7,14 @@ parameters. Behind a proxy, AGENTTIME_PUBLIC_URL gives the address people actual
 from __future__ import annotations
 
 import os
+import threading
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
 PUBLIC_URL_ENV = "AGENTTIME_PUBLIC_URL"
+_this_run = threading.local()  # each session's script runs on a thread of its own
 
 
 def share_url(page_path: str, params: dict[str, str | list[str]] | None = None) -> str:
@@ -53,7 +56,22 @@ def current_params() -> dict[str, list[str]]:
 
 
 def show_copy_link(page_path: str) -> None:
-    """The link to this exact view, in a code box with a copy button."""
+    """The link to this exact view, in a code box with a copy button. It is drawn with the
+    page's header, before the page's own widgets run; `refresh_copy_link` writes it again
+    once they have (a drill-down picked on a chart, a run chosen for the user)."""
     with st.popover("Copy link", icon=":material/link:"):
         st.caption("Reopens this exact view (filters, trajectory, span):")
-        st.code(share_url(page_path, current_params()), language=None, wrap_lines=True)
+        slot = st.empty()
+    _show_link(slot, page_path)
+    _this_run.copy_link = (slot, page_path)
+
+
+def refresh_copy_link() -> None:
+    """At the end of a page's run (app.py): the link with the URL as the page left it."""
+    pending, _this_run.copy_link = getattr(_this_run, "copy_link", None), None
+    if pending is not None:
+        _show_link(*pending)
+
+
+def _show_link(slot: Any, page_path: str) -> None:
+    slot.code(share_url(page_path, current_params()), language=None, wrap_lines=True)
