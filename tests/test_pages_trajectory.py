@@ -54,6 +54,7 @@ from tests.pages_fixtures_trajectory import (
 from ui import format as fmt
 from ui.run_text import cost_source_text, tokens_text
 from ui.text import escape_markdown
+from ui.trajectory_sections import picked_row
 
 sample_db_template, sample_db = fixtures.sample_db_template, fixtures.sample_db
 TRAJECTORIES, TRAJECTORY, COMPARE = (
@@ -571,6 +572,19 @@ def test_a_token_total_some_calls_did_not_record_is_marked_as_a_lower_bound():
     assert tokens_text(run | {"reasoning_tokens": None}, turns.head(1)).endswith(
         "output 60 tokens (reasoning not recorded)"
     )
+
+
+@pytest.mark.parametrize(
+    ("selection", "row"),
+    [
+        ({"rows": [3], "columns": [], "cells": []}, 3),  # the selection box at the left
+        ({"rows": [], "columns": [], "cells": [(2, "turn")]}, 2),  # any cell of the row
+        ({"rows": [], "columns": [], "cells": [(2, "span_link")]}, None),  # a link: new tab
+        ({"rows": [], "columns": [], "cells": []}, None),  # a click that unselected
+    ],
+)
+def test_a_row_opens_from_any_cell_but_a_link(selection, row):
+    assert picked_row(selection, links=("span_link",)) == row
 
 
 def test_unknown_trace_says_so(sample_db):

@@ -7,7 +7,7 @@ cells. Clicking a turn or a finding selects its span, the same as clicking its b
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import polars as pl
@@ -184,16 +184,31 @@ def show_turn_table(turns: pl.DataFrame, on_pick: Callable[[str], None]) -> None
         column_config=TURN_COLUMNS,
         key="turn_table",
         on_select=lambda: _picked(turns, "turn_table", on_pick),
-        selection_mode="single-row",
+        selection_mode=ROW_PICKING,
         placeholder=fmt.MISSING_CELL,
     )
     st.caption(f"Click a row to inspect that call. {fmt.MISSING_CELL}: not recorded.")
 
 
-def _picked(frame: pl.DataFrame, key: str, on_pick: Callable[[str], None]) -> None:
-    rows = st.session_state[key].selection.rows
-    if rows:
-        on_pick(frame["span_id"][rows[0]])
+# A table's rows open by a click on any cell, not only on the selection box at the left:
+# the captions say "click a row", and that is where people click.
+ROW_PICKING = ["single-row", "single-cell"]
+
+
+def picked_row(selection: dict[str, Any], links: Collection[str] = ()) -> int | None:
+    """The row a table selection points at: a selected row, or the row of a selected cell
+    that is not in a `links` column (a click on a link opens it in a new tab instead)."""
+    if selection.get("rows"):
+        return selection["rows"][0]
+    return next((row for row, column in selection.get("cells", []) if column not in links), None)
+
+
+def _picked(
+    frame: pl.DataFrame, key: str, on_pick: Callable[[str], None], links: Collection[str] = ()
+) -> None:
+    row = picked_row(st.session_state[key].selection, links)
+    if row is not None:
+        on_pick(frame["span_id"][row])
 
 
 def show_waste_summary(summary: pl.DataFrame, unmeasured: list[int]) -> None:
@@ -236,6 +251,7 @@ FINDING_COLUMNS = {
     ),
     "detail": st.column_config.TextColumn("Detail"),
 }
+FINDING_LINKS = ("span_link", "repeats_link")
 
 
 def finding_table(findings: pl.DataFrame, trace_id: str) -> pl.DataFrame:
@@ -263,8 +279,8 @@ def show_findings(findings: pl.DataFrame, trace_id: str, on_pick: Callable[[str]
         width="stretch",
         column_config=FINDING_COLUMNS,
         key="finding_table",
-        on_select=lambda: _picked(table, "finding_table", on_pick),
-        selection_mode="single-row",
+        on_select=lambda: _picked(table, "finding_table", on_pick, FINDING_LINKS),
+        selection_mode=ROW_PICKING,
         placeholder=fmt.MISSING_CELL,
     )
     st.caption(

@@ -22,7 +22,7 @@ from ui.fleet_common import page_header
 from ui.names import SORT_LABELS, models_in_order, task_names, verdict_names
 from ui.report import summary_report
 from ui.text import escape_markdown, page_href
-from ui.trajectory_sections import table_height
+from ui.trajectory_sections import ROW_PICKING, picked_row, table_height
 
 PAGE_SIZE = 100
 # A bound selectbox keeps its displayed label in the URL, so the labels are the options.
@@ -143,9 +143,9 @@ def show_controls(total: int) -> tuple[str, bool, int]:
 
 
 def open_selected(runs: pl.DataFrame, matches: pl.DataFrame | None) -> None:
-    rows = st.session_state["trajectory_table"].selection.rows
-    if rows:
-        trace = runs["trace_id"][rows[0]]
+    row = picked_row(st.session_state["trajectory_table"].selection, links=("open",))
+    if row is not None:
+        trace = runs["trace_id"][row]
         st.session_state["open_run"] = {"trace": trace} | first_span(matches, trace)
 
 
@@ -223,5 +223,5 @@ st.dataframe(
     placeholder=fmt.MISSING_CELL,
     key="trajectory_table",
     on_select=lambda: open_selected(runs, matches),
-    selection_mode="single-row",
+    selection_mode=ROW_PICKING,
 )
