@@ -587,6 +587,20 @@ def test_a_row_opens_from_any_cell_but_a_link(selection, row):
     assert picked_row(selection, links=("span_link",)) == row
 
 
+def test_the_sidebar_link_reopens_the_run_this_session_had_open(sample_db, showcase):
+    """Trajectory in the sidebar carries no run: it opened 'Choose a run…' after a look at
+    another page, and the reviewer lost their place."""
+    trace, span = showcase[0]["trace_id"], showcase[3]["span_id"]
+    with page_test(sample_db, TRAJECTORY, {"trace": trace, "span": span}) as at:
+        at.switch_page("views/overview.py").run()
+        for key in list(at.query_params):
+            del at.query_params[key]
+        at.switch_page(TRAJECTORY).run()
+        assert not at.exception and not at.info
+        assert (at.query_params["trace"], at.query_params["span"]) == (trace, span)
+        assert [m.value for m in at.metric if m.label == "Turns"] == ["14"]
+
+
 def test_unknown_trace_says_so(sample_db):
     with page_test(sample_db, TRAJECTORY, query={"trace": "no-such-trace"}) as at:
         assert not at.exception

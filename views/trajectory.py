@@ -69,6 +69,9 @@ def on_timeline_click() -> None:
         select_span(points[0]["customdata"])
 
 
+LAST_RUN = "last_run"  # the run (and span) this session last had open, for the sidebar link
+
+
 def show_missing(trace_id: str | None) -> None:
     if trace_id is None:
         st.info("Choose a run on the Trajectories page; its link opens it here.")
@@ -173,6 +176,8 @@ page_header(
     "needed the bigger model. Click a bar, a turn or a finding to inspect that span.",
 )
 version = data_version()
+if "trace" not in st.query_params and (last := st.session_state.get(LAST_RUN)):
+    st.query_params.update(last)  # back from another page through the sidebar: where it was
 trace_id = st.query_params.get("trace") or None
 span_id = st.query_params.get("span") or None
 run = load_run(version, trace_id) if trace_id else None
@@ -182,6 +187,7 @@ if run is None:
     else:
         show_missing(trace_id)
     st.stop()
+st.session_state[LAST_RUN] = {"trace": trace_id} | ({"span": span_id} if span_id else {})
 detail = load_detail(version, trace_id)
 names = sections.turn_names(detail["turns"])  # span id -> "turn n", for labels and links
 sections.show_header(run, detail["models"], detail["turns"])
