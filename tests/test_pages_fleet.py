@@ -245,6 +245,24 @@ def test_a_link_filtering_on_an_agent_the_store_lacks_says_the_filter_is_not_app
         ]
 
 
+def test_a_link_with_a_filter_twice_or_its_days_reversed_says_so(sample_db):
+    with app_on(sample_db, query={"agent": ["code-fixer", "support-bot"]}) as at:
+        assert not at.exception
+        assert [w.value for w in at.warning] == [
+            "This link gives Agent 2 times (“code\\-fixer”, “support\\-bot”); a filter takes one "
+            "value, and “support\\-bot” is applied."
+        ]
+        (runs,) = sql(
+            sample_db, "SELECT count(*) FROM trajectories WHERE agent_name = 'support-bot'"
+        )
+        assert metrics(at)["Trajectories"] == str(runs[0])
+    with app_on(sample_db, query={"since": "2026-11-25", "until": "2026-11-20"}) as at:
+        assert [w.value for w in at.warning] == [
+            "This link gives 2026\\-11\\-25 as its first day and 2026\\-11\\-20 as its last: no run "
+            "can match both."
+        ]
+
+
 # --- Waste ---------------------------------------------------------------------------------
 
 

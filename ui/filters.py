@@ -32,6 +32,7 @@ OPTION_KEYS = {key: {name: k for k, name in names.items()} for key, names in OPT
 TEXT_FILTERS = (("session", "Session id"), ("task", "Task key"))
 DATE_FILTERS = (("since", "From (UTC)"), ("until", "Until (UTC, inclusive)"))
 FILTER_KEYS = tuple(k for k, *_ in SELECT_FILTERS + TEXT_FILTERS + DATE_FILTERS)
+FILTER_LABELS = {key: label for key, label, *_ in SELECT_FILTERS + TEXT_FILTERS + DATE_FILTERS}
 UPLOAD_SEPARATOR = " · "
 
 
@@ -62,6 +63,7 @@ def show_sidebar_filters() -> None:
         for key, label in DATE_FILTERS
         if (value := st.query_params.get(key)) and not _is_date(value)
     ]
+    odd = _repeated_filters() + _reversed_dates()
     with st.sidebar.expander("Filters", expanded=any(st.query_params.get(k) for k in FILTER_KEYS)):
         for key, label, field in SELECT_FILTERS:
             st.selectbox(
@@ -82,6 +84,31 @@ def show_sidebar_filters() -> None:
         st.warning(
             f"This link {problem}: that filter is not applied.", icon=":material/filter_alt_off:"
         )
+    for problem in odd:
+        st.warning(f"This link {problem}.", icon=":material/filter_alt:")
+
+
+def _repeated_filters() -> list[str]:
+    """A filter given twice: the sidebar applies the last value, and says so."""
+    notes = []
+    for key, label in FILTER_LABELS.items():
+        if len(values := st.query_params.get_all(key)) > 1:
+            given = ", ".join(f"“{escape_markdown(value, 40)}”" for value in values)
+            notes.append(
+                f"gives {label} {len(values)} times ({given}); a filter takes one value, and "
+                f"“{escape_markdown(values[-1], 40)}” is applied"
+            )
+    return notes
+
+
+def _reversed_dates() -> list[str]:
+    since, until = (st.query_params.get(key) for key, _ in DATE_FILTERS)
+    if since and until and _is_date(since) and _is_date(until) and since > until:
+        return [
+            f"gives {escape_markdown(since)} as its first day and {escape_markdown(until)} as "
+            "its last: no run can match both"
+        ]
+    return []
 
 
 def warn_if_not_offered(key: str, label: str, options) -> None:
