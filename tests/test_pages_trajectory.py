@@ -877,6 +877,15 @@ def test_compare_defaults_b_to_a_run_of_the_same_task(sample_db):
         assert label == f"{started} · {model} · {haiku[0]['trace_id'][:8]} · task:{CHANGELOG_TASK}"
 
 
+def test_compare_of_a_run_with_itself_says_so(sample_db, showcase):
+    trace = showcase[0]["trace_id"]
+    with page_test(sample_db, COMPARE, query={"a": trace, "b": trace}) as at:
+        assert not at.exception
+        assert [w.value for w in at.warning] == [
+            "A and B are the same run: choose another run as B to see differences."
+        ]
+
+
 def test_compare_aligns_runs_of_different_length(sample_db, showcase):
     short = sample_spans(CHANGELOG_TASK)[0]
     query = {"a": showcase[0]["trace_id"], "b": short[0]["trace_id"]}

@@ -155,6 +155,8 @@ if a_run is None or b_run is None:
             "large model (the Trajectory page links to them)."
         )
     st.stop()
+if a_id == b_id:
+    st.warning("A and B are the same run: choose another run as B to see differences.")
 st.subheader("Key facts")
 compare_view.show_facts(a_run, b_run)
 aligned = tq.aligned_turns(load_turns(version, a_id), load_turns(version, b_id))
