@@ -1,4 +1,5 @@
-"""The cache key of every page changes on an ingest, a review and a price edit — and only then."""
+"""The pages' cache keys: the data version changes on an ingest and a price edit, the review
+version on a review, and each only then (a review must not make every page recompute)."""
 
 from __future__ import annotations
 
@@ -8,26 +9,29 @@ from analysis.pipeline import ingest_path
 from store.reviews import ReviewInput, add_review
 
 
-def version(db_path, monkeypatch) -> str:
+def versions(db_path, monkeypatch) -> tuple[str, str]:
     monkeypatch.setenv("AGENTTIME_DB", str(db_path))
-    from ui.db import data_version
+    from ui.db import data_version, review_version
 
-    return data_version()
+    return data_version(), review_version()
 
 
-def test_version_follows_ingests_reviews_and_prices(con, db_path, tmp_path, monkeypatch):
-    empty = version(db_path, monkeypatch)
-    assert version(db_path, monkeypatch) == empty
+def test_versions_follow_ingests_prices_and_reviews(con, db_path, tmp_path, monkeypatch):
+    empty = versions(db_path, monkeypatch)
+    assert versions(db_path, monkeypatch) == empty
     path = tmp_path / "s.jsonl"
     path.write_text(
         json.dumps({"trace_id": "t", "span_id": "s", "name": "n", "start_time": 1, "end_time": 2})
         + "\n"
     )
     ingest_path(con, path)
-    ingested = version(db_path, monkeypatch)
+    ingested = versions(db_path, monkeypatch)
     add_review(con, ReviewInput("t", "ana", "good"))
-    reviewed = version(db_path, monkeypatch)
+    reviewed = versions(db_path, monkeypatch)
     with con.cursor() as cur:
         cur.execute("UPDATE models SET output_per_mtok = 99 WHERE pattern = 'gpt-4.1%'")
-    repriced = version(db_path, monkeypatch)
-    assert len({empty, ingested, reviewed, repriced}) == 4
+    repriced = versions(db_path, monkeypatch)
+    data = [empty[0], ingested[0], reviewed[0], repriced[0]]
+    review = [empty[1], ingested[1], reviewed[1], repriced[1]]
+    assert data[1] == data[2] and len(set(data)) == 3  # a review leaves the data version
+    assert review[0] == review[1] != review[2] == review[3]

@@ -9,7 +9,7 @@ from analysis import review_queries as rq
 from analysis.filters import TrajectoryFilter
 from ui import format as fmt
 from ui.access import reviewer_name
-from ui.db import connection, data_version
+from ui.db import connection, data_version, review_version
 from ui.empty import show_empty_store
 from ui.filters import current_filter, warn_if_not_offered
 from ui.fleet_common import page_header
@@ -149,7 +149,7 @@ page_header(
     "Runs no one has reviewed yet, most worth a look first; what reviewers said; and how often "
     "they agree with the computed verdict.",
 )
-version = data_version()
+version = f"{data_version()}|{review_version()}"
 flt = current_filter()
 warn_if_not_offered("priority", "priority", rq.PRIORITIES)
 left, right = st.columns([2, 3], vertical_alignment="bottom")
