@@ -77,10 +77,9 @@ def show_report(report: IngestReport) -> None:
         )
 
 
-RECEIVED_COLUMNS = {
+RECEIVED_COLUMNS = {  # what a look needs first, so that it fits at 1280 px
     "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-    "filename": "File",
-    "format": "Format",
+    "filename": st.column_config.TextColumn("File", width="medium"),
     "span_count": st.column_config.NumberColumn(
         "Spans added", format="%,d", help="Spans already stored are not counted (see Warnings)"
     ),
@@ -89,6 +88,7 @@ RECEIVED_COLUMNS = {
     ),
     "skipped_count": st.column_config.NumberColumn("Skipped", format="%,d"),
     "warnings": st.column_config.TextColumn("Warnings", width="medium"),
+    "format": "Format",
     "upload_id": "Upload id",
 }
 REFUSAL_COLUMNS = {
