@@ -141,7 +141,7 @@ def add_review(page, comment: str) -> None:
 
 
 def set_name(page, name: str) -> None:
-    page.get_by_label("Your name").fill(name)
+    page.get_by_role("textbox", name="Your name").fill(name)
     page.get_by_role("button", name="Save name").click()
     expect(page.get_by_text(f"Reviewing as {name}.")).to_be_visible(timeout=LOADED)
 
@@ -180,7 +180,7 @@ def test_the_reviewer_name_is_remembered_after_reload(page, server, showcase):
     page.reload()
     wait_for_app(page)
     expect(page.get_by_text("Reviewing as Carla Núñez.")).to_be_visible(timeout=LOADED)
-    expect(page.get_by_label("Your name")).to_have_count(0, timeout=LOADED)
+    expect(page.get_by_role("textbox", name="Your name")).to_have_count(0, timeout=LOADED)
 
 
 def test_compare_pairs_the_same_task_on_two_models(page, server):
