@@ -118,8 +118,10 @@ def close(path: str | Path | None = None) -> None:
 
 
 def upload_dir(path: str | Path | None = None) -> Path:
-    """Where uploaded bodies are spooled before ingest: beside the DuckDB file."""
-    folder = Path(db_path(path)).parent / "uploads"
+    """Where uploaded bodies are spooled before ingest: beside the DuckDB file, in a folder
+    of its own (`data/prod.duckdb.uploads/`). A folder shared by the stores of one directory
+    had a server starting on one store delete another's upload in progress."""
+    folder = Path(f"{db_path(path)}.uploads")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

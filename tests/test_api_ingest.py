@@ -107,12 +107,16 @@ def test_uploads_a_killed_server_left_spooled_are_removed_at_the_next_start(tmp_
     """An upload is spooled beside the store until ingested; a server killed mid-upload
     (SIGKILL, out of memory) leaves it there. The next server to hold the store removes it."""
     db_file = tmp_path / "spooled.duckdb"
-    uploads = tmp_path / "uploads"
+    uploads = tmp_path / "spooled.duckdb.uploads"
     uploads.mkdir()
     (uploads / "tmpa1b2c3.part").write_bytes(b'{"trace_id": "t9"')
     (uploads / "tmpd4e5f6.otlp").write_bytes(b"\x0a\x02")
+    beside = tmp_path / "other.duckdb.uploads"  # another store's, maybe being ingested now
+    beside.mkdir()
+    (beside / "tmpz9y8x7.part").write_bytes(b'{"trace_id": "t8"')
     with running_server(db_file) as base:
         assert sorted(p.name for p in uploads.iterdir()) == []
+        assert [p.name for p in beside.iterdir()] == ["tmpz9y8x7.part"]
         status, report = post(f"{base}/api/ingest?filename=ok.jsonl", json.dumps(SPAN).encode())
         assert (status, report["spans"]) == (200, 1)
         assert list(uploads.iterdir()) == []

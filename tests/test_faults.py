@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from store import db
 from tests.conftest import ROOT, SHARED_TRACES
 from tests.live_server import running_server
 
@@ -265,4 +266,4 @@ def test_full_disk_while_the_server_spools_an_upload_is_a_clear_error(tmp_path):
         finally:
             resource.prlimit(pid, resource.RLIMIT_FSIZE, unlimited)
     assert status in (413, 422, 507) and TAU.name in report.get("error", "")
-    assert not list((tmp_path / "uploads").iterdir()), "a failed spool must not stay on disk"
+    assert not list(db.upload_dir(db_file).iterdir()), "a failed spool must not stay on disk"
