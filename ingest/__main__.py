@@ -115,6 +115,9 @@ def ingest_locally(args) -> list[dict] | None:
         url = read_server_url(args.db) if is_lock_conflict(exc) else None
         if url is None:
             raise StoreUnavailable(cannot_open(args.db, exc)) from exc
+        if args.if_empty and _server_holds_spans(url, args.db):
+            print(f"{db_path(args.db)} already holds traces; not loading {len(args.files)} file(s)")
+            return None
         print(
             f"{db_path(args.db)} is held by the server at {url}; sending the files there",
             file=sys.stderr,
@@ -129,6 +132,19 @@ def ingest_locally(args) -> list[dict] | None:
         for leftover in (store, store.with_name(store.name + ".wal")):
             leftover.unlink(missing_ok=True)
     return reports
+
+
+def _server_holds_spans(url: str, db: str | None) -> bool:
+    from ingest.client import stored_span_count
+    from store.db import db_path
+
+    spans = stored_span_count(url)
+    if spans is None:
+        raise StoreUnavailable(
+            f"{db_path(db)} is held by the server at {url}, which does not answer; "
+            "--if-empty cannot tell whether the store is empty"
+        )
+    return spans > 0
 
 
 def export_locally(args) -> int:

@@ -35,6 +35,15 @@ def post_file(base_url: str, path: Path, display_name: str) -> dict:
     return report | {"file": display_name}  # the server keeps only the base name
 
 
+def stored_span_count(base_url: str) -> int | None:
+    """How many spans the server's store holds (GET /healthz); None when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"{base_url.rstrip('/')}/healthz", timeout=30) as response:
+            return int(json.loads(response.read())["spans"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _refusal(name: str, status: int, body: bytes) -> dict:
     """The server's report of a refused file (422), or a failed report made from its answer to
     a request it refused before reading any file (401, 413: `{"error": ...}`)."""

@@ -143,10 +143,21 @@ def server_note_path(path: str | Path | None = None) -> Path:
 
 
 def read_server_url(path: str | Path | None = None) -> str | None:
+    """The URL of the server holding the store, from its note; None without a note, or when
+    the note's process is gone (a server killed with -9 leaves its note behind, and the lock
+    may since be held by another process that is no server)."""
     try:
-        return json.loads(server_note_path(path).read_text())["url"]
-    except (OSError, ValueError, KeyError):
+        note = json.loads(server_note_path(path).read_text())
+        url, pid = note["url"], int(note["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, under another user
+        pass
+    return url
 
 
 def is_lock_conflict(error: Exception) -> bool:

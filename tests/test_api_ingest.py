@@ -56,6 +56,61 @@ def test_cli_sends_files_to_the_server_that_holds_the_db(tmp_path):
     assert not (tmp_path / "held.duckdb.server.json").exists()
 
 
+def run_ingest(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ingest", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_if_empty_asks_the_server_that_holds_the_db(tmp_path):
+    """`make run` after a pull, with the old server still up: the samples must not be sent
+    into a store that already holds traces."""
+    db_file = tmp_path / "held.duckdb"
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text(json.dumps(SPAN) + "\n")
+    second.write_text(json.dumps(SPAN | {"trace_id": "t2"}) + "\n")
+    with running_server(db_file):
+        loaded = run_ingest("--if-empty", str(first), "--db", str(db_file))
+        kept = run_ingest("--if-empty", str(second), "--db", str(db_file))
+    assert "first.jsonl: span_jsonl, 1 span" in loaded.stdout, loaded.stderr
+    assert (kept.returncode, kept.stdout) == (
+        0,
+        f"{db_file} already holds traces; not loading 1 file(s)\n",
+    )
+    with duckdb.connect(str(db_file), read_only=True) as con:
+        assert con.execute("SELECT trace_id FROM spans").fetchall() == [("t1",)]
+
+
+def test_a_note_left_by_a_killed_server_is_not_followed(tmp_path):
+    """The note of a server killed with -9 stays; the lock may since be another process's."""
+    db_file = tmp_path / "held.duckdb"
+    duckdb.connect(str(db_file)).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db_file)!r}); "
+         "print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "held\n"
+        ended = subprocess.Popen([sys.executable, "-c", "pass"])
+        ended.wait()  # its pid is free again: the server that wrote the note is gone
+        note = {"url": "http://127.0.0.1:9", "pid": ended.pid}
+        (tmp_path / "held.duckdb.server.json").write_text(json.dumps(note))
+        spans = tmp_path / "s.jsonl"
+        spans.write_text(json.dumps(SPAN) + "\n")
+        result = run_ingest(str(spans), "--db", str(db_file))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: cannot open the store at {db_file}: ")
+    assert "Conflicting lock" in result.stderr and "sending the files" not in result.stderr
+
+
 def test_bearer_token_is_required_when_configured(tmp_path):
     body = (json.dumps(SPAN) + "\n").encode()
     env = {"AGENTTIME_INGEST_TOKEN": "s3cret"}
