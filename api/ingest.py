@@ -7,7 +7,6 @@ temporary file (never held whole in memory) and ingested from the path.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -17,15 +16,20 @@ from starlette.responses import JSONResponse
 
 from analysis.pipeline import ingest_path
 from api.auth import token_rejection
+from api.log import server_log
+from ingest.settings import INGEST_BODY_BYTES_ENV, byte_limit
 from ingest.source import safe_filename
 from store.db import connect, upload_dir
 
 TOKEN_ENV = "AGENTTIME_INGEST_TOKEN"
-MAX_BYTES = int(os.environ.get("AGENTTIME_INGEST_MAX_BYTES", 2 * 1024**3))
+
+
+LOG = server_log("agenttime.ingest")
 
 
 async def ingest_file(request: Request) -> JSONResponse:
     if (rejection := token_rejection(request, TOKEN_ENV)) is not None:
+        _log_refusal(request, rejection.status_code, "missing or wrong bearer token")
         return rejection
     filename = safe_filename(request.query_params.get("filename"))
     try:
@@ -39,9 +43,13 @@ async def ingest_file(request: Request) -> JSONResponse:
             },
             507,
         )
-    if size > MAX_BYTES:
+    if size > (limit := byte_limit(INGEST_BODY_BYTES_ENV)):
         path.unlink(missing_ok=True)
-        return JSONResponse({"error": f"{filename}: body over {MAX_BYTES:,} bytes"}, 413)
+        return _refused(
+            request,
+            413,
+            f"{filename}: body over {limit:,} bytes (set {INGEST_BODY_BYTES_ENV} to raise it)",
+        )
     try:
         report = await run_in_threadpool(
             ingest_path, connect(), path, filename, request.query_params.get("who")
@@ -51,6 +59,16 @@ async def ingest_file(request: Request) -> JSONResponse:
     return JSONResponse(report.as_dict(), status_code=200 if report.ok else 422)
 
 
+def _refused(request: Request, status: int, message: str) -> JSONResponse:
+    _log_refusal(request, status, message)
+    return JSONResponse({"error": message}, status)
+
+
+def _log_refusal(request: Request, status: int, message: str) -> None:
+    client = request.client.host if request.client else "unknown"
+    LOG.warning("POST /api/ingest from %s refused: %d %s", client, status, message)
+
+
 async def _spool(request: Request) -> tuple[Path, int]:
     """The body streamed to a temporary file; nothing is left behind if writing fails."""
     size = 0
@@ -58,7 +76,7 @@ async def _spool(request: Request) -> tuple[Path, int]:
         try:
             async for chunk in request.stream():
                 size += len(chunk)
-                if size > MAX_BYTES:
+                if size > byte_limit(INGEST_BODY_BYTES_ENV):
                     break
                 tmp.write(chunk)
             tmp.flush()

@@ -11,9 +11,6 @@ because each ingest recomputes the rollup over all stored spans of the traces it
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
 import tempfile
 import zlib
 from collections import deque
@@ -30,15 +27,16 @@ from starlette.responses import JSONResponse, Response
 
 from analysis.pipeline import IngestReport, ingest_path
 from api.auth import token_rejection
+from api.log import server_log
 from ingest.errors import IngestError, UnsupportedFormat
 from ingest.registry import described, detect
+from ingest.settings import OTLP_BODY_BYTES_ENV, byte_limit
 from ingest.source import Source
 from store.db import connect, upload_dir
 from store.writes import OTLP_ENDPOINT_WHO
 
 TOKEN_ENV = "AGENTTIME_OTLP_TOKEN"
-MAX_BYTES_ENV = "AGENTTIME_OTLP_MAX_BYTES"
-DEFAULT_MAX_BYTES = 64 * 1024**2
+MAX_BYTES_ENV = OTLP_BODY_BYTES_ENV
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 ADAPTER_FOR = {PROTOBUF: "otlp_protobuf", JSON: "otlp_json"}
 DISPLAY_NAME = "POST /v1/traces"
@@ -62,18 +60,7 @@ class Refusal:
 REFUSALS: deque[Refusal] = deque(maxlen=REFUSALS_KEPT)  # since this server started
 
 
-def _server_log() -> logging.Logger:
-    log = logging.getLogger("agenttime.otlp")
-    if not log.handlers:  # Streamlit configures only its own loggers
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.propagate = False
-    return log
-
-
-LOG = _server_log()
+LOG = server_log("agenttime.otlp")
 
 
 class Rejected(Exception):
@@ -116,7 +103,7 @@ def note_refusal(rejected: Rejected, client: str) -> None:
 
 
 def max_bytes() -> int:
-    return int(os.environ.get(MAX_BYTES_ENV) or DEFAULT_MAX_BYTES)
+    return byte_limit(MAX_BYTES_ENV)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

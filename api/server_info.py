@@ -16,16 +16,26 @@ from contextlib import asynccontextmanager
 import duckdb
 from streamlit import config
 
+from ingest.settings import SettingError, check_all
 from store.db import cannot_open, clear_upload_dir, close, connect, server_note_path
+
+
+def _exit_with(message: str) -> None:
+    """Stop as the CLI does, with one line and exit code 1 (raised from here, the error
+    would end in Streamlit's traceback and 'Application startup failed')."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    os._exit(1)
 
 
 @asynccontextmanager
 async def lifespan(app):
     try:
+        check_all()  # a limit set as "1KB" failed every export with a 500, unseen
         connect()  # take the file lock at start-up, not on the first page view
-    except (duckdb.Error, OSError) as exc:  # as the CLI says it, not as a startup traceback
-        print(f"error: {cannot_open(None, exc)}", file=sys.stderr, flush=True)
-        os._exit(1)
+    except SettingError as exc:
+        _exit_with(str(exc))
+    except (duckdb.Error, OSError) as exc:
+        _exit_with(cannot_open(None, exc))
     if removed := clear_upload_dir():
         print(f"removed {len(removed)} upload(s) left spooled by a stopped server", file=sys.stderr)
     address = config.get_option("server.address") or "127.0.0.1"

@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.files and not args.export:
         print("error: give the FILE(s) to ingest, or --export DIR", file=sys.stderr)
         return EXIT_USAGE
+    if (unreadable := unreadable_setting()) is not None:
+        print(f"error: {unreadable}", file=sys.stderr)
+        return EXIT_USAGE
     if args.export and not export_target_free(args.export):
         return EXIT_USAGE  # before any file lands: the command does all of it or says why not
     try:
@@ -66,6 +69,16 @@ def main(argv: list[str] | None = None) -> int:
     except StoreUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def unreadable_setting() -> str | None:
+    from ingest.settings import SettingError, check_all
+
+    try:
+        check_all()
+    except SettingError as exc:
+        return str(exc)
+    return None
 
 
 def export_target_free(folder: str) -> bool:

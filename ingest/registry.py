@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import mmap
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import pyarrow.compute as pc
 
 from ingest.errors import DecodeError, LimitExceeded, UnsupportedFormat
 from ingest.jsonutil import MAX_JSON_DEPTH
+from ingest.settings import DEFAULTS, MAX_SPANS_ENV, count_limit
 from ingest.source import Source, content_files
 
 # What an unrecognised file was expected to be, in the words of docs/formats.md.
@@ -29,8 +29,7 @@ EXPECTED_FORMATS = (
     "exporter output), span JSONL, messages JSONL, a LangSmith export or an AgentTime Parquet "
     "export (see docs/formats.md)"
 )
-MAX_SPANS_ENV = "AGENTTIME_MAX_SPANS_PER_TRACE"
-DEFAULT_MAX_SPANS_PER_TRACE = 100_000
+DEFAULT_MAX_SPANS_PER_TRACE = DEFAULTS[MAX_SPANS_ENV]
 
 
 @dataclass
@@ -136,7 +135,7 @@ def decode_file(path: str | Path, display_name: str | None = None) -> Decoded:
 
 
 def max_spans_per_trace() -> int:
-    return int(os.environ.get(MAX_SPANS_ENV) or DEFAULT_MAX_SPANS_PER_TRACE)
+    return count_limit(MAX_SPANS_ENV)
 
 
 def check_spans_per_trace(spans: pa.Table, filename: str) -> None:

@@ -8,16 +8,15 @@ rather than after it has filled memory.
 from __future__ import annotations
 
 import gzip
-import os
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ingest.errors import DecodeError, LimitExceeded
+from ingest.settings import MAX_INGEST_BYTES_ENV, byte_limit
 
 GZIP_MAGIC = b"\x1f\x8b"
 SNIFF_BYTES = 64 * 1024
-DEFAULT_MAX_BYTES = int(os.environ.get("AGENTTIME_MAX_INGEST_BYTES", 2 * 1024**3))
 
 
 def safe_filename(name: str | None) -> str:
@@ -35,7 +34,7 @@ GZIP_STEP = 1024 * 1024  # decompressed bytes read at a time
 class Source:
     path: Path
     display_name: str
-    max_bytes: int = DEFAULT_MAX_BYTES
+    max_bytes: int
     compressed: bool = False
     # A part of a plain file, for a decoding worker: bytes [start, end), whose first line (JSON
     # lines) or message (framed protobuf) is number `first_record` of the file.
@@ -53,7 +52,7 @@ class Source:
         return cls(
             path=path,
             display_name=display_name or path.name,
-            max_bytes=max_bytes or DEFAULT_MAX_BYTES,
+            max_bytes=max_bytes or byte_limit(MAX_INGEST_BYTES_ENV),
             compressed=compressed,
         )
 

@@ -147,8 +147,19 @@ def test_the_cli_reports_a_request_the_server_refused(tmp_path):
     assert json.loads(too_big.stdout) == {
         "file": str(span_file),
         "ok": False,
-        "error": f"{span_file}: the server refused it (413): run.jsonl: body over 100 bytes",
+        "error": f"{span_file}: the server refused it (413): run.jsonl: body over 100 bytes "
+        "(set AGENTTIME_INGEST_MAX_BYTES to raise it)",
     }
+    # a client shows only the status; the server's log says why, as for OTLP exports
+    log = next(tmp_path.glob("server-*.log")).read_text()
+    refused = [
+        line.split("agenttime.ingest: ", 1)[1] for line in log.splitlines() if "refused" in line
+    ]
+    assert refused == [
+        "POST /api/ingest from 127.0.0.1 refused: 401 missing or wrong bearer token",
+        "POST /api/ingest from 127.0.0.1 refused: 413 run.jsonl: body over 100 bytes "
+        "(set AGENTTIME_INGEST_MAX_BYTES to raise it)",
+    ]
 
 
 def test_bad_file_gets_422_with_the_reason(live_server):

@@ -279,7 +279,13 @@ def test_ingest_endpoint_refuses_big_bodies_and_bombs_in_bounded_memory(tmp_path
     with running_server(db_file, extra_env=env) as base:
         pid = json.loads(Path(f"{db_file}.server.json").read_text())["pid"]
         status, answer = post(f"{base}/api/ingest?filename=big.jsonl", b"x" * 5_000_001)
-        assert (status, answer) == (413, {"error": "big.jsonl: body over 5,000,000 bytes"})
+        assert (status, answer) == (
+            413,
+            {
+                "error": "big.jsonl: body over 5,000,000 bytes "
+                "(set AGENTTIME_INGEST_MAX_BYTES to raise it)"
+            },
+        )
         status, report = post(f"{base}/api/ingest?filename=bomb.jsonl.gz", bomb.read_bytes())
         assert status == 422
         assert report["error"] == (
@@ -287,7 +293,7 @@ def test_ingest_endpoint_refuses_big_bodies_and_bombs_in_bounded_memory(tmp_path
             "(set AGENTTIME_MAX_INGEST_BYTES to raise it)"
         )
         assert peak_rss(pid) < BOMB_BYTES, "the server inflated the bomb"
-        assert list((tmp_path / "uploads").iterdir()) == [], "spooled bodies must be removed"
+        assert list(db.upload_dir(db_file).iterdir()) == [], "spooled bodies must be removed"
     assert stored_spans(db_file) == 0
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import urllib.request
 
 import duckdb
+import pytest
 
+from ingest.settings import OTLP_BODY_BYTES_ENV, SettingError, byte_limit
 from tests.conftest import ROOT
 from tests.live_server import free_port, running_server
 
@@ -93,3 +96,49 @@ def test_a_store_the_server_cannot_open_is_named_without_a_traceback(tmp_path):
     assert done.returncode == 1
     assert f"error: cannot open the store at {unusable}: " in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("AGENTTIME_OTLP_MAX_BYTES", "1KX", "is not a size: expected a number of bytes above 0"),
+        (
+            "AGENTTIME_MAX_SPANS_PER_TRACE",
+            "lots",
+            "is not a count: expected a whole number above 0",
+        ),
+    ],
+)
+def test_a_limit_the_server_cannot_read_stops_it_at_start_and_names_it(
+    tmp_path, name, value, expected
+):
+    """'1KB' in AGENTTIME_OTLP_MAX_BYTES once let the server start and fail every export."""
+    done = subprocess.run(
+        [sys.executable, "-m", "streamlit", "run", "server.py", "--server.headless=true",
+         f"--server.port={free_port()}", "--server.address=127.0.0.1",
+         "--browser.gatherUsageStats=false"],
+        cwd=ROOT, env={**os.environ, "AGENTTIME_DB": str(tmp_path / "s.duckdb"), name: value},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert f"error: {name}={value!r} {expected}" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "limit"),
+    [("", 64 * 2**20), ("5000000", 5_000_000), ("64MB", 64_000_000), ("64 MiB", 64 * 2**20),
+     ("2gb", 2 * 10**9)],
+)  # fmt: skip
+def test_byte_limits_take_a_count_or_a_unit(monkeypatch, value, limit):
+    monkeypatch.setenv(OTLP_BODY_BYTES_ENV, value)
+    assert byte_limit(OTLP_BODY_BYTES_ENV) == limit
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "1.5MB", "lots", "12 parsecs"])
+def test_a_byte_limit_that_is_not_one_is_refused(monkeypatch, value):
+    monkeypatch.setenv(OTLP_BODY_BYTES_ENV, value)
+    with pytest.raises(
+        SettingError, match=f"^{OTLP_BODY_BYTES_ENV}='{re.escape(value)}' is not a size"
+    ):
+        byte_limit(OTLP_BODY_BYTES_ENV)
