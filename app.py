@@ -65,8 +65,14 @@ PAGES = {
 }
 
 if needs_sign_in():
-    # Navigation is always declared, so no URL can reach a page before sign-in.
-    st.navigation([st.Page(sign_in_page, title="Sign in", default=True)], position="hidden").run()
+    # Navigation is always declared, so no URL can reach a page before sign-in. Every page's
+    # address leads to the sign-in screen: a link a colleague sent showed a "Page not found"
+    # dialog over it, and the sign-in then returns to the page the link named.
+    paths = [page.url_path for pages in PAGES.values() for page in pages if page.url_path]
+    gates = [st.Page(sign_in_page, title="Sign in", default=True)] + [
+        st.Page(sign_in_page, title="Sign in", url_path=path) for path in paths
+    ]
+    st.navigation(gates, position="hidden").run()
 else:
     page = st.navigation(PAGES)
     show_sidebar_filters()

@@ -31,5 +31,6 @@ def test_every_page_asks_for_sign_in(page, tmp_path):
             wait_for_app(page)
             expect(page.get_by_role("button", name="Sign in")).to_be_visible()
             expect(page.get_by_text("This AgentTime server requires sign-in.")).to_be_visible()
+            expect(page.get_by_text("Page not found")).to_have_count(0)  # a link's own page
             assert page.get_by_test_id("stFileUploader").count() == 0
             assert page.get_by_test_id("stMetric").count() == 0
