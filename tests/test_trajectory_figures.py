@@ -127,6 +127,22 @@ def test_cumulative_cost_figure_sums_each_side_over_its_own_turns():
     assert (list(b.x), list(b.y)) == ([1, 2], pytest.approx([0.01, 0.03]))
 
 
+@pytest.mark.parametrize(("turns", "dtick"), [(3, 1), (30, 1), (31, None), (1381, None)])
+def test_turn_charts_tick_every_turn_only_while_the_labels_fit(turns, dtick):
+    """One tick per turn of a 1,381-turn run froze the browser for minutes (plotly measuring
+    and hiding overlapping labels) and drew them as a grey smear."""
+    aligned = pl.DataFrame(
+        {
+            "turn": list(range(1, turns + 1)),
+            "a_cost_usd": [0.1] * turns,
+            "b_cost_usd": [0.2] * turns,
+        }
+    )
+    axis = build_cumulative_cost_figure(aligned).layout.xaxis
+    assert axis.dtick == dtick
+    assert axis.tickformat == (None if dtick else "d")  # whole turns, never "2.5"
+
+
 def spans_frame() -> pl.DataFrame:
     start = pl.datetime(2026, 1, 1, time_zone="UTC")
     return pl.DataFrame({"span_id": ["a", "b", "c"], "offset": [0, 1, 2]}).with_columns(

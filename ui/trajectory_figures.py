@@ -117,7 +117,7 @@ def build_context_growth_figure(turns: pl.DataFrame) -> go.Figure:
                 "<extra></extra>",
             )
         )
-    return _turn_layout(figure, "input tokens")
+    return _turn_layout(figure, "input tokens", parts.height)
 
 
 def build_turn_cost_figure(turns: pl.DataFrame) -> go.Figure:
@@ -152,7 +152,7 @@ def build_turn_cost_figure(turns: pl.DataFrame) -> go.Figure:
                 "<extra></extra>",
             )
         )
-    return _turn_layout(figure, "USD")
+    return _turn_layout(figure, "USD", rows.height)
 
 
 def build_cumulative_cost_figure(aligned: pl.DataFrame) -> go.Figure:
@@ -171,15 +171,22 @@ def build_cumulative_cost_figure(aligned: pl.DataFrame) -> go.Figure:
                 hovertemplate=f"{side} turn %{{x}}: $%{{y:.4f}} so far<extra></extra>",
             )
         )
-    return _turn_layout(figure, "cumulative USD")
+    return _turn_layout(figure, "cumulative USD", aligned.height)
 
 
-def _turn_layout(figure: go.Figure, y_title: str) -> go.Figure:
+# A tick on every turn up to this many turns; beyond, plotly's own (whole-number) ticks. One
+# tick per turn of a 1,381-turn run froze the browser for minutes while plotly measured and
+# hid overlapping labels, and drew them as a grey smear.
+TICK_EVERY_TURN_UP_TO = 30
+
+
+def _turn_layout(figure: go.Figure, y_title: str, turns: int) -> go.Figure:
+    ticks = {"dtick": 1} if turns <= TICK_EVERY_TURN_UP_TO else {"tickformat": "d"}
     figure.update_layout(
         barmode="stack",
         height=320,
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
-        xaxis={"title": "turn", "dtick": 1},
+        xaxis={"title": "turn", **ticks},
         yaxis_title=y_title,
         legend={"orientation": "h", "y": 1.12},
     )
