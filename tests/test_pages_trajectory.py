@@ -54,7 +54,7 @@ from tests.pages_fixtures_trajectory import (
 from ui import format as fmt
 from ui.run_text import cost_source_text, tokens_text
 from ui.text import escape_markdown
-from ui.trajectory_sections import picked_row
+from ui.trajectory_sections import picked_row, turn_ranges
 
 sample_db_template, sample_db = fixtures.sample_db_template, fixtures.sample_db
 TRAJECTORIES, TRAJECTORY, COMPARE = (
@@ -567,7 +567,8 @@ def test_a_token_total_some_calls_did_not_record_is_marked_as_a_lower_bound():
            "output_tokens": 60, "reasoning_tokens": 0}  # fmt: skip
     assert tokens_text(run, turns) == (
         "input 300 tokens (cached 50 tokens, cache write not recorded) · output 60 tokens "
-        "(reasoning ≥ 0 tokens) · ≥: not recorded on some calls (reasoning on 1 of 2)"
+        "(reasoning ≥ 0 tokens) · ≥: a sum over the calls that recorded it (reasoning missing "
+        "on 1 of 2 calls)"
     )
     assert tokens_text(run | {"reasoning_tokens": None}, turns.head(1)).endswith(
         "output 60 tokens (reasoning not recorded)"
@@ -599,6 +600,26 @@ def test_the_sidebar_link_reopens_the_run_this_session_had_open(sample_db, showc
         assert not at.exception and not at.info
         assert (at.query_params["trace"], at.query_params["span"]) == (trace, span)
         assert [m.value for m in at.metric if m.label == "Turns"] == ["14"]
+
+
+def test_a_long_run_s_turn_ranges_are_cut_with_how_many_are_left():
+    assert turn_ranges([5, 6, 7, 8, 11]) == "5–8, 11"
+    every_other = list(range(1, 100, 2))  # 50 ranges of one turn
+    assert turn_ranges(every_other) == "1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23 and 38 more"
+
+
+def test_a_cost_of_thousands_fits_its_tile_in_whole_dollars(sample_db, tmp_path):
+    """$1,261.67 was cut to '$1,26…' at 1280 px."""
+    huge = trajectory(
+        "huge-run", [T(input=600_000_000, cache_read=0, output=1000)], model="gpt-4.1"
+    )
+    (cost,) = add_runs(
+        sample_db, tmp_path, huge, "SELECT cost_usd FROM trajectories WHERE trace_id = 'huge-run'"
+    )
+    assert cost >= 1000
+    with page_test(sample_db, TRAJECTORY, query={"trace": "huge-run"}) as at:
+        (tile,) = [m for m in at.metric if m.label == "Cost"]
+        assert (tile.value, tile.help) == (f"${cost:,.0f}", f"{fmt.usd(cost)}.")
 
 
 def test_unknown_trace_says_so(sample_db):

@@ -94,11 +94,11 @@ def tokens_text(run: dict[str, Any], turns: pl.DataFrame) -> str:
         f"(reasoning {total('reasoning_tokens')})"
     )
     if missing:
-        unrecorded = ", ".join(
-            f"{TOKEN_PARTS[column]} on {count} of {answered.height}"
+        unrecorded = "; ".join(
+            f"{TOKEN_PARTS[column]} missing on {count:,} of {answered.height:,} calls"
             for column, count in missing.items()
         )
-        text += f" · ≥: not recorded on some calls ({unrecorded})"
+        text += f" · ≥: a sum over the calls that recorded it ({unrecorded})"
     return text
 
 

@@ -18,12 +18,14 @@ def tile(container: Any, label: str, value: str, delta: str | None = None, **kw:
 def usd_tile(
     container: Any, label: str, amount: float | None, delta: str | None = None, **kw: Any
 ) -> None:
-    """Dollars as `fmt.fine_usd` writes them, except an amount under $0.00005: a tile has
-    room for "$0.0002" but cut "<$0.0001" to "<$0.0…", so it reads "≈ $0" and its help
-    gives the amount."""
-    value = fmt.fine_usd(amount)
-    if amount is not None and 0 < abs(amount) < 0.00005:
-        value = "≈ $0"
-        exact = f"{'-' if amount < 0 else ''}${abs(amount):.10f}".rstrip("0")
+    """Dollars as `fmt.fine_usd` writes them, but in the room a tile has ("$0.0002" or
+    "$947.16"): from $1,000 whole dollars, and under $0.00005 "≈ $0" ("<$0.0001" was cut to
+    "<$0.0…"), the amount itself in the help."""
+    value, exact = fmt.fine_usd(amount), None
+    if amount is not None and abs(amount) >= 1000:  # "$1,261.67" was cut to "$1,26…" at 1280 px
+        value, exact = f"{'-' if amount < 0 else ''}${abs(amount):,.0f}", fmt.usd(amount)
+    elif amount is not None and 0 < abs(amount) < 0.00005:
+        value, exact = "≈ $0", f"{'-' if amount < 0 else ''}${abs(amount):.10f}".rstrip("0")
+    if exact is not None:
         kw["help"] = f"{exact}. {kw['help']}" if kw.get("help") else f"{exact}."
     tile(container, label, value, delta, **kw)

@@ -90,15 +90,23 @@ def show_header(run: dict[str, Any], models: pl.DataFrame, turns: pl.DataFrame) 
     )
 
 
+RANGES_SHOWN = 12  # of a long run's turn ranges in a sentence; the tables have them all
+
+
 def turn_ranges(turns: list[int]) -> str:
-    """[5, 6, 7, 8, 11] -> "5–8, 11"."""
+    """[5, 6, 7, 8, 11] -> "5–8, 11"; past RANGES_SHOWN ranges, how many turns are left out
+    (a 1,381-turn run listed ~940 ranges above its timeline)."""
     ranges: list[list[int]] = []
     for turn in sorted(set(turns)):
         if ranges and turn == ranges[-1][1] + 1:
             ranges[-1][1] = turn
         else:
             ranges.append([turn, turn])
-    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in ranges)
+    shown = ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in ranges[:RANGES_SHOWN])
+    if len(ranges) <= RANGES_SHOWN:
+        return shown
+    more = sum(b - a + 1 for a, b in ranges[RANGES_SHOWN:])
+    return f"{shown} and {more:,} more"
 
 
 def unmeasured_turns(turns: pl.DataFrame) -> list[int]:
