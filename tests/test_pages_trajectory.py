@@ -898,6 +898,20 @@ def test_compare_defaults_b_to_a_run_of_the_same_task(sample_db):
         assert label == f"{started} · {model} · {haiku[0]['trace_id'][:8]} · task:{CHANGELOG_TASK}"
 
 
+def test_compare_names_a_task_known_by_its_first_message_by_that_message(sample_db):
+    """Key facts showed the hash ("msg:92a183b6c0741989") where every table shows the text."""
+    with db.connect(sample_db).cursor() as cur:
+        a, b, key, text = cur.execute(
+            "SELECT min(trace_id), max(trace_id), task_key, any_value(task_text) FROM trajectories "
+            "WHERE task_key LIKE 'msg:%' GROUP BY task_key HAVING count(*) = 2 ORDER BY task_key "
+            "LIMIT 1"
+        ).fetchone()
+    db.close(sample_db)
+    with page_test(sample_db, COMPARE, query={"a": a, "b": b}) as at:
+        facts = {row[0]: row[1:3] for row in at.dataframe[0].value.itertuples(index=False)}
+        assert facts["Task"] == (f"“{text}” ({key})",) * 2
+
+
 def test_compare_of_a_run_with_itself_says_so(sample_db, showcase):
     trace = showcase[0]["trace_id"]
     with page_test(sample_db, COMPARE, query={"a": trace, "b": trace}) as at:

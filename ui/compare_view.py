@@ -13,7 +13,7 @@ import polars as pl
 import streamlit as st
 
 from ui import format as fmt
-from ui.names import category_names
+from ui.names import category_names, task_text
 from ui.text import one_line
 
 NUMERIC_FACTS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
@@ -35,7 +35,6 @@ NUMERIC_FACTS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
 )
 TEXT_FACTS = (
     ("Agent", "agent_name"),
-    ("Task", "task_key"),
     ("Tier (highest)", "tier"),
     ("Outcome", "outcome"),
     ("Verdict", "verdict"),
@@ -62,6 +61,7 @@ def fact_rows(a: dict[str, Any], b: dict[str, Any]) -> pl.DataFrame:
     """(Fact, A, B, B − A, B / A) as text."""
     rows = [
         ("Models", _models(a), _models(b), "", ""),
+        ("Task", one_line(task_text(a), 200), one_line(task_text(b), 200), "", ""),
         *((label, _fact(a, k), _fact(b, k), "", "") for label, k in TEXT_FACTS),
     ]
     for label, key, formatter in NUMERIC_FACTS:

@@ -66,8 +66,10 @@ def picker(side: str, options: pl.DataFrame, current: str | None, help_text: str
     """A run picker kept in step with `?<side>=`; labels only on screen, ids in the URL."""
     labels = {row["trace_id"]: run_label(row) for row in options.iter_rows(named=True)}
     ids = list(labels)
-    if current and current not in labels:
+    if current and current not in labels:  # older than the latest CHOICES runs: named all the same
         ids.insert(0, current)
+        if (run := load_run(data_version(), current)) is not None:
+            labels[current] = run_label(run)
     key = f"pick_{side}"
     st.session_state[key] = current
     st.selectbox(
@@ -131,7 +133,12 @@ if a_id and not st.query_params.get("b") and siblings.height:
 b_id = st.query_params.get("b") or None
 left, right = st.columns(2)
 with left:
-    picker("a", choices, a_id, "The run to start from.")
+    picker(
+        "a",
+        choices,
+        a_id,
+        f"The run to start from: one of the latest {CHOICES} runs in the sidebar's filter, or any run by its Trajectory page's “Compare with…”.",
+    )
 with right:
     picker(
         "b",

@@ -12,7 +12,7 @@ from ui import format as fmt
 from ui.db import connection
 from ui.fleet_common import UNKNOWN_CELLS, kpis_or_stop, page_header
 from ui.fleet_links import trajectory_link_column, trajectory_url
-from ui.names import CATEGORY_LABELS, models_in_order, task_names, verdict_names
+from ui.names import CATEGORY_LABELS, models_in_order, task_names, task_text, verdict_names
 from ui.text import escape_markdown
 from ui.tiles import tile
 
@@ -145,7 +145,7 @@ def _largest_gap(largest: pl.DataFrame) -> str:
     if not largest.height:
         return ""
     top = largest.row(0, named=True)
-    task, model = escape_markdown(top["task_key"] or "?"), escape_markdown(top["model"] or "?")
+    task, model = escape_markdown(task_text(top)), escape_markdown(top["model"] or "?")
     smaller = escape_markdown(top["smaller_model"] or "the smaller tier")
     return (
         f" Largest gap: {task} cost {fmt.fine_usd(top['cost_usd'])} on {model}, "
