@@ -183,6 +183,30 @@ def test_one_unpriced_run_does_not_change_which_waste_the_overview_names(sample_
         ) in markdown(at)
 
 
+def test_the_overview_s_waste_sentence_sets_waste_against_the_cost_of_the_same_runs(
+    sample_db, tmp_path
+):
+    """A run with a cost but no measurable waste (cache counts missing) is in 'spent' but not
+    in 'waste': the sentence read '$1,082 of the $1,618 spent' where the Waste page said 67%."""
+    con = db.connect(sample_db)
+    unmeasured = [T(input=1000, cache_read=None), T(input=1500, cache_read=None)]
+    ingest_spans(
+        con, tmp_path, "u.jsonl", trajectory("no-cache-counts", unmeasured, model="gpt-4.1")
+    )
+    db.close(sample_db)
+    ((waste, spent, runs, all_runs),) = sql(
+        sample_db,
+        "SELECT sum(waste_usd), sum(cost_usd) FILTER (WHERE waste_usd IS NOT NULL),"
+        " count(*) FILTER (WHERE waste_usd IS NOT NULL), count(cost_usd) FROM trajectories",
+    )
+    assert runs == all_runs - 1
+    with app_on(sample_db) as at:
+        assert (
+            f"**Waste:** {fmt.fine_usd(waste)} of the {fmt.fine_usd(spent)} spent on the "
+            f"{runs} runs whose waste was measured went to wasted tokens"
+        ) in markdown(at)
+
+
 def test_overview_lists_the_worst_runs_by_waste_and_by_wall_time(sample_db):
     by_waste = sql(
         sample_db,

@@ -122,8 +122,15 @@ def money_lines(
             if top
             else ""
         )
+        # the same runs on both sides, as the Waste page's share of cost
+        spent = fmt.fine_usd(k.waste_base_usd)
+        scope = (
+            ""
+            if k.with_waste_usd == k.with_cost
+            else f" on the {fmt.counted(k.with_waste_usd, 'run')} whose waste was measured"
+        )
         text = (
-            f"**Waste:** {fmt.fine_usd(k.waste_usd)} of the {fmt.fine_usd(k.cost_usd)} spent went to "
+            f"**Waste:** {fmt.fine_usd(k.waste_usd)} of the {spent} spent{scope} went to "
             f"wasted tokens{biggest}."
         )
         lines.append((text, "views/waste.py", "Waste by category, agent, model and day"))
