@@ -110,6 +110,16 @@ def test_trajectories_sort_by_turns_ascending(sample_db):
         assert turns[0] == 1
 
 
+def test_trajectories_sorted_by_score_show_the_score(sample_db):
+    """Score is a sort the list offers; without its column the order looked arbitrary."""
+    with db.connect(sample_db).cursor() as cur:
+        best = cur.execute("SELECT max(score) FROM trajectories").fetchone()[0]
+    db.close(sample_db)
+    state = {"sort_by": "Score", "direction": "Descending"}
+    with page_test(sample_db, TRAJECTORIES, state=state) as at:
+        assert at.dataframe[0].value["score"].tolist()[0] == best
+
+
 def test_trajectories_link_column_opens_each_run(sample_db, showcase):
     with page_test(sample_db, TRAJECTORIES) as at:
         links = at.dataframe[0].value["open"].tolist()

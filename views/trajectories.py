@@ -34,6 +34,7 @@ COLUMNS = {
     "agent_name": st.column_config.TextColumn("Agent"),
     "task_key": st.column_config.TextColumn("Task", width="medium"),
     "outcome": st.column_config.TextColumn("Outcome"),
+    "score": st.column_config.NumberColumn("Score", format="%.2f"),  # a sort offered: shown
     "verdict": st.column_config.TextColumn("Verdict"),
     "turns": st.column_config.NumberColumn("Turns", format="%d"),
     "wall_s": st.column_config.NumberColumn("Wall time (s)", format="%.1f"),
