@@ -192,7 +192,9 @@ def test_verdict_bars_count_runs_in_the_given_order():
     counts = pl.DataFrame(
         {"verdict": ["escalation_needed", "over_provisioned", None], "trajectories": [3, 8, 1]}
     )
-    (bar,) = f.build_verdict_figure(counts).data
+    figure = f.build_verdict_figure(counts)
+    (bar,) = figure.data
+    assert list(figure.layout.xaxis.range) == [0, 8 * 1.15]  # the longest bar's count fits
     assert list(bar.y) == ["Escalation needed", "Over-provisioned", "no verdict"]
     assert list(bar.customdata) == ["escalation_needed", "over_provisioned", "no verdict"]
     assert list(bar.x) == [3, 8, 1]

@@ -296,7 +296,9 @@ def build_verdict_figure(counts: pl.DataFrame) -> go.Figure:
             hovertemplate="%{y}: %{x} trajectories<extra></extra>",
         )
     )
-    figure.update_xaxes(title_text="trajectories")
+    # room beyond the longest bar for its count ("… 2388" was cut at the figure's edge)
+    longest = max(counts["trajectories"].to_list(), default=0)
+    figure.update_xaxes(title_text="trajectories", range=[0, max(longest, 1) * 1.15])
     figure.update_yaxes(autorange="reversed")
     return _layout(figure, height=280)
 
