@@ -729,6 +729,18 @@ def test_a_pinned_review_shows_where_its_span_is_inspected(sample_db, showcase):
         assert not [m for m in at.markdown if m.value.startswith(":material/push_pin:")]
 
 
+def test_the_span_picker_marks_the_failed_spans(sample_db, showcase):
+    """Typing "failed" in the picker finds them: in a long run it was the only way short of
+    the list's search."""
+    trace = showcase[0]["trace_id"]
+    failed = [i + 1 for i, span in enumerate(showcase) if span.get("status") == "error"]
+    assert failed
+    with page_test(sample_db, TRAJECTORY, query={"trace": trace}) as at:
+        options = at.selectbox(key="span_picker").options
+        marked = [int(label.split(".")[0]) for label in options if label.endswith(" · failed")]
+        assert marked == failed
+
+
 def test_a_review_pinned_to_a_tool_span_names_it_as_the_picker_does(sample_db, showcase):
     trace = showcase[0]["trace_id"]
     position, tool = next((i + 1, s) for i, s in enumerate(showcase) if s["kind"] == "tool")

@@ -124,18 +124,28 @@ def span_labels(spans: pl.DataFrame, turn_names: dict[str, str]) -> dict[str, st
     }
 
 
+def failed_spans(spans: pl.DataFrame) -> set[str]:
+    return set(spans.filter(pl.col("status") == "error")["span_id"].to_list())
+
+
 def show_span_picker(
-    labels: dict[str, str], current: str | None, on_pick: Callable[[str], None]
+    labels: dict[str, str],
+    current: str | None,
+    on_pick: Callable[[str], None],
+    failed: set[str] = frozenset(),
 ) -> None:
     """A selectbox over every span of the run (`span_labels`, in timeline order), kept in step
-    with `&span=`."""
+    with `&span=`. Failed spans say so ("· failed", which typing in the box finds): in a long
+    run they were reachable only through the list's search."""
     ids = list(labels)
     if st.session_state.get("span_picker") != current:
         st.session_state["span_picker"] = current if current in labels else None
     st.selectbox(
         "Span",
         ids,
-        format_func=lambda span_id: labels.get(span_id, span_id),
+        format_func=lambda span_id: (
+            labels.get(span_id, span_id) + (" · failed" if span_id in failed else "")
+        ),
         index=None,  # without it Streamlit shows span 1 as chosen while none is
         placeholder="Click a bar, a turn or a finding, or choose a span",
         key="span_picker",

@@ -20,7 +20,7 @@ from ui.empty import show_empty_store
 from ui.fleet_common import page_header
 from ui.report import trajectory_report
 from ui.review_panel import show_pinned_reviews, show_review_panel
-from ui.span_inspector import show_inspector, show_span_picker, span_labels
+from ui.span_inspector import failed_spans, show_inspector, show_span_picker, span_labels
 from ui.text import escape_markdown, one_line
 from ui.timeline import build_timeline_figure
 
@@ -122,7 +122,7 @@ def show_timeline_and_inspector(
         st.caption("Bars: indigo = model call, amber = tool, red outline = error. Click a bar.")
     with right:
         st.subheader("Span inspector")
-        show_span_picker(labels, span_id, select_span)
+        show_span_picker(labels, span_id, select_span, failed_spans(detail["spans"]))
         span = load_span(version, trace_id, span_id) if span_id else None
         if span is not None:
             show_pinned_reviews(reviews, span_id)
