@@ -86,6 +86,11 @@ def test_huge_trajectories_are_bucketed_to_a_bounded_figure():
     assert len(bar.x) <= 2000
     represented = sum(int(h.split("<br>")[1].split(" spans")[0]) for h in bar.hovertext)
     assert represented == 5000
+    # a click on a merged bar opens one of its spans: the failed one (s3) where there is one
+    assert all(bar.customdata) and len(set(bar.customdata)) == len(bar.x)
+    (failed,) = [i for i, hover in enumerate(bar.hovertext) if ", 1 failed" in hover]
+    assert bar.customdata[failed] == "s3"
+    assert bar.hovertext[failed].endswith("<br>click: a failed span")
     assert len(build_timeline_figure(big).to_json()) < 2_000_000
 
 
@@ -136,10 +141,10 @@ def test_hostile_names_stay_entities_in_lanes_and_buckets():
     )["data"]
     assert bar["y"] == [f"{kind} · {ESCAPED}" for kind in ("llm", "tool", "tool", "llm")]
     assert bar["hovertext"] == [
-        f"llm · {ESCAPED}<br>11 spans, 0 errors",
-        f"tool · {ESCAPED}<br>10 spans, 1 errors",
-        f"tool · {ESCAPED}<br>10 spans, 0 errors",
-        f"llm · {ESCAPED}<br>9 spans, 0 errors",
+        f"llm · {ESCAPED}<br>11 spans, 0 failed<br>click: its longest span",
+        f"tool · {ESCAPED}<br>10 spans, 1 failed<br>click: a failed span",
+        f"tool · {ESCAPED}<br>10 spans, 0 failed<br>click: its longest span",
+        f"llm · {ESCAPED}<br>9 spans, 0 failed<br>click: its longest span",
     ]
 
 

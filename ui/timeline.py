@@ -124,7 +124,9 @@ def _lanes(bars: pl.DataFrame) -> pl.DataFrame:
 
 
 def _bucketed(bars: pl.DataFrame, max_bars: int) -> pl.DataFrame:
-    """Merge each lane's spans per time bucket: a bar says how many spans it stands for."""
+    """Merge each lane's spans per time bucket: a bar says how many spans it stands for, and
+    a click on it opens one of them (a failed one if any, else its longest): merged bars
+    once carried no span, and clicking them did nothing."""
     lanes = bars["row"].n_unique()
     buckets = max(1, max_bars // max(lanes, 1))
     span_ms = float(bars.select((pl.col("offset_ms") + pl.col("width_ms")).max()).item()) or 1.0
@@ -138,13 +140,20 @@ def _bucketed(bars: pl.DataFrame, max_bars: int) -> pl.DataFrame:
             count=pl.len(),
             kind=pl.col("kind").mode().first(),
             errors=(pl.col("status") == "error").sum(),
+            span_id=pl.col("span_id")
+            .sort_by(pl.col("status") != "error", -pl.col("width_ms"), pl.col("offset_ms"))
+            .first(),
         )
     )
     return merged.with_columns(
         width_ms=pl.col("end_ms") - pl.col("offset_ms"),
         status=pl.when(pl.col("errors") > 0).then(pl.lit("error")).otherwise(pl.lit("ok")),
         hover=pl.format(
-            "{}<br>{} spans, {} errors", pl.col("row"), pl.col("count"), pl.col("errors")
+            "{}<br>{} spans, {} failed<br>click: {} span",
+            pl.col("row"),
+            pl.col("count"),
+            pl.col("errors"),
+            pl.when(pl.col("errors") > 0).then(pl.lit("a failed")).otherwise(pl.lit("its longest")),
         ),
     ).sort("offset_ms")
 
