@@ -80,7 +80,12 @@ def test_a_few_days_get_one_tick_per_day_and_no_times():
 
 def test_histogram_bars_span_their_bins_scaled_to_the_axis_unit():
     bins = pl.DataFrame(
-        {"bin_start": [1000.0, 3000.0], "bin_end": [3000.0, 5000.0], "trajectories": [7, 2]}
+        {
+            "bin_start": [1000.0, 3000.0],
+            "bin_end": [3000.0, 5000.0],
+            "trajectories": [7, 2],
+            "open_ended": [False, False],
+        }
     )
     (bar,) = f.build_histogram_figure(bins, "wall time (s)", scale=1 / 1000).data
     assert list(bar.x) == [1.0, 3.0]
@@ -88,6 +93,9 @@ def test_histogram_bars_span_their_bins_scaled_to_the_axis_unit():
     assert list(bar.y) == [7, 2]
     assert bar.offset == 0
     assert list(bar.hovertext) == ["1 – 3: 7 trajectories", "3 – 5: 2 trajectories"]
+    tail = bins.with_columns(open_ended=pl.Series([False, True]))
+    (bar,) = f.build_histogram_figure(tail, "wall time (s)", scale=1 / 1000).data
+    assert list(bar.hovertext) == ["1 – 3: 7 trajectories", "3 and more: 2 trajectories"]
 
 
 def waste_rows(rows: list[tuple]) -> pl.DataFrame:

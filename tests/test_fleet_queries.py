@@ -73,15 +73,37 @@ def test_daily_respects_the_filter(fleet_con):
 def test_turn_histogram_uses_whole_turn_bins(fleet_con):
     # turns: 2, 1, 4, 1, 1
     frame = q.histogram(fleet_con, "turns")
-    assert frame.rows() == [(1.0, 2.0, 3), (2.0, 3.0, 1), (4.0, 5.0, 1)]
+    assert frame.rows() == [(1.0, 2.0, 3, False), (2.0, 3.0, 1, False), (4.0, 5.0, 1, False)]
     frame = q.histogram(fleet_con, "turns", bins=2)
-    assert frame.rows() == [(1.0, 3.0, 4), (3.0, 5.0, 1)]
+    assert frame.rows() == [(1.0, 3.0, 4, False), (3.0, 5.0, 1, False)]
 
 
 def test_wall_time_histogram_has_equal_bins_and_keeps_the_maximum(fleet_con):
     # wall: 300, 150, 600, 150, 150 ms -> bins of (600 - 150) / 3 = 150 ms
     frame = q.histogram(fleet_con, "wall_ms", bins=3)
-    assert frame.rows() == [(150.0, 300.0, 3), (300.0, 450.0, 1), (450.0, 600.0, 1)]
+    assert frame.rows() == [
+        (150.0, 300.0, 3, False),
+        (300.0, 450.0, 1, False),
+        (450.0, 600.0, 1, False),
+    ]
+
+
+@pytest.mark.parametrize(("measure", "whole"), [("wall_ms", False), ("turns", True)])
+def test_a_long_tail_goes_into_an_open_ended_last_bin(con, measure, whole):
+    """Two runs of 1.5 h among 20-second runs put every other run in one bar of 30."""
+    values = [*range(1, 199), 5000, 6000]  # 200 runs: the top two over 3x the 99th percentile
+    column = "wall_ms" if measure == "wall_ms" else "turns"
+    with con.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO trajectories (trace_id, {column}) SELECT 'r' || v, v FROM unnest(?) t(v)",
+            [values],
+        )
+    frame = q.histogram(con, measure, bins=10)
+    assert frame["trajectories"].sum() == 200
+    assert frame["open_ended"].to_list() == [False] * (frame.height - 1) + [True]
+    last = frame.row(-1, named=True)
+    assert last["bin_end"] < 1000  # the bins stop near the 99th percentile, not at 6,000
+    assert last["trajectories"] >= 2  # and the last one holds the two beyond
 
 
 def test_histogram_refuses_an_unknown_measure(fleet_con):

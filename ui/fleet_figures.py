@@ -143,10 +143,14 @@ def build_trend_figure(daily: pl.DataFrame) -> go.Figure:
 def build_histogram_figure(
     bins: pl.DataFrame, x_title: str, scale: float = 1.0, color: str = BASE
 ) -> go.Figure:
-    """Bars of `analysis.fleet_queries.histogram`, bin edges times `scale` (e.g. ms -> s)."""
+    """Bars of `analysis.fleet_queries.histogram`, bin edges times `scale` (e.g. ms -> s); the
+    open-ended last bin of a long tail says "and more"."""
     starts = [v * scale for v in bins["bin_start"].to_list()]
     ends = [v * scale for v in bins["bin_end"].to_list()]
     counts = bins["trajectories"].to_list()
+    open_ended = (
+        bins["open_ended"].to_list() if "open_ended" in bins.columns else [False] * len(counts)
+    )
     figure = go.Figure(
         go.Bar(
             x=starts,
@@ -155,8 +159,10 @@ def build_histogram_figure(
             offset=0,
             marker_color=color,
             hovertext=[
-                f"{s:,.4g} – {e:,.4g}: {n} trajectories"
-                for s, e, n in zip(starts, ends, counts, strict=True)
+                f"{s:,.4g} and more: {n} trajectories"
+                if tail
+                else f"{s:,.4g} – {e:,.4g}: {n} trajectories"
+                for s, e, n, tail in zip(starts, ends, counts, open_ended, strict=True)
             ],
             hoverinfo="text",
         )
