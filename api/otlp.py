@@ -36,7 +36,6 @@ from store.db import connect, upload_dir
 from store.writes import OTLP_ENDPOINT_WHO
 
 TOKEN_ENV = "AGENTTIME_OTLP_TOKEN"
-MAX_BYTES_ENV = OTLP_BODY_BYTES_ENV
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 ADAPTER_FOR = {PROTOBUF: "otlp_protobuf", JSON: "otlp_json"}
 DISPLAY_NAME = "POST /v1/traces"
@@ -103,7 +102,7 @@ def note_refusal(rejected: Rejected, client: str) -> None:
 
 
 def max_bytes() -> int:
-    return byte_limit(MAX_BYTES_ENV)
+    return byte_limit(OTLP_BODY_BYTES_ENV)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -150,7 +149,7 @@ def _too_large(what: str, limit: int) -> Rejected:
     return Rejected(
         413,
         code_pb2.RESOURCE_EXHAUSTED,
-        f"{what} exceeds {limit:,} bytes (set {MAX_BYTES_ENV} to raise it)",
+        f"{what} exceeds {limit:,} bytes (set {OTLP_BODY_BYTES_ENV} to raise it)",
     )
 
 
