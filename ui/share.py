@@ -20,7 +20,7 @@ _this_run = threading.local()  # each session's script runs on a thread of its o
 def share_url(page_path: str, params: dict[str, str | list[str]] | None = None) -> str:
     """The link to `page_path`, the page on screen, with `params` as its query."""
     page = page_path.strip("/")
-    base = os.environ.get(PUBLIC_URL_ENV) or _app_url(page) or "http://localhost:8501"
+    base = os.environ.get(PUBLIC_URL_ENV) or _app_url(page) or server_url()
     url = f"{base.rstrip('/')}/{page}" if page else base.rstrip("/")
     query = urlencode(params or {}, doseq=True)
     return f"{url}?{query}" if query else url
