@@ -13,6 +13,7 @@ import duckdb
 
 from tests.conftest import ROOT
 from tests.live_server import running_server
+from tests.test_cli import run_cli
 
 SPAN = {
     "trace_id": "t1",
@@ -56,16 +57,6 @@ def test_cli_sends_files_to_the_server_that_holds_the_db(tmp_path):
     assert not (tmp_path / "held.duckdb.server.json").exists()
 
 
-def run_ingest(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ingest", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_if_empty_asks_the_server_that_holds_the_db(tmp_path):
     """`make run` after a pull, with the old server still up: the samples must not be sent
     into a store that already holds traces."""
@@ -74,8 +65,8 @@ def test_if_empty_asks_the_server_that_holds_the_db(tmp_path):
     first.write_text(json.dumps(SPAN) + "\n")
     second.write_text(json.dumps(SPAN | {"trace_id": "t2"}) + "\n")
     with running_server(db_file):
-        loaded = run_ingest("--if-empty", str(first), "--db", str(db_file))
-        kept = run_ingest("--if-empty", str(second), "--db", str(db_file))
+        loaded = run_cli("--if-empty", str(first), "--db", str(db_file))
+        kept = run_cli("--if-empty", str(second), "--db", str(db_file))
     assert "first.jsonl: span_jsonl, 1 span" in loaded.stdout, loaded.stderr
     assert (kept.returncode, kept.stdout) == (
         0,
@@ -102,7 +93,7 @@ def test_a_note_left_by_a_killed_server_is_not_followed(tmp_path):
         (tmp_path / "held.duckdb.server.json").write_text(json.dumps(note))
         spans = tmp_path / "s.jsonl"
         spans.write_text(json.dumps(SPAN) + "\n")
-        result = run_ingest(str(spans), "--db", str(db_file))
+        result = run_cli(str(spans), "--db", str(db_file))
     finally:
         holder.kill()
         holder.wait()

@@ -17,15 +17,8 @@ import pytest
 from ingest.settings import OTLP_BODY_BYTES_ENV, SettingError, byte_limit
 from tests.conftest import ROOT
 from tests.live_server import free_port, running_server
+from tests.test_cli import SPAN
 
-SPAN = {
-    "trace_id": "t1",
-    "span_id": "s1",
-    "name": "chat",
-    "kind": "llm",
-    "start_time": "2026-01-01T00:00:00Z",
-    "end_time": "2026-01-01T00:00:01Z",
-}
 OTLP_SPAN = {
     "traceId": "11" * 16,
     "spanId": "22" * 8,
@@ -33,6 +26,16 @@ OTLP_SPAN = {
     "startTimeUnixNano": "1767225600000000000",
     "endTimeUnixNano": "1767225601000000000",
 }
+
+
+def server_that_stops(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """The server started as `make run` starts it, expected to stop by itself at start-up."""
+    return subprocess.run(
+        [sys.executable, "-m", "streamlit", "run", "server.py", "--server.headless=true",
+         f"--server.port={free_port()}", "--server.address=127.0.0.1",
+         "--browser.gatherUsageStats=false"],
+        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
 
 
 def get_json(url: str) -> tuple[str, dict]:
@@ -86,13 +89,7 @@ def test_a_stopped_server_leaves_a_store_whose_file_alone_is_whole(tmp_path):
 
 def test_a_store_the_server_cannot_open_is_named_without_a_traceback(tmp_path):
     unusable = "/proc/agenttime-walk/store.duckdb"  # /proc takes no new folder, even as root
-    done = subprocess.run(
-        [sys.executable, "-m", "streamlit", "run", "server.py", "--server.headless=true",
-         f"--server.port={free_port()}", "--server.address=127.0.0.1",
-         "--browser.gatherUsageStats=false"],
-        cwd=ROOT, env={**os.environ, "AGENTTIME_DB": unusable},
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = server_that_stops({"AGENTTIME_DB": unusable})
     assert done.returncode == 1
     assert f"error: cannot open the store at {unusable}: " in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
@@ -113,13 +110,7 @@ def test_a_limit_the_server_cannot_read_stops_it_at_start_and_names_it(
     tmp_path, name, value, expected
 ):
     """'1KB' in AGENTTIME_OTLP_MAX_BYTES once let the server start and fail every export."""
-    done = subprocess.run(
-        [sys.executable, "-m", "streamlit", "run", "server.py", "--server.headless=true",
-         f"--server.port={free_port()}", "--server.address=127.0.0.1",
-         "--browser.gatherUsageStats=false"],
-        cwd=ROOT, env={**os.environ, "AGENTTIME_DB": str(tmp_path / "s.duckdb"), name: value},
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = server_that_stops({"AGENTTIME_DB": str(tmp_path / "s.duckdb"), name: value})
     assert done.returncode == 1
     assert f"error: {name}={value!r} {expected}" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
