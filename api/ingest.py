@@ -71,12 +71,12 @@ def _log_refusal(request: Request, status: int, message: str) -> None:
 
 async def _spool(request: Request) -> tuple[Path, int]:
     """The body streamed to a temporary file; nothing is left behind if writing fails."""
-    size = 0
+    size, limit = 0, byte_limit(INGEST_BODY_BYTES_ENV)
     with tempfile.NamedTemporaryFile(dir=upload_dir(), suffix=".part", delete=False) as tmp:
         try:
             async for chunk in request.stream():
                 size += len(chunk)
-                if size > byte_limit(INGEST_BODY_BYTES_ENV):
+                if size > limit:
                     break
                 tmp.write(chunk)
             tmp.flush()

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from ingest.errors import DecodeError, LimitExceeded, UnsupportedFormat
 from ingest.jsonutil import MAX_JSON_DEPTH
-from ingest.settings import DEFAULTS, MAX_SPANS_ENV, count_limit
+from ingest.settings import MAX_SPANS_ENV, count_limit
 from ingest.source import Source, content_files
 
 # What an unrecognised file was expected to be, in the words of docs/formats.md.
@@ -29,7 +29,6 @@ EXPECTED_FORMATS = (
     "exporter output), span JSONL, messages JSONL, a LangSmith export or an AgentTime Parquet "
     "export (see docs/formats.md)"
 )
-DEFAULT_MAX_SPANS_PER_TRACE = DEFAULTS[MAX_SPANS_ENV]
 
 
 @dataclass

@@ -85,7 +85,7 @@ class UploadMeta:
         return f"up_{self.sha256[:16]}"
 
 
-@dataclass
+@dataclass(eq=False)  # each is one caller's: compared by identity, never by its table's rows
 class _Queued:
     """One caller's write, waiting for whichever caller holds the write lock to commit it."""
 
@@ -138,13 +138,15 @@ def _next_group() -> list[_Queued]:
     """The oldest queued write and those after it bound for the same store and refresh,
     up to `GROUP_MAX_ROWS` spans (the oldest always)."""
     with _queue_lock:
-        first, group, rows = _queue[0], [], 0
-        for queued in list(_queue):
+        first, group, left, rows = _queue[0], [], [], 0
+        for queued in _queue:
             same = queued.con is first.con and queued.refresh is first.refresh
             if same and (not group or rows + queued.spans.num_rows <= GROUP_MAX_ROWS):
                 group.append(queued)
                 rows += queued.spans.num_rows
-                _queue.remove(queued)
+            else:
+                left.append(queued)
+        _queue[:] = left
         return group
 
 

@@ -23,7 +23,7 @@ import pytest
 
 from analysis.pipeline import ingest_path
 from ingest.jsonutil import MAX_JSON_DEPTH
-from ingest.registry import DEFAULT_MAX_SPANS_PER_TRACE, MAX_SPANS_ENV
+from ingest.settings import DEFAULTS, MAX_SPANS_ENV
 from store import db
 from tests.conftest import ROOT, SHARED_TRACES
 from tests.live_server import running_server
@@ -240,7 +240,7 @@ def test_the_span_cap_defaults_to_the_documented_value(monkeypatch):
     from ingest.registry import max_spans_per_trace
 
     monkeypatch.delenv(MAX_SPANS_ENV, raising=False)
-    assert max_spans_per_trace() == DEFAULT_MAX_SPANS_PER_TRACE == 100_000
+    assert max_spans_per_trace() == DEFAULTS[MAX_SPANS_ENV] == 100_000
     docs = (ROOT / "docs" / "reliability.md").read_text()
     assert f"{MAX_SPANS_ENV}" in docs and "100,000" in docs
 

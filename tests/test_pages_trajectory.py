@@ -597,7 +597,7 @@ def test_a_token_total_some_calls_did_not_record_is_marked_as_a_lower_bound():
     ],
 )
 def test_a_row_opens_from_any_cell_but_a_link(selection, row):
-    assert picked_row(selection, links=("span_link",)) == row
+    assert picked_row(selection, link_columns=("span_link",)) == row
 
 
 def test_the_sidebar_link_reopens_the_run_this_session_had_open(sample_db, showcase):

@@ -148,9 +148,7 @@ def build_histogram_figure(
     starts = [v * scale for v in bins["bin_start"].to_list()]
     ends = [v * scale for v in bins["bin_end"].to_list()]
     counts = bins["trajectories"].to_list()
-    open_ended = (
-        bins["open_ended"].to_list() if "open_ended" in bins.columns else [False] * len(counts)
-    )
+    open_ended = bins["open_ended"].to_list()
     figure = go.Figure(
         go.Bar(
             x=starts,

@@ -203,18 +203,22 @@ def show_turn_table(turns: pl.DataFrame, on_pick: Callable[[str], None]) -> None
 ROW_PICKING = ["single-row", "single-cell"]
 
 
-def picked_row(selection: dict[str, Any], links: Collection[str] = ()) -> int | None:
+def picked_row(selection: dict[str, Any], link_columns: Collection[str] = ()) -> int | None:
     """The row a table selection points at: a selected row, or the row of a selected cell
-    that is not in a `links` column (a click on a link opens it in a new tab instead)."""
+    that is not in one of `link_columns` (a click on a link opens it in a new tab instead)."""
     if selection.get("rows"):
         return selection["rows"][0]
-    return next((row for row, column in selection.get("cells", []) if column not in links), None)
+    cells = selection.get("cells", [])
+    return next((row for row, column in cells if column not in link_columns), None)
 
 
 def _picked(
-    frame: pl.DataFrame, key: str, on_pick: Callable[[str], None], links: Collection[str] = ()
+    frame: pl.DataFrame,
+    key: str,
+    on_pick: Callable[[str], None],
+    link_columns: Collection[str] = (),
 ) -> None:
-    row = picked_row(st.session_state[key].selection, links)
+    row = picked_row(st.session_state[key].selection, link_columns)
     if row is not None:
         on_pick(frame["span_id"][row])
 

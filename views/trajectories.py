@@ -144,7 +144,7 @@ def show_controls(total: int) -> tuple[str, bool, int]:
 
 
 def open_selected(runs: pl.DataFrame, matches: pl.DataFrame | None) -> None:
-    row = picked_row(st.session_state["trajectory_table"].selection, links=("open",))
+    row = picked_row(st.session_state["trajectory_table"].selection, link_columns=("open",))
     if row is not None:
         trace = runs["trace_id"][row]
         st.session_state["open_run"] = {"trace": trace} | first_span(matches, trace)
