@@ -156,11 +156,11 @@ def models(rec: Recorder, con, ctx: Context) -> None:
     stats = rec.call("model_stats", "query", "analysis.fleet.model_stats", con, flt)
     if stats is not None:
         for name in ("build_spend_figure", "build_tokens_by_kind_figure", "build_price_figure"):
-            rec.call(name.removeprefix("build_"), "figure", f"ui.fleet_figures.{name}", stats)
+            rec.call(name.removeprefix("build_"), "figure", f"ui.model_figures.{name}", stats)
     matrix = rec.call("reversal_matrix", "query", "analysis.reversal.reversal_matrix", con)
     if matrix is not None and matrix.height:
         rec.call("reversal summary", "query", "analysis.reversal.summary", matrix)
-        rec.call("reversal figure", "figure", "ui.fleet_figures.build_reversal_figure", matrix)
+        rec.call("reversal figure", "figure", "ui.model_figures.build_reversal_figure", matrix)
 
 
 def escalation(rec: Recorder, con, ctx: Context) -> None:

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from ui import fleet_figures as f
+from ui import model_figures as mf
 
 
 def test_trend_panels_show_runs_success_rate_cost_and_waste_per_day():
@@ -237,13 +238,13 @@ def test_tokens_of_calls_without_cache_counts_are_their_own_kind():
         cache_read_tokens=pl.Series([2_500, None]),
         cache_unknown_input_tokens=pl.Series([7_650, None]),
     )
-    kinds = {t.name: list(t.x) for t in f.build_tokens_by_kind_figure(stats).data}
+    kinds = {t.name: list(t.x) for t in mf.build_tokens_by_kind_figure(stats).data}
     assert kinds["Input, cache not recorded"] == [7_650.0, None]
     assert kinds["Input, not cached"] == [492.0, None]  # 10,642 - 7,650 - 2,500
 
 
 def test_tokens_by_kind_split_input_and_output():
-    figure = f.build_tokens_by_kind_figure(model_stats())
+    figure = mf.build_tokens_by_kind_figure(model_stats())
     by_name = {trace.name: list(trace.x) for trace in figure.data}
     assert by_name == {
         "Input, not cached": [400.0, None],  # 1000 - 600 cached - unknown writes (none billed)
@@ -258,13 +259,13 @@ def test_tokens_by_kind_split_input_and_output():
 
 
 def test_price_figure_puts_listed_beside_effective_on_a_log_axis():
-    figure = f.build_price_figure(model_stats())
+    figure = mf.build_price_figure(model_stats())
     assert [list(t.x) for t in figure.data] == [[0.4, 2.0], [1.6, 8.0], [0.21, None]]
     assert figure.layout.xaxis.type == "log" and figure.layout.barmode == "group"
 
 
 def test_spend_figure_colours_models_by_tier():
-    (bar,) = f.build_spend_figure(model_stats()).data
+    (bar,) = mf.build_spend_figure(model_stats()).data
     assert list(bar.y) == ["small-1", "big-1"]
     assert list(bar.x) == [0.25, None]
     assert list(bar.marker.color) == ["#10b981", f.MUTED]
@@ -281,7 +282,7 @@ def test_reversal_heatmap_places_each_pair_with_its_log_ratio():
             "driver": ["turns", "price", "price"],
         }
     )
-    (heat,) = f.build_reversal_figure(matrix).data
+    (heat,) = mf.build_reversal_figure(matrix).data
     assert list(heat.y) == ["haiku", "mini"]
     assert list(heat.x) == ["gpt", "opus", "sonnet"]
     assert [list(row) for row in heat.z] == [[None, -2.0, 1.0], [-1.0, None, None]]
@@ -345,7 +346,7 @@ def test_waste_by_agent_labels_a_hostile_name_literally_and_keeps_the_raw_key():
 
 
 @pytest.mark.parametrize(
-    "build", [f.build_tokens_by_kind_figure, f.build_price_figure, f.build_spend_figure]
+    "build", [mf.build_tokens_by_kind_figure, mf.build_price_figure, mf.build_spend_figure]
 )
 def test_model_figures_label_a_hostile_model_literally(build):
     stats = model_stats().with_columns(model=pl.Series([HOSTILE, "big-1"]))
@@ -363,7 +364,7 @@ def test_reversal_heatmap_labels_hostile_models_literally():
             "driver": ["turns"],
         }
     )
-    (heat,) = sent(f.build_reversal_figure(matrix))["data"]
+    (heat,) = sent(mf.build_reversal_figure(matrix))["data"]
     assert heat["y"] == [ESCAPED]
     assert heat["x"] == ["a&lt;br&gt;b"]
     assert heat["text"] == [["2.00× · reversed<br>driver: turns"]]

@@ -38,35 +38,24 @@ VERDICT_COLORS = {
     "small_sufficient": "#22c55e",
     "undetermined": "#94a3b8",
 }
-TOKEN_KINDS = (  # (column of build_tokens_by_kind_figure's input, label, colour)
-    ("uncached_input", "Input, not cached", "#4f46e5"),
-    ("cache_read_tokens", "Input, cache read", "#a5b4fc"),
-    ("cache_write_tokens", "Input, cache write", "#06b6d4"),
-    ("cache_unknown_input_tokens", "Input, cache not recorded", "#cbd5e1"),
-    ("visible_output", "Output, visible", "#f59e0b"),
-    ("reasoning_tokens", "Output, reasoning", "#ef4444"),
-    ("reasoning_unknown_output_tokens", "Output, reasoning not recorded", "#e2e8f0"),
-)
 HIGHLIGHT = "#ef4444"
 BASE = "#4f46e5"
 MUTED = "#94a3b8"
-# Diverging with a step at 1x: any reversed pair is red, however small the gap.
-REVERSAL_SCALE = [[0, "#059669"], [0.5, "#d1fae5"], [0.5, "#fee2e2"], [1, "#dc2626"]]
 
 
-def _layout(figure: go.Figure, height: int = 320, **extra) -> go.Figure:
+def figure_layout(figure: go.Figure, height: int = 320, **extra) -> go.Figure:
     figure.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend_orientation="h", **extra
     )
     return figure
 
 
-def _labels(frame: pl.DataFrame, column: str) -> list[str | None]:
+def axis_labels(frame: pl.DataFrame, column: str) -> list[str | None]:
     """`column` of trace text as Plotly labels that show exactly its characters."""
     return frame.select(plotly_text(column)).to_series().to_list()
 
 
-def _values(frame: pl.DataFrame, column: str) -> list:
+def bar_values(frame: pl.DataFrame, column: str) -> list:
     return [
         None if v is None or (isinstance(v, float) and math.isnan(v)) else v
         for v in frame[column].to_list()
@@ -109,11 +98,11 @@ def build_trend_figure(daily: pl.DataFrame) -> go.Figure:
     panels = (
         (go.Bar(x=days, y=daily["trajectories"].to_list(), name="trajectories", width=BAR_MS), 1),
         (go.Scatter(x=days, y=rate, mode="lines+markers", name="success rate %"), 2),
-        (go.Bar(x=days, y=_values(daily, "cost_usd"), name="cost USD", width=BAR_MS), 3),
+        (go.Bar(x=days, y=bar_values(daily, "cost_usd"), name="cost USD", width=BAR_MS), 3),
         (
             go.Bar(
                 x=days,
-                y=_values(daily, "waste_usd"),
+                y=bar_values(daily, "waste_usd"),
                 name="waste USD",
                 marker_color=HIGHLIGHT,
                 width=BAR_MS,
@@ -137,7 +126,7 @@ def build_trend_figure(daily: pl.DataFrame) -> go.Figure:
                            f"{'day' if earlier == 1 else 'days'} with runs; double-click a panel for all",
                    "font": {"size": 12}, "x": 0, "y": 0.99}
         )  # fmt: skip
-    return _layout(figure, height=260, showlegend=False)
+    return figure_layout(figure, height=260, showlegend=False)
 
 
 def build_histogram_figure(
@@ -167,7 +156,7 @@ def build_histogram_figure(
     )
     figure.update_xaxes(title_text=x_title)
     figure.update_yaxes(title_text="trajectories")
-    return _layout(figure, height=260, bargap=0.05)
+    return figure_layout(figure, height=260, bargap=0.05)
 
 
 def waste_totals(waste: pl.DataFrame) -> pl.DataFrame:
@@ -242,7 +231,7 @@ def build_waste_category_figure(waste: pl.DataFrame, base_tokens: float | None) 
     )
     figure.update_xaxes(title_text="% of all tokens", rangemode="tozero")
     figure.update_yaxes(autorange="reversed")
-    return _layout(figure, height=260)
+    return figure_layout(figure, height=260)
 
 
 def build_waste_by_figure(waste: pl.DataFrame, value: str = "usd", by: str = "agent") -> go.Figure:
@@ -258,7 +247,7 @@ def build_waste_by_figure(waste: pl.DataFrame, value: str = "usd", by: str = "ag
         part = waste.filter(pl.col("category") == category)
         if not part.height:
             continue
-        amounts = _values(part.with_columns(pl.col(value).cast(pl.Float64)), value)
+        amounts = bar_values(part.with_columns(pl.col(value).cast(pl.Float64)), value)
         by_key = dict(zip(part["key"].to_list(), amounts, strict=True))
         values = [by_key.get(k) for k in keys]
         figure.add_trace(
@@ -277,10 +266,10 @@ def build_waste_by_figure(waste: pl.DataFrame, value: str = "usd", by: str = "ag
     if over_time:
         day_axis(figure, sorted(date.fromisoformat(k) for k in keys if k is not None))
         figure.update_yaxes(**amount_axis)
-        return _layout(figure)
+        return figure_layout(figure)
     figure.update_xaxes(**amount_axis)
     figure.update_yaxes(type="category", autorange="reversed")
-    return _layout(figure, height=max(260, 32 * len(keys) + 140))
+    return figure_layout(figure, height=max(260, 32 * len(keys) + 140))
 
 
 def build_verdict_figure(counts: pl.DataFrame) -> go.Figure:
@@ -304,128 +293,7 @@ def build_verdict_figure(counts: pl.DataFrame) -> go.Figure:
     longest = max(counts["trajectories"].to_list(), default=0)
     figure.update_xaxes(title_text="trajectories", range=[0, max(longest, 1) * 1.15])
     figure.update_yaxes(autorange="reversed")
-    return _layout(figure, height=280)
-
-
-def token_kinds(stats: pl.DataFrame) -> pl.DataFrame:
-    """Per model, tokens split into the kinds of TOKEN_KINDS (None where there are none):
-    input and output of calls that recorded no cache or reasoning count form kinds of their
-    own, so the chart never draws them as uncached input or visible output."""
-    counts = (
-        "input_tokens",
-        "output_tokens",
-        "reasoning_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "cache_unknown_input_tokens",
-        "reasoning_unknown_output_tokens",
-    )
-    frame = stats.select("model", *(pl.col(c).cast(pl.Float64) for c in counts))
-    known = {c: pl.col(c).fill_null(0) for c in counts}
-    return frame.with_columns(
-        uncached_input=pl.col("input_tokens")
-        - known["cache_unknown_input_tokens"]
-        - known["cache_read_tokens"]
-        - known["cache_write_tokens"],
-        visible_output=pl.col("output_tokens")
-        - known["reasoning_unknown_output_tokens"]
-        - known["reasoning_tokens"],
-    ).with_columns(  # all of a model's input in the unknown kind: none in the others
-        pl.when(pl.col(c) != 0).then(pl.col(c)).alias(c)
-        for c in ("uncached_input", "visible_output")
-    )
-
-
-def build_tokens_by_kind_figure(stats: pl.DataFrame) -> go.Figure:
-    """Stacked horizontal bars per model (`analysis.fleet.model_stats`) of tokens by kind."""
-    kinds = token_kinds(stats)
-    models = _labels(kinds, "model")
-    figure = go.Figure()
-    for column, label, color in TOKEN_KINDS:
-        figure.add_trace(
-            go.Bar(
-                y=models, x=_values(kinds, column), name=label, orientation="h", marker_color=color
-            )
-        )
-    figure.update_layout(barmode="stack", legend={"y": 1.02, "yanchor": "bottom"})
-    figure.update_xaxes(title_text="tokens")
-    figure.update_yaxes(autorange="reversed")
-    return _layout(figure, height=max(260, 40 * len(models) + 120))
-
-
-def build_price_figure(stats: pl.DataFrame) -> go.Figure:
-    """Per model: listed input and output $/Mtok beside the effective $/Mtok actually paid
-    (cost of computed calls / their tokens, cache discounts included). Log scale."""
-    models = _labels(stats, "model")
-    series = (
-        ("listed_input_per_mtok", "Listed input $/Mtok", "#a5b4fc"),
-        ("listed_output_per_mtok", "Listed output $/Mtok", "#f59e0b"),
-        ("effective_usd_per_mtok", "Effective $/Mtok (all tokens)", BASE),
-    )
-    figure = go.Figure(
-        [
-            go.Bar(
-                y=models, x=_values(stats, column), name=label, marker_color=color, orientation="h"
-            )
-            for column, label, color in series
-        ]
-    )
-    figure.update_layout(barmode="group", legend={"y": 1.02, "yanchor": "bottom"})
-    figure.update_xaxes(title_text="USD per 1M tokens (log scale)", type="log", dtick=1)
-    figure.update_yaxes(autorange="reversed")
-    return _layout(figure, height=max(300, 60 * len(models) + 120))
-
-
-def build_spend_figure(stats: pl.DataFrame) -> go.Figure:
-    """Where the money went: total cost (USD) of each model's calls, coloured by tier."""
-    tier_colors = {"small": "#10b981", "medium": "#f59e0b", "large": "#ef4444"}
-    figure = go.Figure(
-        go.Bar(
-            y=_labels(stats, "model"),
-            x=_values(stats, "cost_usd"),
-            orientation="h",
-            marker_color=[tier_colors.get(t, MUTED) for t in stats["tier"].to_list()],
-            text=[f"{t or 'no tier'}" for t in stats["tier"].to_list()],
-            textposition="auto",
-            hovertemplate="%{y}: $%{x:.4f} (%{text})<extra></extra>",
-        )
-    )
-    figure.update_xaxes(title_text="cost of its calls (USD)")
-    figure.update_yaxes(autorange="reversed")
-    return _layout(figure, height=max(240, 40 * stats.height + 100))
-
-
-def build_reversal_figure(matrix: pl.DataFrame) -> go.Figure:
-    """Heatmap of `analysis.reversal.reversal_matrix`: rows the cheaper-listed model, columns
-    the pricier one, colour log2(cost ratio); above 1× (red) the pair is reversed."""
-    matrix = matrix.with_columns(plotly_text("cheaper_model"), plotly_text("pricier_model"))
-    rows = sorted(set(matrix["cheaper_model"].to_list()))
-    cols = sorted(set(matrix["pricier_model"].to_list()))
-    z = [[None] * len(cols) for _ in rows]
-    text = [[""] * len(cols) for _ in rows]
-    for pair in matrix.iter_rows(named=True):
-        i, j = rows.index(pair["cheaper_model"]), cols.index(pair["pricier_model"])
-        ratio = pair["magnitude"]
-        z[i][j] = math.log2(ratio) if ratio else None
-        verdict = "reversed" if pair["reversed"] else "as listed"
-        label = f"{ratio:.2f}× · {verdict}<br>driver: {pair['driver']}"
-        text[i][j] = label if ratio else "no cost"
-    figure = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=cols,
-            y=rows,
-            text=text,
-            texttemplate="%{text}",
-            zmid=0,
-            colorscale=REVERSAL_SCALE,
-            colorbar={"title": {"text": "log2 cost ratio"}},
-            hovertemplate="%{y} vs %{x}<br>%{text}<extra></extra>",
-        )
-    )
-    figure.update_xaxes(title_text="pricier listed model")
-    figure.update_yaxes(title_text="cheaper listed model")
-    return _layout(figure, height=max(260, 70 * len(rows) + 120))
+    return figure_layout(figure, height=280)
 
 
 POLICY_LABELS = {"all_small": "all small", "all_large": "all large"}
@@ -492,4 +360,4 @@ def build_frontier_figure(
     )
     figure.update_xaxes(title_text=x_title)
     figure.update_yaxes(title_text="success rate (%)", range=[0, 110])
-    return _layout(figure, height=320)
+    return figure_layout(figure, height=320)

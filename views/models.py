@@ -9,8 +9,8 @@ import streamlit as st
 from analysis import fleet, reversal
 from analysis.filters import TrajectoryFilter
 from analysis.reversal import FACTORS
-from ui import fleet_figures as figures
 from ui import format as fmt
+from ui import model_figures as figures
 from ui.db import connection
 from ui.fleet_common import (
     UNKNOWN_CELLS,
