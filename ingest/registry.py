@@ -26,8 +26,8 @@ from ingest.source import Source, content_files
 # What an unrecognised file was expected to be, in the words of docs/formats.md.
 EXPECTED_FORMATS = (
     "OpenTelemetry (OTLP JSON or JSON Lines, OTLP protobuf or a Collector file, console "
-    "exporter output), span JSONL, messages JSONL, a LangSmith export or an AgentTime Parquet "
-    "export (see docs/formats.md)"
+    "exporter output), span JSONL, messages JSONL, a LangSmith or Langfuse export or an "
+    "AgentTime Parquet export (see docs/formats.md)"
 )
 
 

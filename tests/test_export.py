@@ -34,6 +34,7 @@ REAL_FILES = [
     "otlp/sdk_agent_otlp.jsonl",
     "otlp/otlp_proto_examples_trace.json",
     "other/vercel_ai_sdk_v6_readable_spans.json",
+    "other/langfuse_trace__langgraph-python-2025-08-22.json",
 ]
 ROLLUPS = ("trajectories", "turns", "findings", "verdicts")
 UPLOAD_COLUMNS = {"upload_id", "upload_ids"}  # a re-import is one new upload, by design

@@ -46,6 +46,7 @@ SUPPORTED = [
     "other/tau-bench_gpt-4o-airline.json",
     "langsmith/langsmith_runs_post_patch__wrap_openai_reasoning.json",
     "langsmith/langsmith_runs_post_patch__wrap_openai_stream.json",
+    "other/langfuse_trace__langgraph-python-2025-08-22.json",
 ]
 SPAN = {
     "trace_id": "t1",

@@ -307,6 +307,19 @@ def test_vercel_tool_call_span():
     assert columns["output"] == '["a", "b"]'
 
 
+def test_a_flat_langchain_tool_message_gives_the_result_and_the_call_id():
+    message = {"content": "72F", "type": "tool", "name": "weather", "tool_call_id": "call_7"}
+    columns = map_attributes(
+        {"openinference.span.kind": "TOOL", "tool.name": "weather", "input.value": "{'city': 'Oslo'}",
+         "output.value": json.dumps({"additional_kwargs": {}, **message})},
+        "weather",
+    )  # fmt: skip
+    # the input is Python text, not JSON: the call's arguments are left to the LLM message fill
+    assert (columns["output"], columns["tool_call_id"], columns["tool_args"]) == (
+        "72F", "call_7", None,
+    )  # fmt: skip
+
+
 def test_logfire_and_litellm_extras():
     logfire = map_attributes(
         {"logfire.msg": "chat gpt-4o", "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o",

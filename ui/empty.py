@@ -12,6 +12,7 @@ EMPTY_STORE_TEXT = """
 - **OpenTelemetry** — OTLP JSON / JSON Lines / protobuf files, or point any OTel SDK at this server:
   `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT={server}/v1/traces`
 - **LangSmith** exports — `list_runs()` JSONL/JSON, run payloads, bulk-export Parquet
+- **Langfuse** exports — a trace with its observations, or observations API pages
 - **JSONL** — one span per line, or one chat-message trajectory per line (tau-bench style)
 
 Drop files on the **Upload** page, or run `python -m ingest FILE...`. `make run` loads the bundled

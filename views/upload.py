@@ -145,7 +145,7 @@ page_header(
     "Upload traces",
     "upload",
     "OpenTelemetry (OTLP JSON, JSON Lines, protobuf), LangSmith exports (JSONL, JSON, Parquet, "
-    "a zip of a bulk-export folder) and JSONL — gzip is fine. Each file is ingested atomically: "
+    "a zip of a bulk-export folder), Langfuse trace exports and JSONL — gzip is fine. Each file is ingested atomically: "
     "it lands whole or not at all.",
 )
 files = st.file_uploader("Trace files", accept_multiple_files=True, key="files")

@@ -78,19 +78,22 @@ def _with_system_instructions(instructions: Any, messages: Any) -> Any:
 
 def _tool_result_object(output: Any, call_id: str | None) -> tuple[Any, str | None]:
     """A tool output that is a framework's result object -> (the result, the call id):
-    LangChain's ToolMessage `{"type": "tool", "data": {"content", "tool_call_id"}}` and
-    LlamaIndex's ToolOutput `{"tool_name", "raw_output", "blocks", ...}`."""
+    LangChain's ToolMessage, serialised `{"type": "tool", "data": {"content", "tool_call_id"}}`
+    or flat `{"type": "tool", "content", "tool_call_id"}`, and LlamaIndex's ToolOutput
+    `{"tool_name", "raw_output", "blocks", ...}`."""
     message = output
     if isinstance(output, str):
         head = output[:200]
-        if '"tool"' not in head and '"tool_name"' not in head:  # skip the parse
-            return output, call_id
+        if '"tool"' not in head and '"tool_name"' not in head and '"tool_call_id"' not in output:
+            return output, call_id  # skip the parse
         message = loads_json_text(output)
     if not isinstance(message, dict):
         return output, call_id
     data = message.get("data")
     if message.get("type") == "tool" and isinstance(data, dict) and "content" in data:
         return data["content"], call_id or text_value(data.get("tool_call_id"))
+    if message.get("type") == "tool" and "content" in message and "tool_call_id" in message:
+        return message["content"], call_id or text_value(message["tool_call_id"])
     if "tool_name" in message and "raw_output" in message:
         return message["raw_output"], call_id
     return output, call_id

@@ -31,7 +31,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "gen_ai.response.model", "llm.response.model_name", "llm.model_name",
         "ai.response.model", "langfuse.observation.model.name", "embedding.model_name",
     ),
-    "provider": ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system", "ai.model.provider"),
+    "provider": (
+        "gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system", "ai.model.provider",
+        "langfuse.observation.metadata.ls_provider",
+    ),
     "input_tokens": (
         "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt",
         "ai.usage.inputTokens", "ai.usage.promptTokens", "ai.usage.tokens",
@@ -69,7 +72,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "gen_ai.conversation.id", "session.id", "langfuse.session.id", "langsmith.metadata.thread_id",
         "langsmith.metadata.session_id", "ai.telemetry.metadata.sessionId",
         "ai.telemetry.metadata.session_id", "traceloop.association.properties.session_id",
-        "traceloop.association.properties.thread_id",
+        "traceloop.association.properties.thread_id", "langfuse.observation.metadata.thread_id",
     ),
     "task_id": (  # CrewAI: `task_key` is its task's stable id, `task_id` one run's uuid
         "task.id", "task_key", "task_id", "langsmith.metadata.task_id", "ai.telemetry.metadata.task_id",
