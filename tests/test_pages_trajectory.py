@@ -553,7 +553,7 @@ def test_the_cost_source_names_why_each_call_left_out_has_no_cost(calls, expecte
     assert cost_source_text(pl.DataFrame(calls)) == expected
 
 
-def counts(status="ok", **tokens) -> dict:
+def counts(status="ok", cost_source="computed", **tokens) -> dict:
     keys = (
         "input_tokens",
         "cache_read_tokens",
@@ -561,7 +561,7 @@ def counts(status="ok", **tokens) -> dict:
         "output_tokens",
         "reasoning_tokens",
     )
-    return {"status": status} | {key: tokens.get(key.removesuffix("_tokens")) for key in keys}  # fmt: skip
+    return {"status": status, "cost_source": cost_source} | {key: tokens.get(key.removesuffix("_tokens")) for key in keys}  # fmt: skip
 
 
 def test_a_token_total_some_calls_did_not_record_is_marked_as_a_lower_bound():
@@ -584,6 +584,22 @@ def test_a_token_total_some_calls_did_not_record_is_marked_as_a_lower_bound():
     )
     assert tokens_text(run | {"reasoning_tokens": None}, turns.head(1)).endswith(
         "output 60 tokens (reasoning not recorded)"
+    )
+
+
+def test_a_failed_call_with_a_reported_cost_is_missing_its_tokens_not_refused():
+    """The SQL's refused-call rule (analysis.cost): failed, no usage AND no reported cost. A
+    failed call the provider billed processed tokens nobody recorded."""
+    turns = pl.DataFrame(
+        [counts(input=100, cache_read=0, output=20), counts(status="error", cost_source="reported")],
+        schema_overrides={f"{k}_tokens": pl.Int64 for k in ("input", "cache_read", "cache_write", "output", "reasoning")},
+    )  # fmt: skip
+    run = {"input_tokens": 100, "cache_read_tokens": 0, "cache_write_tokens": None,
+           "output_tokens": 20, "reasoning_tokens": None}  # fmt: skip
+    assert tokens_text(run, turns) == (
+        "input ≥ 100 tokens (cached ≥ 0 tokens, cache write not recorded) · output ≥ 20 tokens "
+        "(reasoning not recorded) · ≥: a sum over the calls that recorded it (input missing on "
+        "1 of 2 calls; cached missing on 1 of 2 calls; output missing on 1 of 2 calls)"
     )
 
 

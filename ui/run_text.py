@@ -71,11 +71,13 @@ TOKEN_PARTS = {
 def tokens_text(run: dict[str, Any], turns: pl.DataFrame) -> str:
     """The run's token totals; a total that some calls did not record is marked "≥" (it sums
     the calls that did) and those calls are counted, never read as 0. A refused call (failed,
-    no usage) processed nothing, so it is not missing anything."""
+    no usage, no reported cost: `analysis.cost.REFUSED_CALL_SQL`) processed nothing, so it is
+    not missing anything; a failed call the provider billed did, and its tokens are missing."""
     refused = (
         (pl.col("status") == "error")
         & pl.col("input_tokens").is_null()
         & pl.col("output_tokens").is_null()
+        & (pl.col("cost_source").fill_null("") != "reported")
     )
     answered = turns.filter(~refused)
     missing = {
