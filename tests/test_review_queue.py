@@ -238,3 +238,8 @@ def test_a_reviewer_s_queue_keeps_the_runs_others_reviewed(three_runs, db_path):
         toggle.set_value(True).run()
         assert not at.exception
         assert sorted(at.dataframe[0].value["trace_id"]) == ["cheap", "pricey"]
+    with app_on(db_path, page="views/reviews.py", query={"not_reviewed_by_me": "true"}) as at:
+        at.session_state["reviewer_name"] = "ana"
+        at.run()
+        assert at.toggle(key="not_reviewed_by_me").value is True
+        assert sorted(at.dataframe[0].value["trace_id"]) == ["cheap", "pricey"]

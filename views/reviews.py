@@ -159,6 +159,7 @@ mine = bool(me) and right.toggle(
     f"Only runs {escape_markdown(me or '')} has not reviewed",
     key="not_reviewed_by_me",
     help="For a team that reviews each run twice: runs others reviewed stay in your queue.",
+    bind="query-params",  # a link opens whoever follows it on their own queue
 )
 reviewer = me if mine else None
 queue = load_queue(version, priority, flt, reviewer)
