@@ -428,6 +428,16 @@ def test_the_span_picker_starts_empty_and_its_first_span_can_be_chosen(sample_db
         assert at.selectbox(key="span_picker").value == showcase[0]["span_id"], first
 
 
+def test_a_link_can_open_the_span_s_stored_fields(sample_db, showcase):
+    span = showcase[0]
+    query = {"trace": span["trace_id"], "span": span["span_id"], "span_stored": "true"}
+    with page_test(sample_db, TRAJECTORY, query=query) as at:
+        assert not at.exception
+        expanded = {e.label: e.proto.expanded for e in at.expander}
+        assert expanded["As stored: input, output and attributes"] is True
+        assert expanded["All fields"] is False
+
+
 def test_a_run_whose_waste_is_unknown_is_not_said_to_have_none(tmp_path, shared_traces):
     """The SDK's weather agent: its second LLM call records no cache reads, so that turn's
     uncached context, and the run's waste, are unknown; no detector found anything."""

@@ -216,6 +216,15 @@ def test_runs_whose_reviewers_disagree_are_listed_with_who_said_what(three_runs,
         assert table["human_verdict"].tolist() == ["Good", "Wasteful"] * 2
 
 
+def test_a_link_can_open_the_agreement_table(three_runs, db_path):
+    add_review(three_runs, ReviewInput("loopy", "ana", "wasteful"))
+    with app_on(db_path, page="views/reviews.py", query={"agreement": "true"}) as at:
+        assert not at.exception
+        assert [(e.label, e.proto.expanded) for e in at.expander if "×" in e.label] == [
+            ("Human verdict × computed verdict", True)
+        ]
+
+
 def test_no_review_in_the_filter_says_so_not_that_there_are_none(three_runs, db_path):
     add_review(three_runs, ReviewInput("loopy", "ana", "wasteful"))
     with app_on(db_path, page="views/reviews.py", query={"model": "gpt-4.1"}) as at:

@@ -171,9 +171,12 @@ def show_inspector(span: dict[str, Any] | None, span_id: str | None) -> None:
         if key == "input" and _same_json(span.get("input"), span.get("tool_args")):
             continue  # a tool's input that is its arguments: shown once, as the arguments
         _show_conversation(SHOWN[key], span.get(key))
-    with st.expander("All fields"):
+    # kept in the URL: a link to a span can open its fields for a colleague
+    with st.expander("All fields", key="span_fields", bind="query-params"):
         st.dataframe(field_rows(span), hide_index=True, width="stretch", height="content")
-    with st.expander("As stored: input, output and attributes"):
+    with st.expander(
+        "As stored: input, output and attributes", key="span_stored", bind="query-params"
+    ):
         for key, label in STORED:
             st.caption(label)
             _show_content(span.get(key))

@@ -134,7 +134,7 @@ def show_reviewed(reviewed: pl.DataFrame, filtered: bool) -> None:
         icon=":material/download:",
         help=rq.CSV_HELP,
     )
-    with st.expander("Human verdict × computed verdict"):
+    with st.expander("Human verdict × computed verdict", key="agreement", bind="query-params"):
         st.dataframe(
             named(rq.confusion(reviewed)),
             hide_index=True,
