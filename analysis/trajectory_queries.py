@@ -16,6 +16,7 @@ import polars as pl
 
 from analysis.sqlread import read_frame
 from analysis.waste import CATEGORIES
+from ingest.otlp.messages import tool_calls_and_results
 
 SPAN_ORDER = (
     "start_time NULLS LAST, seq NULLS LAST, CASE kind WHEN 'llm' THEN 0 ELSE 1 END, span_id"
@@ -24,6 +25,9 @@ TIMELINE_SPANS_SQL = f"""
 SELECT span_id, parent_id, name, kind, status, error_type, start_time, end_time, duration_ms,
        seq, model, input_tokens, output_tokens, tool_name
 FROM spans WHERE trace_id = ? ORDER BY {SPAN_ORDER}
+"""
+LLM_OUTPUTS_SQL = """
+SELECT output FROM spans WHERE trace_id = ? AND kind = 'llm' AND output IS NOT NULL
 """
 SPAN_SQL = """
 SELECT * EXCLUDE (attributes), attributes::VARCHAR AS attributes
@@ -76,6 +80,15 @@ CATEGORY_ORDER = {category: rank for rank, category in enumerate(CATEGORIES)}
 def timeline_spans(con: duckdb.DuckDBPyConnection, trace_id: str) -> pl.DataFrame:
     """The columns the Gantt and the span picker need, in the trajectory's order."""
     return read_frame(con, TIMELINE_SPANS_SQL, [trace_id])
+
+
+def requested_tool_calls(con: duckdb.DuckDBPyConnection, trace_id: str) -> int:
+    """Tool calls the model asked for in its replies. A run traced by an LLM-client
+    instrumentation alone (the OpenAI client's, say) has no tool spans: its tools ran, untraced,
+    and this is the only count of them there is."""
+    with con.cursor() as cur:
+        outputs = cur.execute(LLM_OUTPUTS_SQL, [trace_id]).fetchall()
+    return sum(len(tool_calls_and_results(output)[0]) for (output,) in outputs)
 
 
 def span(con: duckdb.DuckDBPyConnection, trace_id: str, span_id: str) -> dict[str, Any] | None:

@@ -56,6 +56,8 @@ from ui.run_text import cost_source_text, tokens_text
 from ui.text import escape_markdown
 from ui.trajectory_sections import picked_row, turn_ranges
 
+CLIENTS = Path(__file__).parent / "data" / "clients"
+
 sample_db_template, sample_db = fixtures.sample_db_template, fixtures.sample_db
 TRAJECTORIES, TRAJECTORY, COMPARE = (
     "views/trajectories.py",
@@ -426,6 +428,22 @@ def test_the_span_picker_starts_empty_and_its_first_span_can_be_chosen(sample_db
         assert at.query_params["span"] == showcase[0]["span_id"]
         assert not at.warning  # no clash of index=None with the value in Session State
         assert at.selectbox(key="span_picker").value == showcase[0]["span_id"], first
+
+
+@pytest.mark.parametrize("client", ["otel_openai_v2.binpb", "openinference_openai.binpb"])
+def test_tools_the_model_asked_for_are_counted_when_no_tool_span_was_recorded(tmp_path, client):
+    """An LLM-client instrumentation traces the model calls only: the run's tool ran untraced.
+    Its 0 tool calls must not read as 'no tools were used'."""
+    db_file = build_store(tmp_path / "client.duckdb", [CLIENTS / client])
+    with db.connect(db_file).cursor() as cur:
+        (trace,) = cur.execute("SELECT trace_id FROM trajectories").fetchone()
+    db.close(db_file)
+    with page_test(db_file, TRAJECTORY, query={"trace": trace}) as at:
+        assert not at.exception
+        (tools,) = [m for m in at.metric if m.label == "Tool calls"]
+        assert (tools.value, tools.delta) == ("0", "1 requested, untraced")
+        assert tools.help.startswith("This run has no tool spans")
+        assert "The model asked for 1 tool call in its replies" in tools.help
 
 
 def test_a_link_can_open_the_span_s_stored_fields(sample_db, showcase):

@@ -50,7 +50,17 @@ def table_height(rows: int, max_rows: int = 20) -> int:
     return HEADER_PX + ROW_PX * max(1, min(rows, max_rows))
 
 
-def show_header(run: dict[str, Any], models: pl.DataFrame, turns: pl.DataFrame) -> None:
+UNTRACED_TOOLS_HELP = (
+    "This run has no tool spans: its instrumentation traced the model calls only (an LLM-client "
+    "instrumentation, such as the OpenAI client's). The model asked for {n} tool call{s} in its "
+    "replies; they ran untraced, so their time counts as idle in the time split and their "
+    "arguments are in the model calls' output."
+)
+
+
+def show_header(
+    run: dict[str, Any], models: pl.DataFrame, turns: pl.DataFrame, requested_tools: int = 0
+) -> None:
     st.caption(
         f"{escape_markdown(run.get('agent_name') or 'agent not recorded')} · task "
         f"{escape_markdown(task_text(run))} · started "
@@ -66,14 +76,24 @@ def show_header(run: dict[str, Any], models: pl.DataFrame, turns: pl.DataFrame) 
     tile(cols[2], "Turns", fmt.count(run.get("turns")))
     errors = run.get("tool_errors")
     failed = f"{errors:,} failed" if errors else None  # else only a red outline tells
-    tile(
-        cols[3],
-        "Tool calls",
-        fmt.count(run.get("tool_calls")),
-        failed,
-        delta_color="red",
-        delta_arrow="off",
-    )
+    if requested_tools and not run.get("tool_calls"):
+        tile(
+            cols[3],
+            "Tool calls",
+            fmt.count(run.get("tool_calls")),
+            f"{requested_tools:,} requested, untraced",
+            help=UNTRACED_TOOLS_HELP.format(n=requested_tools, s="s" * (requested_tools > 1)),
+            **quiet,
+        )
+    else:
+        tile(
+            cols[3],
+            "Tool calls",
+            fmt.count(run.get("tool_calls")),
+            failed,
+            delta_color="red",
+            delta_arrow="off",
+        )
     partial = run.get("cost_usd") is not None and turns["cost_usd"].null_count() > 0
     usd_tile(cols[4], "Cost", run.get("cost_usd"), "lower bound" if partial else None, **quiet)
     usd_tile(

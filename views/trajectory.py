@@ -39,9 +39,12 @@ def load_count(version: str) -> int:
 def load_detail(version: str, trace_id: str) -> dict[str, Any]:
     con = connection()
     turns, findings = tq.turn_rows(con, trace_id), tq.finding_rows(con, trace_id)
+    spans = tq.timeline_spans(con, trace_id)
+    untraced = turns.height and not (spans["kind"] == "tool").any()
     return {
         "models": tq.models_in_order(turns),
-        "spans": tq.timeline_spans(con, trace_id),
+        "spans": spans,
+        "requested_tools": tq.requested_tool_calls(con, trace_id) if untraced else 0,
         "turns": turns,
         "growth": tq.context_growth(turns),
         "findings": findings,
@@ -190,7 +193,7 @@ if run is None:
 st.session_state[LAST_RUN] = {"trace": trace_id} | ({"span": span_id} if span_id else {})
 detail = load_detail(version, trace_id)
 names = sections.turn_names(detail["turns"])  # span id -> "turn n", for labels and links
-sections.show_header(run, detail["models"], detail["turns"])
+sections.show_header(run, detail["models"], detail["turns"], detail["requested_tools"])
 unmeasured = sections.unmeasured_turns(detail["turns"])  # the headline and the Waste section
 sections.show_headline(detail["verdict"], detail["findings"], unmeasured)
 show_actions(run, detail["siblings"])
