@@ -183,8 +183,10 @@ def test_waste_by_agent_stacks_one_horizontal_trace_per_category():
     assert list(stagnation.y) == ["alpha", "beta"] and list(stagnation.x) == [0.01, None]
     assert list(uncached.x) == [0.03, 0.005]
     assert list(uncached.customdata) == ["alpha", "beta"]
-    tokens = f.build_waste_by_figure(waste, "tokens", "agent").data[1]
-    assert list(tokens.x) == [300.0, 50.0]
+    assert (figure.layout.xaxis.tickprefix, figure.layout.xaxis.exponentformat) == ("$", "none")
+    tokens = f.build_waste_by_figure(waste, "tokens", "agent")
+    assert list(tokens.data[1].x) == [300.0, 50.0]
+    assert tokens.layout.xaxis.tickprefix is None  # tokens are not dollars
 
 
 def test_waste_over_time_is_vertical_on_a_date_axis():
@@ -270,6 +272,21 @@ def test_spend_figure_colours_models_by_tier():
     assert list(bar.x) == [0.25, None]
     assert list(bar.marker.color) == ["#10b981", f.MUTED]
     assert list(bar.text) == ["small", "no tier"]
+
+
+def test_fleet_dollar_axes_read_as_dollars_not_si_prefixes():
+    daily = pl.DataFrame(
+        {
+            "day": [date(2026, 11, 1)], "trajectories": [4], "judged": [4], "successes": [3],
+            "cost_usd": [0.0008], "waste_usd": [0.0001],
+        }
+    )  # fmt: skip
+    trend = f.build_trend_figure(daily).layout
+    dollars = [(a.tickprefix, a.exponentformat) for a in (trend.yaxis3, trend.yaxis4)]
+    assert dollars == [("$", "none")] * 2
+    assert (trend.yaxis.tickprefix, trend.yaxis2.tickprefix) == (None, None)
+    spend = mf.build_spend_figure(model_stats()).layout.xaxis
+    assert (spend.tickprefix, spend.exponentformat) == ("$", "none")
 
 
 def test_reversal_heatmap_places_each_pair_with_its_log_ratio():

@@ -117,6 +117,15 @@ def test_turn_cost_figure_splits_wasted_from_the_rest():
     assert [bar.name for bar in measured.data] == ["wasted", "not wasted"]
 
 
+def test_dollar_axes_read_as_dollars_not_si_prefixes():
+    """A walkthrough: per-turn waste of $0.0008 was labelled "800μ" (plotly's SI default)."""
+    aligned = pl.DataFrame({"turn": [1], "a_cost_usd": [0.0008], "b_cost_usd": [0.0005]})
+    for figure in (build_turn_cost_figure(TURNS), build_cumulative_cost_figure(aligned)):
+        axis = figure.layout.yaxis
+        assert (axis.tickprefix, axis.exponentformat, axis.separatethousands) == ("$", "none", True)
+    assert build_turn_cost_figure(TURNS).layout.yaxis.title.text == "USD"
+
+
 def test_cumulative_cost_figure_sums_each_side_over_its_own_turns():
     aligned = pl.DataFrame(
         {"turn": [1, 2, 3], "a_cost_usd": [0.1, 0.2, 0.3], "b_cost_usd": [0.01, 0.02, None]}

@@ -19,7 +19,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from analysis.waste import CATEGORIES
-from ui.format import NOT_RECORDED, VERDICT_NAMES
+from ui.format import NOT_RECORDED, USD_AXIS, VERDICT_NAMES
 from ui.names import CATEGORY_LABELS
 from ui.timeline import plotly_text
 
@@ -114,6 +114,8 @@ def build_trend_figure(daily: pl.DataFrame) -> go.Figure:
         figure.add_trace(trace, row=1, col=col)
     figure.update_yaxes(rangemode="nonnegative")
     figure.update_yaxes(range=[0, 105], row=1, col=2)
+    for col in (3, 4):
+        figure.update_yaxes(**USD_AXIS, row=1, col=col)
     # One old run (a 2018 example file beside this year's traces) would squeeze every recent
     # day into a sliver: open on the runs of the last TREND_DAYS days, from the first of
     # them; double-click shows them all.
@@ -262,6 +264,8 @@ def build_waste_by_figure(waste: pl.DataFrame, value: str = "usd", by: str = "ag
             )
         )
     amount_axis = {"title_text": f"wasted {'USD' if value == 'usd' else 'tokens'}"}
+    if value == "usd":
+        amount_axis |= USD_AXIS
     figure.update_layout(barmode="stack", legend={"y": 1.02, "yanchor": "bottom"})
     if over_time:
         day_axis(figure, sorted(date.fromisoformat(k) for k in keys if k is not None))

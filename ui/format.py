@@ -97,3 +97,7 @@ def count(value: float | None) -> str:
 def counted(number: int, one: str, many: str | None = None) -> str:
     """`1 span`, `2 spans`, `1 trajectory`, `3 trajectories` (pass `many` when not one + s)."""
     return f"{number:,} {one if number == 1 else many or one + 's'}"
+
+
+# Plotly axes of dollars: "$0.0008", never plotly's SI default ("800μ", read as micro-something).
+USD_AXIS = {"tickprefix": "$", "exponentformat": "none", "separatethousands": True}

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from ui.fleet_figures import BASE, MUTED, axis_labels, bar_values, figure_layout
+from ui.format import USD_AXIS
 from ui.timeline import plotly_text
 
 TOKEN_KINDS = (  # (column of build_tokens_by_kind_figure's input, label, colour)
@@ -117,7 +118,7 @@ def build_spend_figure(stats: pl.DataFrame) -> go.Figure:
             hovertemplate="%{y}: $%{x:.4f} (%{text})<extra></extra>",
         )
     )
-    figure.update_xaxes(title_text="cost of its calls (USD)")
+    figure.update_xaxes(title_text="cost of its calls (USD)", **USD_AXIS)
     figure.update_yaxes(autorange="reversed")
     return figure_layout(figure, height=max(240, 40 * stats.height + 100))
 

@@ -12,6 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
+from ui.format import USD_AXIS
 from ui.names import category_names
 from ui.timeline import KIND_COLORS, plotly_text
 
@@ -152,7 +153,7 @@ def build_turn_cost_figure(turns: pl.DataFrame) -> go.Figure:
                 "<extra></extra>",
             )
         )
-    return _turn_layout(figure, "USD", rows.height)
+    return _turn_layout(figure, "USD", rows.height, USD_AXIS)
 
 
 def build_cumulative_cost_figure(aligned: pl.DataFrame) -> go.Figure:
@@ -171,7 +172,7 @@ def build_cumulative_cost_figure(aligned: pl.DataFrame) -> go.Figure:
                 hovertemplate=f"{side} turn %{{x}}: $%{{y:.4f}} so far<extra></extra>",
             )
         )
-    return _turn_layout(figure, "cumulative USD", aligned.height)
+    return _turn_layout(figure, "cumulative USD", aligned.height, USD_AXIS)
 
 
 # A tick on every turn up to this many turns; beyond, plotly's own (whole-number) ticks. One
@@ -180,14 +181,16 @@ def build_cumulative_cost_figure(aligned: pl.DataFrame) -> go.Figure:
 TICK_EVERY_TURN_UP_TO = 30
 
 
-def _turn_layout(figure: go.Figure, y_title: str, turns: int) -> go.Figure:
+def _turn_layout(
+    figure: go.Figure, y_title: str, turns: int, y_axis: dict | None = None
+) -> go.Figure:
     ticks = {"dtick": 1} if turns <= TICK_EVERY_TURN_UP_TO else {"tickformat": "d"}
     figure.update_layout(
         barmode="stack",
         height=320,
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
         xaxis={"title": "turn", **ticks},
-        yaxis_title=y_title,
+        yaxis={"title": y_title, **(y_axis or {})},
         legend={"orientation": "h", "y": 1.12},
     )
     return figure
