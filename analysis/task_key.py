@@ -2,7 +2,7 @@
 
 An explicit task id wins. Otherwise the key is a hash of the normalised first user
 message, found in whichever message shape the source used (OpenAI messages, OTel GenAI
-parts, plain text), so the same prompt run on a small and a large model pairs up; the
+parts, LangChain messages, plain text), so the same prompt run on a small and a large model pairs up; the
 message's start is kept beside it (`task_text`), for pages to show instead of the hash.
 """
 
@@ -110,8 +110,11 @@ def _find_user_text(value: Any) -> str | None:
                 found = _find_user_text(value[key])
                 if found:
                     return found
-        if value.get("role") in ("user", "human"):
-            return _content_text(value.get("content", value.get("parts")))
+        if value.get("role") in ("user", "human") or value.get("type") == "human":
+            return _content_text(value.get("content", value.get("parts")))  # LangChain: type
+        ids, kwargs = value.get("id"), value.get("kwargs")
+        if isinstance(ids, list) and ids and ids[-1] == "HumanMessage" and isinstance(kwargs, dict):
+            return _content_text(kwargs.get("content"))  # LangChain's serialised constructor
         return None
     if isinstance(value, list):
         for item in value:

@@ -8,6 +8,7 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -145,6 +146,25 @@ def test_a_message_key_keeps_the_start_of_its_message_for_pages_to_show(con, tmp
         got = dict(cur.execute("SELECT trace_id, task_text FROM trajectories").fetchall())
     flat = " ".join(long.split())
     assert got == {"long": flat[:119] + "…", "cut": "Fix ?", "id": None}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"content": "Search the web", "type": "human", "additional_kwargs": {}, "id": None},
+        {"lc": 1, "type": "constructor", "id": ["langchain", "schema", "messages", "HumanMessage"],
+         "kwargs": {"content": "Search the web", "type": "human"}},
+    ],
+)  # fmt: skip
+def test_the_task_of_a_langchain_run_is_its_human_message(con, tmp_path, message):
+    """A LangGraph root's input is LangChain messages; without reading them the task fell
+    back to the first LLM call's first user-role message (a system-style prompt there)."""
+    spans = trajectory("lg", [T(message="done")])
+    spans[0]["input"] = json.dumps({"messages": [message]})
+    spans[1]["input"] = json.dumps([{"role": "user", "content": "Be helpful!"}])
+    ingest_spans(con, tmp_path, "langchain.jsonl", spans)
+    with con.cursor() as cur:
+        assert cur.execute("SELECT task_text FROM trajectories").fetchone() == ("Search the web",)
 
 
 def _scans_of_text(profile: dict) -> list[tuple[list[str], int]]:

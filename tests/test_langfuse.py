@@ -129,6 +129,9 @@ def test_langgraph_trace(shared_traces, con):
     # LangGraph's thread is the conversation; the trace's only score is a hallucination score
     assert {row["session_id"] for row in rows} == {"demo-thread-1"}
     assert {row["score"] for row in rows} == {None}
+    with con.cursor() as cur:  # the root's LangChain human message, not the LLM's "Be helpful!"
+        task = cur.execute("SELECT task_text FROM trajectories").fetchone()
+    assert task == ("Search the web for 'example' and summarize.",)
 
 
 def test_openai_agents_trace(shared_traces, con):
