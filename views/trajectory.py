@@ -129,7 +129,8 @@ def show_timeline_and_inspector(
         span = load_span(version, trace_id, span_id) if span_id else None
         if span is not None:
             show_pinned_reviews(reviews, span_id)
-        with st.container(height=640, border=False):
+        # scrolls within the timeline's height; with no span chosen, no empty 640 px below it
+        with st.container(height=640 if span is not None else "content", border=False):
             show_inspector(span, span_id)
     return span
 
