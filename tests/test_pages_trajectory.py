@@ -53,6 +53,7 @@ from tests.pages_fixtures_trajectory import (
 )
 from ui import format as fmt
 from ui.run_text import cost_source_text, tokens_text
+from ui.span_inspector import summary
 from ui.text import escape_markdown
 from ui.trajectory_sections import picked_row, turn_ranges
 
@@ -444,6 +445,15 @@ def test_tools_the_model_asked_for_are_counted_when_no_tool_span_was_recorded(tm
         assert (tools.value, tools.delta) == ("0", "1 requested, untraced")
         assert tools.help.startswith("This run has no tool spans")
         assert "The model asked for 1 tool call in its replies" in tools.help
+
+
+@pytest.mark.parametrize(
+    ("status", "word"), [("unset", "no error recorded"), ("ok", "ok"), ("error", "failed")]
+)
+def test_the_span_summary_says_how_it_ended_in_words(status, word):
+    span = {"kind": "tool", "tool_name": "get_weather", "status": status, "duration_ms": 200.0,
+            "span_id": "s1"}  # fmt: skip
+    assert summary(span) == f"tool · get_weather · {word} · 200 ms · span s1"
 
 
 def test_a_link_can_open_the_span_s_stored_fields(sample_db, showcase):

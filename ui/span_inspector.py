@@ -66,6 +66,10 @@ def field_rows(span: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame({"Field": [label for _, label in FIELDS], "Value": values})
 
 
+# OTel's UNSET is what most instrumentations leave on a span that did not fail
+STATUS_WORDS = {"ok": "ok", "error": "failed", "unset": "no error recorded"}
+
+
 def summary(span: dict[str, Any]) -> str:
     """The facts a reader looks for first, on one line: what, which model or tool, how it
     ended, how long, how many tokens, and the span's id."""
@@ -77,7 +81,7 @@ def summary(span: dict[str, Any]) -> str:
     parts = (
         span.get("kind"),
         span.get("model") or span.get("tool_name"),
-        span.get("status"),
+        STATUS_WORDS.get(span.get("status"), span.get("status")),
         fmt.duration(span["duration_ms"]) if span.get("duration_ms") is not None else None,
         tokens,
         f"span {span.get('span_id')}",
