@@ -33,7 +33,8 @@ PRIORITIES = {
 QUEUE_SQL = f"""
 WITH {CURRENT_REVIEWS}
 SELECT t.trace_id, t.agent_name, t.primary_model, t.task_key, t.start_time, t.outcome,
-       t.verdict AS computed_verdict, t.waste_tokens, t.waste_usd, t.cost_usd, t.turns
+       t.verdict AS computed_verdict, t.waste_tokens, t.waste_usd, t.cost_usd, t.turns,
+       t.task_text
 FROM trajectories t
 {{where}} {{joiner}} NOT EXISTS (
     SELECT 1 FROM current_reviews r WHERE r.trace_id = t.trace_id {{by_reviewer}}
@@ -47,7 +48,8 @@ REVIEWED_SQL = f"""
 WITH RECURSIVE {CURRENT_REVIEWS}, {FIRSTS_CTE}
 SELECT t.trace_id, r.author, r.verdict AS human_verdict, t.verdict AS computed_verdict,
        r.comment, r.span_id, r.created_at, f.first_created_at, f.versions, r.review_id,
-       t.agent_name, t.primary_model, t.task_key, t.outcome, t.cost_usd, t.waste_tokens
+       t.agent_name, t.primary_model, t.task_key, t.outcome, t.cost_usd, t.waste_tokens,
+       t.task_text
 FROM current_reviews r JOIN trajectories t USING (trace_id) JOIN firsts f USING (review_id)
 {{where}}
 ORDER BY r.created_at DESC, r.review_id
@@ -111,7 +113,7 @@ def agreement(reviews: pl.DataFrame) -> Agreement:
 def disagreements(reviews: pl.DataFrame) -> pl.DataFrame:
     """Runs where two reviewers gave different verdicts on the same thing: the run, or the
     same span of it. A bug pinned to a span beside verdicts on the run is no dispute, whoever
-    pinned it. One row per run and verdict, with who gave it (trace_id, task_key,
+    pinned it. One row per run and verdict, with who gave it (trace_id, task_key, task_text,
     human_verdict, reviewers)."""
     judged = reviews.filter(pl.col("human_verdict").is_not_null())
     pairs = judged.select(
@@ -128,7 +130,7 @@ def disagreements(reviews: pl.DataFrame) -> pl.DataFrame:
     )
     return (
         judged.filter(pl.col("trace_id").is_in(disputed))
-        .group_by("trace_id", "task_key", "human_verdict")
+        .group_by("trace_id", "task_key", "task_text", "human_verdict")
         .agg(pl.col("author").unique().sort().str.join(", ").alias("reviewers"))
         .sort("trace_id", "human_verdict")
     )

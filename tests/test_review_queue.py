@@ -29,6 +29,7 @@ def run_lines(trace: str, day: int, model: str, input_tokens: int, repeats: int)
             "start_time": START.format(day=day),
             "end_time": f"2026-01-0{day}T00:01:00Z",
             "agent_name": "bot",
+            "input": f"Summarise report {trace}",
         }
     ]
     for i in range(repeats + 1):
@@ -162,6 +163,12 @@ def test_review_queue_page(three_runs, db_path):
         assert list(queue["open"]) == [f"trajectory?trace={t}" for t in queue["trace_id"]]
         assert reviewed_table["comment"].tolist() == ["=cmd|' /C calc'!A0"]
         assert reviewed_table["human_verdict"].tolist() == ["Wasteful"]  # names, not keys
+        # the task as the Trajectories list shows it, its first message, not its msg: hash
+        assert dict(zip(queue["trace_id"], queue["task_key"], strict=True)) == {
+            "cheap": "Summarise report cheap", "pricey": "Summarise report pricey"
+        }  # fmt: skip
+        assert reviewed_table["task_key"].tolist() == ["Summarise report loopy"]
+        assert "task_text" not in queue.columns
         with three_runs.cursor() as cur:
             (verdict,) = cur.execute(
                 "SELECT verdict FROM trajectories WHERE trace_id = 'loopy'"

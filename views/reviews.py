@@ -14,7 +14,7 @@ from ui.empty import show_empty_store
 from ui.filters import current_filter, warn_if_not_offered
 from ui.fleet_common import page_header
 from ui.fleet_links import trajectory_url
-from ui.names import review_verdict_names, verdict_names
+from ui.names import review_verdict_names, task_names, verdict_names
 from ui.text import escape_markdown
 
 LINK = st.column_config.LinkColumn("Open", display_text="open")
@@ -56,9 +56,13 @@ def load_reviewed(version: str, flt: TrajectoryFilter) -> pl.DataFrame:
 
 
 def named(frame: pl.DataFrame) -> pl.DataFrame:
-    """Computed and reviewers' verdicts by name, where the frame has them."""
+    """Computed and reviewers' verdicts by name, and tasks by their text, where the frame has
+    them."""
     names = [verdict_names("computed_verdict"), review_verdict_names("human_verdict")]
-    return frame.with_columns(name for name in names if name.meta.output_name() in frame.columns)
+    frame = frame.with_columns(name for name in names if name.meta.output_name() in frame.columns)
+    if "task_text" in frame.columns:
+        frame = frame.with_columns(task_names()).drop("task_text")
+    return frame
 
 
 def with_links(frame: pl.DataFrame) -> pl.DataFrame:
