@@ -9,6 +9,7 @@ NULL: an LLM turn's start is the previous message's timestamp only when both are
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ingest import registry
@@ -29,11 +30,15 @@ NAME = "messages_jsonl"
 MESSAGE_KEYS = ("messages", "traj", "trajectory", "conversation")
 ID_KEYS = ("trajectory_id", "trace_id", "id")
 ERROR_PREFIXES = ("error:", "error -", "exception:", "traceback (most recent call last)")
+# mini-swe-agent's trajectory files open with `{"info": {"model_stats": ...`
+MINI_SWE_AGENT_START = re.compile(rb'^\s*\{\s*"info"\s*:\s*\{\s*"model_stats"')
 
 
 def sniff(head: bytes, source: Source) -> bool:
     if first_char(head) not in ("[", "{"):
         return False
+    if MINI_SWE_AGENT_START.match(head):
+        return True  # its messages come after a config that can outgrow the sniffed bytes
     text = head[:16384].decode("utf-8", "replace")
     has_messages = any(f'"{key}"' in text for key in MESSAGE_KEYS)
     return has_messages and '"role"' in text and '"resourceSpans"' not in text
@@ -50,14 +55,16 @@ def decode(source: Source) -> registry.Decoded:
 def _trajectory_rows(record: Any, position: str, source: Source, skipped: list) -> list[dict]:
     messages = _messages(record, position, source)
     trace_id = _trace_id(record)
-    model = record.get("model")
+    model = record.get("model") or _configured_model(record)
     root = _root_row(record, trace_id, messages, position, source)
     rows, pending_calls, previous_ns, context = [root], {}, None, []
     for index, message in enumerate(messages):
         where = f"{position}, message {index + 1}"
         if not isinstance(message, dict) or "role" not in message:
             raise DecodeError(source.display_name, "expected a message object with a 'role'", where)
-        stamp = _time(message.get("timestamp"), where, source)
+        stamp = _time(
+            _coalesce(message.get("timestamp"), _extra(message).get("timestamp")), where, source
+        )
         role = message["role"]
         if role == "assistant":
             llm = _llm_row(message, trace_id, root, index, model, previous_ns, stamp, where, source)
@@ -103,7 +110,8 @@ def _root_row(record: dict, trace_id: str, messages: list, position, source) -> 
         None,
     )
     score = as_float(_first(record, "reward", "score"))
-    task_id = _first(record, "task_id", "task")
+    task_id = _first(record, "task_id", "task", "instance_id")
+    agent = _first(record, "agent_name", "agent") or _harness_name(record)
     attributes = {k: v for k, v in record.items() if k not in MESSAGE_KEYS}
     return {
         "trace_id": trace_id,
@@ -111,12 +119,12 @@ def _root_row(record: dict, trace_id: str, messages: list, position, source) -> 
         "parent_id": None,
         "source": "jsonl",
         "convention": "openai_messages",
-        "name": str(_first(record, "agent_name", "agent") or "trajectory"),
+        "name": str(agent or "trajectory"),
         "kind": "agent",
         "start_ns": _time(_first(record, "start_time", "timestamp"), position, source),
         "end_ns": _time(record.get("end_time"), position, source),
         "status": "unset",
-        "agent_name": _first(record, "agent_name", "agent"),
+        "agent_name": agent,
         "session_id": _first(record, "session_id", "conversation_id", "thread_id"),
         "task_id": None if task_id is None or isinstance(task_id, dict) else str(task_id),
         "model": record.get("model"),
@@ -128,12 +136,17 @@ def _root_row(record: dict, trace_id: str, messages: list, position, source) -> 
 
 
 def _llm_row(message, trace_id, root, index, model, previous_ns, stamp, where, source) -> dict:
-    usage = _shaped(message.get("usage"), dict, "usage", where, source)
+    response = _shaped(_extra(message).get("response"), dict, "extra.response", where, source)
+    usage = _shaped(message.get("usage") or response.get("usage"), dict, "usage", where, source)
     start = _time(message.get("start_time"), where, source)
     end = _time(message.get("end_time"), where, source) or stamp
+    if start is None and previous_ns is None:  # the first call: when the provider created its
+        created = _time(response.get("created"), where, source)  # answer (whole seconds)
+        start = created if created is not None and end is not None and created <= end else None
     if start is None and end is not None and previous_ns is not None and previous_ns <= end:
         start = previous_ns
-    message_model = message.get("model") or model
+    requested = message.get("model") or model
+    message_model = response.get("model") or requested  # the model that answered, if recorded
     output = {k: message.get(k) for k in ("content", "tool_calls") if message.get(k) is not None}
     return {
         "trace_id": trace_id,
@@ -148,7 +161,7 @@ def _llm_row(message, trace_id, root, index, model, previous_ns, stamp, where, s
         "status": "error" if message.get("error") else "ok",
         "error_message": as_text(message.get("error")),
         "model": message_model,
-        "request_model": message_model,
+        "request_model": requested or message_model,
         "input_tokens": as_int(_first(usage, "prompt_tokens", "input_tokens")),
         "output_tokens": as_int(_first(usage, "completion_tokens", "output_tokens")),
         "reasoning_tokens": as_int(
@@ -164,7 +177,9 @@ def _llm_row(message, trace_id, root, index, model, previous_ns, stamp, where, s
             )
         ),
         "cache_write_tokens": as_int(_first(usage, "cache_write_tokens", "cache_creation_tokens")),
-        "cost_usd": as_float(_first(message, "cost", "cost_usd")),
+        "cost_usd": as_float(
+            _coalesce(_first(message, "cost", "cost_usd"), _extra(message).get("cost"))
+        ),
         "output": json.dumps(output, ensure_ascii=False),
         "agent_name": root["agent_name"],
         "session_id": root["session_id"],
@@ -212,10 +227,43 @@ def _attach_result(message, pending_calls, stamp, where, skipped) -> None:
     tool["end_ns"] = stamp if tool["start_ns"] is not None and stamp is not None else None
     if tool["end_ns"] is None:
         tool["start_ns"] = None
-    failed = message.get("is_error") or message.get("error") or _looks_like_error(content)
+    failed = (
+        message.get("is_error")
+        or message.get("error")
+        or _looks_like_error(content)
+        or _command_failed(_extra(message))
+    )
     tool["status"] = "error" if failed else "ok"
     if failed:
         tool["error_message"] = as_text(content)[:2000] if content is not None else None
+
+
+def _command_failed(extra: dict) -> bool:
+    """mini-swe-agent's record of a shell command: an exception, or a non-zero exit status."""
+    return bool(extra.get("exception_info")) or extra.get("returncode") not in (None, 0)
+
+
+def _extra(message: dict) -> dict:
+    """What a harness records beside a message: mini-swe-agent's `extra` holds the provider's
+    whole response (model, usage), the call's cost and the time it ended (epoch seconds)."""
+    extra = message.get("extra")
+    return extra if isinstance(extra, dict) else {}
+
+
+def _harness_name(record: dict) -> str | None:
+    """A mini-swe-agent file names its agent by its shape: `info.mini_version`."""
+    info = record.get("info")
+    return "mini-swe-agent" if isinstance(info, dict) and "mini_version" in info else None
+
+
+def _configured_model(record: dict) -> str | None:
+    """The model a mini-swe-agent run was configured with (`info.config.model.model_name`)."""
+    config = (
+        (record.get("info") or {}).get("config") if isinstance(record.get("info"), dict) else None
+    )
+    model = (config or {}).get("model") if isinstance(config, dict) else None
+    name = model.get("model_name") if isinstance(model, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def _looks_like_error(content: Any) -> bool:
