@@ -13,7 +13,7 @@ EMPTY_STORE_TEXT = """
   `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT={server}/v1/traces`
 - **LangSmith** exports — `list_runs()` JSONL/JSON, run payloads, bulk-export Parquet
 - **Langfuse** exports — a trace with its observations, or observations API pages
-- **JSONL** — one span per line, or one chat-message trajectory per line (tau-bench style)
+- **JSONL** — one span per line, or one chat-message trajectory per line (tau-bench style; mini-swe-agent `.traj.json` files too)
 
 Drop files on the **Upload** page, or run `python -m ingest FILE...`. `make run` loads the bundled
 sample traces into an empty store.
