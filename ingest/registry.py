@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import mmap
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,17 @@ EXPECTED_FORMATS = (
     "OpenTelemetry (OTLP JSON or JSON Lines, OTLP protobuf or a Collector file, console "
     "exporter output), span JSONL, messages JSONL, a LangSmith or Langfuse export or an "
     "AgentTime Parquet export (see docs/formats.md)"
+)
+
+# Formats recognised but not read, with why: "not a recognised trace format" would send a
+# user looking for a mistake in a file that is fine.
+UNREAD_FORMATS = (
+    (
+        re.compile(rb'^\s*\{\s*"environment"\s*:\s*"[^"]*"\s*,\s*"trajectory"\s*:\s*\['),
+        "an SWE-agent 0.x .traj file, which AgentTime does not read: it keeps only the run's "
+        "totals (info.model_stats), no tokens, times or cost per call to put in spans; "
+        "mini-swe-agent's .traj.json files are read (see docs/formats.md)",
+    ),
 )
 
 
@@ -104,6 +116,9 @@ def detect(source: Source) -> _Registered:
             f"a folder ({files:,} file{'' if files == 1 else 's'}) holding neither an AgentTime export nor LangSmith "
             "bulk-export Parquet; expected a trace file, or one of those folders",
         )
+    for pattern, why in UNREAD_FORMATS:
+        if pattern.match(head):
+            raise UnsupportedFormat(source.display_name, why, "byte 0")
     raise UnsupportedFormat(
         source.display_name,
         f"not a recognised trace format: {described(head)}; expected {EXPECTED_FORMATS}",

@@ -116,3 +116,15 @@ def test_calls_tools_times_tokens_and_cost_come_from_each_message_s_extra(tmp_pa
         "mini-swe-agent", 3, 3, 1, 3, 6200.0, 5300.0, 900.0, 5798, 5484, 154,
         "<pr_description> separability_matrix is wrong for nested CompoundModels </pr_description>",
     )  # fmt: skip
+
+
+def test_an_swe_agent_0x_traj_is_refused_with_why(shared_traces, con):
+    """SWE-agent's older format keeps run totals only: refused as such, not as unknown."""
+    report = ingest_path(con, shared_traces / "other" / "swe-agent_gpt4_pydicom__pydicom-1458.traj")
+    assert not report.ok
+    assert report.error == (
+        "swe-agent_gpt4_pydicom__pydicom-1458.traj, byte 0: an SWE-agent 0.x .traj file, which "
+        "AgentTime does not read: it keeps only the run's totals (info.model_stats), no tokens, "
+        "times or cost per call to put in spans; mini-swe-agent's .traj.json files are read "
+        "(see docs/formats.md)"
+    )
