@@ -16,6 +16,8 @@ from analysis.refresh import refresh_for_traces
 from ingest.errors import IngestError
 from ingest.registry import Skipped, decode_file
 from ingest.source import content_files
+from store import deletes
+from store.deletes import UploadImpact
 from store.writes import UploadMeta, write_spans
 
 SKIPPED_KEPT = 5  # skipped records named in the stored upload record (`uploads.warnings`)
@@ -103,3 +105,9 @@ def ingest_path(
         earlier_filename=result.earlier_filename,
         upload_id=result.upload_id,
     )
+
+
+def delete_upload(con: duckdb.DuckDBPyConnection, upload_id: str) -> UploadImpact | None:
+    """Remove an upload and every trajectory it touched, whole, with the rollups refreshed
+    (store.deletes); None when there is no such upload."""
+    return deletes.delete_upload(con, upload_id, refresh=refresh_for_traces)

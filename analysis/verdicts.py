@@ -58,7 +58,11 @@ SELECT trace_id, turn, span_id, model, tier, stalled FROM turns
 WHERE trace_id IN (SELECT trace_id FROM verdict_scope WHERE escalated)
 ORDER BY trace_id, turn
 """
-DELETE_VERDICTS_SQL = "DELETE FROM verdicts WHERE trace_id IN (SELECT trace_id FROM verdict_scope)"
+# `affected` too: a touched trace whose spans were deleted has no run left to judge
+DELETE_VERDICTS_SQL = """
+DELETE FROM verdicts
+WHERE trace_id IN (SELECT trace_id FROM verdict_scope) OR trace_id IN (SELECT trace_id FROM affected)
+"""
 INSERT_VERDICTS_SQL = """
 INSERT INTO verdicts (trace_id, task_key, tier, verdict, evidence)
 SELECT trace_id, task_key, tier, verdict, evidence::JSON FROM new_verdicts

@@ -187,3 +187,44 @@ def test_upload_lists_the_exports_the_endpoint_refused(db_path, con):
             ]
     finally:
         REFUSALS.remove(refusal)
+
+
+def test_an_upload_is_deleted_from_the_upload_page_after_its_impact_is_confirmed(
+    db_path, con, tmp_path
+):
+    def span(trace: str, span_id: str) -> str:
+        return json.dumps(
+            {
+                "trace_id": trace,
+                "span_id": span_id,
+                "name": "chat",
+                "kind": "llm",
+                "start_time": 1,
+                "end_time": 2,
+            }  # fmt: skip
+        )
+
+    wrong, right = tmp_path / "wrong.jsonl", tmp_path / "right.jsonl"
+    wrong.write_text(span("t1", "a") + "\n" + span("t2", "a") + "\n")
+    right.write_text(span("t2", "b") + "\n" + span("t3", "a") + "\n")  # t2: a trace in both
+    wrong_id = ingest_path(con, wrong).upload_id
+    ingest_path(con, right)
+    with app_on(db_path, page="views/upload.py") as at:
+        assert not at.exception
+        at.selectbox(key="delete_choice_0").set_value(wrong_id).run()
+        assert [w.value for w in at.warning] == [
+            "Deleting **wrong\\.jsonl** removes 2 trajectories and 3 spans, 1 span of them sent "
+            "by other uploads. This cannot be undone."
+        ]
+        assert at.button(key="delete_button").disabled  # not before it is confirmed
+        at.checkbox(key="delete_confirm_0").check().run()
+        at.button(key="delete_button").click().run()
+        assert not at.exception
+        assert [s.value for s in at.success] == [
+            f"Deleted **wrong\\.jsonl** ({wrong_id}): 2 trajectories, 3 spans."
+        ]
+        assert at.selectbox(key="delete_choice_1").value is None  # a new, empty choice
+    with con.cursor() as cur:
+        assert cur.execute("SELECT trace_id, span_id FROM spans").fetchall() == [("t3", "a")]
+        assert cur.execute("SELECT trace_id FROM trajectories").fetchall() == [("t3",)]
+        assert cur.execute("SELECT filename FROM uploads").fetchall() == [("right.jsonl",)]

@@ -13,8 +13,11 @@ import duckdb
 
 from store import db
 
+# The spans' count too: deleting the newest upload brings the uploads back to an earlier
+# state, while the spans (its trajectories' spans from other uploads) are not.
 DATA_VERSION_SQL = """
-SELECT (SELECT count(*) || '@' || coalesce(max(created_at)::VARCHAR, '') FROM uploads),
+SELECT (SELECT count(*) || '@' || coalesce(max(created_at)::VARCHAR, '') || '@' ||
+               (SELECT count(*) FROM spans) FROM uploads),
        (SELECT hash(list((pattern, tier, input_per_mtok, cached_input_per_mtok,
                           cache_write_per_mtok, output_per_mtok, gpu_usd_per_hour, vram_gb)
                          ORDER BY pattern)) FROM models)

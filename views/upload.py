@@ -8,10 +8,11 @@ from pathlib import Path
 import streamlit as st
 
 from analysis import uploads
-from analysis.pipeline import IngestReport, ingest_path
+from analysis.pipeline import IngestReport, delete_upload, ingest_path
 from api.otlp import REFUSALS, Refusal
 from ingest.source import safe_filename
 from store.db import upload_dir
+from store.deletes import UploadImpact, upload_impact
 from ui import format as fmt
 from ui.db import connection
 from ui.filters import UPLOAD_SEPARATOR
@@ -123,6 +124,64 @@ def show_received(con) -> None:
         )
 
 
+DELETED = "deleted_upload"  # what the last delete removed, shown after the rerun
+DELETE_ROUNDS = "delete_rounds"  # deletes so far: part of the choice widgets' keys
+
+
+def show_delete(con) -> None:
+    """Delete one of the latest uploads, once its impact is shown and confirmed."""
+    recent = uploads.recent_uploads(con, RECENT_ROWS)
+    deleted: UploadImpact | None = st.session_state.pop(DELETED, None)
+    rounds = st.session_state.get(DELETE_ROUNDS, 0)
+    if recent.is_empty() and deleted is None:
+        return
+    with st.expander("Delete an upload", expanded=deleted is not None):
+        if deleted is not None:
+            st.success(
+                f"Deleted **{escape_markdown(deleted.filename)}** ({deleted.upload_id}): "
+                f"{counted(deleted.trajectories, 'trajectory', 'trajectories')}, "
+                f"{counted(deleted.spans, 'span')}."
+            )
+        st.caption(
+            "Removes every trajectory the upload brought, whole — all its spans, also those "
+            "other uploads sent of it — with every figure computed from them. Reviews are "
+            "kept, and come back with their run if the file is ingested again."
+        )
+        labels = {
+            row[
+                "upload_id"
+            ]: f"{row['filename']} · {fmt.minute(row['created_at'])} · {row['upload_id']}"
+            for row in recent.iter_rows(named=True)
+        }
+        chosen = st.selectbox(
+            "Upload",
+            list(labels),
+            index=None,
+            format_func=labels.get,
+            placeholder="Choose one of the latest uploads",
+            key=f"delete_choice_{rounds}",
+        )
+        impact = upload_impact(con, chosen) if chosen else None
+        if impact is None:
+            return
+        others = (
+            f", {counted(impact.other_uploads_spans, 'span')} of them sent by other uploads"
+            if impact.other_uploads_spans
+            else ""
+        )
+        st.warning(
+            f"Deleting **{escape_markdown(impact.filename)}** removes "
+            f"{counted(impact.trajectories, 'trajectory', 'trajectories')} and "
+            f"{counted(impact.spans, 'span')}{others}. This cannot be undone."
+        )
+        sure = st.checkbox("Delete them", key=f"delete_confirm_{rounds}")
+        if st.button("Delete upload", type="primary", disabled=not sure, key="delete_button"):
+            st.session_state[DELETED] = delete_upload(con, chosen)
+            st.session_state[DELETE_ROUNDS] = rounds + 1  # new widgets: nothing stays chosen
+            st.session_state.pop("upload_reports", None)  # they may name what is gone
+            st.rerun()
+
+
 def show_refusals(refusals: list[Refusal]) -> None:
     """Exports the endpoint refused since this server started: the exporter logs only a
     status code, and nothing of them reaches the store."""
@@ -160,4 +219,5 @@ if files and st.button("Ingest", type="primary"):
 for report in st.session_state.get("upload_reports", []):
     show_report(report)
 show_received(connection())
+show_delete(connection())
 show_refusals(list(REFUSALS))
