@@ -228,3 +228,15 @@ def test_an_upload_is_deleted_from_the_upload_page_after_its_impact_is_confirmed
         assert cur.execute("SELECT trace_id, span_id FROM spans").fetchall() == [("t3", "a")]
         assert cur.execute("SELECT trace_id FROM trajectories").fetchall() == [("t3",)]
         assert cur.execute("SELECT filename FROM uploads").fetchall() == [("right.jsonl",)]
+
+
+def test_a_delete_that_finds_the_upload_gone_says_so():
+    """Two people deleting the same upload at once: the second removes nothing, and is told."""
+    from store.deletes import UploadImpact
+    from ui.upload_text import deleted_text
+
+    shown = UploadImpact("up_1", "run_1.jsonl", 2, 5, 0)
+    assert deleted_text(None, shown) == "**run\\_1\\.jsonl** was already deleted; nothing removed."
+    assert deleted_text(shown, shown) == (
+        "Deleted **run\\_1\\.jsonl** (up_1): 2 trajectories, 5 spans."
+    )

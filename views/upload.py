@@ -12,7 +12,7 @@ from analysis.pipeline import IngestReport, delete_upload, ingest_path
 from api.otlp import REFUSALS, Refusal
 from ingest.source import safe_filename
 from store.db import upload_dir
-from store.deletes import UploadImpact, upload_impact
+from store.deletes import upload_impact
 from ui import format as fmt
 from ui.db import connection
 from ui.filters import UPLOAD_SEPARATOR
@@ -20,6 +20,7 @@ from ui.fleet_common import page_header
 from ui.fleet_links import trajectories_url
 from ui.format import counted
 from ui.text import escape_markdown
+from ui.upload_text import deleted_text
 
 
 def ingest_upload(uploaded) -> IngestReport:
@@ -131,28 +132,19 @@ DELETE_ROUNDS = "delete_rounds"  # deletes so far: part of the choice widgets' k
 def show_delete(con) -> None:
     """Delete one of the latest uploads, once its impact is shown and confirmed."""
     recent = uploads.recent_uploads(con, RECENT_ROWS)
-    deleted: UploadImpact | None = st.session_state.pop(DELETED, None)
+    deleted: str | None = st.session_state.pop(DELETED, None)
     rounds = st.session_state.get(DELETE_ROUNDS, 0)
     if recent.is_empty() and deleted is None:
         return
     with st.expander("Delete an upload", expanded=deleted is not None):
         if deleted is not None:
-            st.success(
-                f"Deleted **{escape_markdown(deleted.filename)}** ({deleted.upload_id}): "
-                f"{counted(deleted.trajectories, 'trajectory', 'trajectories')}, "
-                f"{counted(deleted.spans, 'span')}."
-            )
+            st.success(deleted)
         st.caption(
             "Removes every trajectory the upload brought, whole — all its spans, also those "
             "other uploads sent of it — with every figure computed from them. Reviews are "
             "kept, and come back with their run if the file is ingested again."
         )
-        labels = {
-            row[
-                "upload_id"
-            ]: f"{row['filename']} · {fmt.minute(row['created_at'])} · {row['upload_id']}"
-            for row in recent.iter_rows(named=True)
-        }
+        labels = {row["upload_id"]: _upload_label(row) for row in recent.iter_rows(named=True)}
         chosen = st.selectbox(
             "Upload",
             list(labels),
@@ -176,10 +168,14 @@ def show_delete(con) -> None:
         )
         sure = st.checkbox("Delete them", key=f"delete_confirm_{rounds}")
         if st.button("Delete upload", type="primary", disabled=not sure, key="delete_button"):
-            st.session_state[DELETED] = delete_upload(con, chosen)
+            st.session_state[DELETED] = deleted_text(delete_upload(con, chosen), impact)
             st.session_state[DELETE_ROUNDS] = rounds + 1  # new widgets: nothing stays chosen
             st.session_state.pop("upload_reports", None)  # they may name what is gone
             st.rerun()
+
+
+def _upload_label(row: dict) -> str:
+    return f"{row['filename']} · {fmt.minute(row['created_at'])} · {row['upload_id']}"
 
 
 def show_refusals(refusals: list[Refusal]) -> None:
