@@ -14,7 +14,8 @@ from store.writes import OTLP_ENDPOINT_WHO
 
 RECENT_UPLOADS_SQL = """
 SELECT created_at, filename, format, span_count, trace_count, skipped_count,
-    nullif(array_to_string(CAST(warnings AS VARCHAR[]), '; '), '') AS warnings, who, upload_id
+    nullif(array_to_string(CAST(warnings AS VARCHAR[]), '; '), '') AS warnings, who, upload_id,
+    coalesce(deleted_spans, 0) AS deleted_spans
 FROM uploads ORDER BY created_at DESC, upload_id LIMIT ?
 """
 ENDPOINT_TOTALS_SQL = """

@@ -6,7 +6,8 @@ there, and the spans other uploads hold of them carrying values filled in from t
 ones (`analysis.span_fills`), so a trajectory it touched goes whole: all its spans, from every
 upload, then the rollups are refreshed for those traces (which removes their rows and
 re-judges the runs of the same tasks). The upload's record goes too, so the same file can be
-ingested again. Reviews stay: they come back with their run if it is ingested again.
+ingested again; another upload that lost spans this way counts them (`deleted_spans`), and
+ingesting its file again restores them. Reviews stay: they come back with their run.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from store.db import WRITE_LOCK, registered, transaction
 from store.writes import Refresh
 
 UPLOAD_SQL = "SELECT filename FROM uploads WHERE upload_id = ?"
+OTHER_FILES_SQL = """
+SELECT DISTINCT u.filename FROM spans s JOIN uploads u USING (upload_id)
+WHERE s.trace_id IN (SELECT trace_id FROM spans WHERE upload_id = ?) AND s.upload_id <> ?
+ORDER BY u.filename LIMIT 7
+"""
 IMPACT_SQL = """
 SELECT count(DISTINCT trace_id), count(*), count(*) FILTER (WHERE upload_id IS DISTINCT FROM ?)
 FROM spans
@@ -27,6 +33,17 @@ WHERE trace_id IN (SELECT trace_id FROM spans WHERE upload_id = ?)
 """
 TRACES_SQL = "SELECT DISTINCT trace_id FROM spans WHERE upload_id = ? ORDER BY trace_id"
 DELETE_SPANS_SQL = "DELETE FROM spans WHERE trace_id IN (SELECT trace_id FROM doomed_traces)"
+# Other uploads' spans of those trajectories: counted on their records, so that ingesting
+# their files again is not refused as "already ingested" and brings the spans back.
+COUNT_LOST_SQL = """
+UPDATE uploads SET deleted_spans = coalesce(deleted_spans, 0) + lost.spans
+FROM (
+    SELECT upload_id, count(*) AS spans FROM spans
+    WHERE trace_id IN (SELECT trace_id FROM doomed_traces) AND upload_id IS DISTINCT FROM ?
+    GROUP BY upload_id
+) lost
+WHERE uploads.upload_id = lost.upload_id
+"""
 DELETE_UPLOAD_SQL = "DELETE FROM uploads WHERE upload_id = ?"
 
 
@@ -40,6 +57,7 @@ class UploadImpact:
     trajectories: int
     spans: int
     other_uploads_spans: int
+    other_files: tuple[str, ...] = ()  # the uploads those spans came in (7 at most)
 
 
 def upload_impact(con: duckdb.DuckDBPyConnection, upload_id: str) -> UploadImpact | None:
@@ -60,6 +78,7 @@ def delete_upload(
         traces = [row[0] for row in cur.execute(TRACES_SQL, [upload_id]).fetchall()]
         doomed = pa.table({"trace_id": pa.array(traces, pa.string())})
         with registered(cur, "doomed_traces", doomed):
+            cur.execute(COUNT_LOST_SQL, [upload_id])
             cur.execute(DELETE_SPANS_SQL)
         if traces:
             refresh(cur, traces)
@@ -72,4 +91,7 @@ def _impact(cur: duckdb.DuckDBPyConnection, upload_id: str) -> UploadImpact | No
     if upload is None:
         return None
     trajectories, spans, others = cur.execute(IMPACT_SQL, [upload_id, upload_id]).fetchone()
-    return UploadImpact(upload_id, upload[0], trajectories, spans, others)
+    files = cur.execute(OTHER_FILES_SQL, [upload_id, upload_id]).fetchall() if others else []
+    return UploadImpact(
+        upload_id, upload[0], trajectories, spans, others, tuple(f for (f,) in files)
+    )

@@ -270,6 +270,10 @@ TRACE_WASTE_SQL = (
 MIGRATIONS_SQL = "".join(
     f"ALTER TABLE trajectories ADD COLUMN IF NOT EXISTS {name} {kind};\n"
     for name, kind in TRAJECTORY_ANALYSIS_COLUMNS
+) + (
+    # spans of this upload that went with another upload's delete (store/deletes.py): while
+    # any are gone, the same file is not "already ingested", so ingesting it restores them
+    "ALTER TABLE uploads ADD COLUMN IF NOT EXISTS deleted_spans BIGINT DEFAULT 0;\n"
 )
 
 SCHEMA_SQL = _TABLES_SQL + MIGRATIONS_SQL + ROUTING_STOPS_SQL + TASK_TIERS_SQL + TRACE_WASTE_SQL

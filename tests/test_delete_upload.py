@@ -85,3 +85,38 @@ def test_an_unknown_upload_deletes_nothing(con, tmp_path):
     assert upload_impact(con, "up_nosuchupload") is None
     assert delete_upload(con, "up_nosuchupload") is None
     assert counts(con) == before
+
+
+def test_files_whose_spans_went_with_another_upload_can_bring_them_back(con, tmp_path):
+    """QA: part2 held half of a trajectory part1 also held; deleting part1 took part2's half
+    too, and part2 was then refused as "already ingested", so the run came back incomplete."""
+    use_acme_prices(con)
+    split = trajectory("split", [T(message="a"), T(message="b")])
+    part1 = write_jsonl(tmp_path / "part1.jsonl", split[:2] + trajectory("solo", [T(message="s")]))
+    part2 = write_jsonl(tmp_path / "part2.jsonl", split[2:] + trajectory("keep", [T(message="k")]))
+    first = ingest_path(con, part1)
+    second = ingest_path(con, part2)
+    delete_upload(con, first.upload_id)
+    with con.cursor() as cur:
+        lost = cur.execute("SELECT deleted_spans FROM uploads WHERE filename = 'part2.jsonl'")
+        assert lost.fetchone() == (len(split) - 2,)
+    assert ingest_path(con, part1).ok
+    again = ingest_path(con, part2)
+    assert (again.ok, again.already_ingested, again.upload_id) == (True, False, second.upload_id)
+    assert (len(split), again.spans, again.warnings) == (
+        3,  # the root and two calls: one call in part2
+        1,
+        [
+            "2 spans were already stored (same trace_id, span_id)",  # the run part2 kept
+            "1 span restored of the 1 deleted with another upload (as part2.jsonl)",
+        ],
+    )
+    whole = fresh_store(tmp_path, "whole", [])
+    ingest_path(whole, part1)
+    ingest_path(whole, part2)
+    assert snapshot(con) == snapshot(whole)
+    uploads_sql = "SELECT filename, span_count, deleted_spans FROM uploads ORDER BY filename"
+    with con.cursor() as cur, whole.cursor() as other:
+        assert cur.execute(uploads_sql).fetchall() == other.execute(uploads_sql).fetchall()
+    # and once whole again, the file is already ingested, as any other
+    assert ingest_path(con, part2).already_ingested

@@ -213,8 +213,9 @@ def test_an_upload_is_deleted_from_the_upload_page_after_its_impact_is_confirmed
         assert not at.exception
         at.selectbox(key="delete_choice_0").set_value(wrong_id).run()
         assert [w.value for w in at.warning] == [
-            "Deleting **wrong\\.jsonl** removes 2 trajectories and 3 spans, 1 span of them sent "
-            "by other uploads. This cannot be undone."
+            "Deleting **wrong\\.jsonl** removes 2 trajectories and 3 spans, including 1 span "
+            "that **right\\.jsonl** sent of them (ingesting those files again brings their "
+            "spans back). This cannot be undone."
         ]
         assert at.button(key="delete_button").disabled  # not before it is confirmed
         at.checkbox(key="delete_confirm_0").check().run()
@@ -224,6 +225,9 @@ def test_an_upload_is_deleted_from_the_upload_page_after_its_impact_is_confirmed
             f"Deleted **wrong\\.jsonl** ({wrong_id}): 2 trajectories, 3 spans."
         ]
         assert at.selectbox(key="delete_choice_1").value is None  # a new, empty choice
+        # the other file's record says what it lost, and how to get it back
+        (received,) = [d.value for d in at.dataframe if "deleted_spans" in d.value.columns]
+        assert received[["filename", "deleted_spans"]].values.tolist() == [["right.jsonl", 1]]
     with con.cursor() as cur:
         assert cur.execute("SELECT trace_id, span_id FROM spans").fetchall() == [("t3", "a")]
         assert cur.execute("SELECT trace_id FROM trajectories").fetchall() == [("t3",)]
@@ -240,3 +244,19 @@ def test_a_delete_that_finds_the_upload_gone_says_so():
     assert deleted_text(shown, shown) == (
         "Deleted **run\\_1\\.jsonl** (up_1): 2 trajectories, 5 spans."
     )
+
+
+def test_the_delete_preview_names_at_most_six_other_files():
+    from store.deletes import UploadImpact
+    from ui.upload_text import impact_text
+
+    files = tuple(f"b{i}.jsonl" for i in range(7))
+    text = impact_text(UploadImpact("up_1", "a.jsonl", 3, 20, 7, files))
+    assert text == (
+        "Deleting **a\\.jsonl** removes 3 trajectories and 20 spans, including 7 spans that "
+        + ", ".join(f"**b{i}\\.jsonl**" for i in range(6))
+        + " and others sent of them (ingesting those files again brings their spans back). "
+        "This cannot be undone."
+    )
+    alone = impact_text(UploadImpact("up_1", "a.jsonl", 1, 1, 0))
+    assert alone == "Deleting **a\\.jsonl** removes 1 trajectory and 1 span. This cannot be undone."

@@ -17,3 +17,20 @@ def deleted_text(deleted: UploadImpact | None, shown: UploadImpact) -> str:
         f"{counted(deleted.trajectories, 'trajectory', 'trajectories')}, "
         f"{counted(deleted.spans, 'span')}."
     )
+
+
+def impact_text(impact: UploadImpact) -> str:
+    """What deleting an upload would remove, before it is confirmed."""
+    text = (
+        f"Deleting **{escape_markdown(impact.filename)}** removes "
+        f"{counted(impact.trajectories, 'trajectory', 'trajectories')} and "
+        f"{counted(impact.spans, 'span')}"
+    )
+    if impact.other_uploads_spans:
+        files = ", ".join(f"**{escape_markdown(name)}**" for name in impact.other_files[:6])
+        more = " and others" if len(impact.other_files) > 6 else ""
+        text += (
+            f", including {counted(impact.other_uploads_spans, 'span')} that {files}{more} "
+            "sent of them (ingesting those files again brings their spans back)"
+        )
+    return text + ". This cannot be undone."

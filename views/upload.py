@@ -20,7 +20,7 @@ from ui.fleet_common import page_header
 from ui.fleet_links import trajectories_url
 from ui.format import counted
 from ui.text import escape_markdown
-from ui.upload_text import deleted_text
+from ui.upload_text import deleted_text, impact_text
 
 
 def ingest_upload(uploaded) -> IngestReport:
@@ -93,6 +93,12 @@ RECEIVED_COLUMNS = {  # what a look needs first, so that it fits at 1280 px
     "format": "Format",
     "upload_id": "Upload id",
 }
+DELETED_COLUMN = st.column_config.NumberColumn(
+    "Spans deleted",
+    format="%,d",
+    help="Spans of this upload that went with another upload's delete: ingest its file again "
+    "to bring them back",
+)
 REFUSAL_COLUMNS = {
     "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
     "status": st.column_config.NumberColumn("HTTP status", format="%d"),
@@ -108,11 +114,14 @@ def show_received(con) -> None:
     if recent.is_empty():
         st.caption("Nothing uploaded yet.")
         return
+    columns = dict(RECEIVED_COLUMNS)
+    if recent["deleted_spans"].sum():  # only once a delete took spans of another upload
+        columns["deleted_spans"] = DELETED_COLUMN
     st.dataframe(
-        recent.select(list(RECEIVED_COLUMNS)),
+        recent.select(list(columns)),
         hide_index=True,
         width="stretch",
-        column_config=RECEIVED_COLUMNS,
+        column_config=columns,
         placeholder=fmt.MISSING_CELL,
     )
     totals = uploads.endpoint_totals(con)
@@ -156,16 +165,7 @@ def show_delete(con) -> None:
         impact = upload_impact(con, chosen) if chosen else None
         if impact is None:
             return
-        others = (
-            f", {counted(impact.other_uploads_spans, 'span')} of them sent by other uploads"
-            if impact.other_uploads_spans
-            else ""
-        )
-        st.warning(
-            f"Deleting **{escape_markdown(impact.filename)}** removes "
-            f"{counted(impact.trajectories, 'trajectory', 'trajectories')} and "
-            f"{counted(impact.spans, 'span')}{others}. This cannot be undone."
-        )
+        st.warning(impact_text(impact))
         sure = st.checkbox("Delete them", key=f"delete_confirm_{rounds}")
         if st.button("Delete upload", type="primary", disabled=not sure, key="delete_button"):
             st.session_state[DELETED] = deleted_text(delete_upload(con, chosen), impact)
