@@ -81,6 +81,8 @@ def _trajectory_rows(record: Any, position: str, source: Source, skipped: list) 
             _attach_result(message, pending_calls, stamp, where, skipped)
         previous_ns = stamp if stamp is not None else previous_ns
     _close_root(root, rows)
+    if (stopped := _stopped_early(record)) is not None:
+        root["status"], root["error_message"] = "error", stopped
     return rows
 
 
@@ -235,7 +237,9 @@ def _attach_result(message, pending_calls, stamp, where, skipped) -> None:
     )
     tool["status"] = "error" if failed else "ok"
     if failed:
-        tool["error_message"] = as_text(content)[:2000] if content is not None else None
+        exception = _extra(message).get("exception_info")  # a timeout says so here, not there
+        text = exception or content
+        tool["error_message"] = as_text(text)[:2000] if text is not None else None
 
 
 def _command_failed(extra: dict) -> bool:
@@ -248,6 +252,16 @@ def _extra(message: dict) -> dict:
     whole response (model, usage), the call's cost and the time it ended (epoch seconds)."""
     extra = message.get("extra")
     return extra if isinstance(extra, dict) else {}
+
+
+def _stopped_early(record: dict) -> str | None:
+    """Why a mini-swe-agent run ended without submitting (`info.exit_status` other than
+    "Submitted": LimitsExceeded, a format error, an exception), or None."""
+    info = record.get("info")
+    status = info.get("exit_status") if isinstance(info, dict) else None
+    if not isinstance(status, str) or not status or status.lower() == "submitted":
+        return None
+    return f"the run ended with exit status {status}"
 
 
 def _harness_name(record: dict) -> str | None:

@@ -128,3 +128,24 @@ def test_an_swe_agent_0x_traj_is_refused_with_why(shared_traces, con):
         "times or cost per call to put in spans; mini-swe-agent's .traj.json files are read "
         "(see docs/formats.md)"
     )
+
+
+def test_a_run_that_stopped_without_submitting_failed_and_a_timeout_says_so(tmp_path, con):
+    """QA: a run that hit its limits read as an inferred success, and a command that timed
+    out showed only its output."""
+    record = trajectory()
+    record["info"]["exit_status"] = "LimitsExceeded"
+    timed_out = record["messages"][5]  # the second tool result
+    timed_out["extra"]["exception_info"] = "TimeoutExpired: Command timed out after 60 seconds"
+    assert ingest_path(con, write(tmp_path, record)).ok
+    with con.cursor() as cur:
+        run = cur.execute("SELECT outcome FROM trajectories").fetchone()
+        root = cur.execute(
+            "SELECT status, error_message FROM spans WHERE kind = 'agent'"
+        ).fetchone()
+        failed = cur.execute(
+            "SELECT error_message FROM spans WHERE kind = 'tool' AND status = 'error'"
+        ).fetchall()
+    assert run == ("error",)
+    assert root == ("error", "the run ended with exit status LimitsExceeded")
+    assert failed == [("TimeoutExpired: Command timed out after 60 seconds",)]
