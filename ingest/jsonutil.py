@@ -90,7 +90,13 @@ def iter_records(source: Source) -> Iterator[tuple[str, Any]]:
     text = source.text()
     try:
         single = json.loads(text)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as exc:
+        if _pretty_printed(text):  # one document over many lines, not JSON Lines: say where
+            raise DecodeError(
+                source.display_name,
+                f"{invalid_json(exc)}; expected one complete JSON document",
+                f"line {exc.lineno} column {exc.colno} (byte offset {exc.pos})",
+            ) from exc
         single = None
     except RecursionError as exc:
         raise too_deep(source.display_name, text) from exc
@@ -98,6 +104,13 @@ def iter_records(source: Source) -> Iterator[tuple[str, Any]]:
         yield "line 1", single
         return
     yield from ((f"line {number}", record) for number, record in iter_lines(source))
+
+
+def _pretty_printed(text: str) -> bool:
+    """An indented JSON document (`json.dumps(indent=...)`, most exporters' "JSON"): its first
+    line opens an object or array and says nothing else."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first.lstrip("\ufeff") in ("{", "[")
 
 
 def parse_json_text(value: Any) -> Any:

@@ -287,3 +287,18 @@ def test_a_bad_start_time_names_the_observation(tmp_path, con):
     report = ingest_path(con, path)
     assert not report.ok
     assert report.error.startswith("bad.json, line 1, observations[0]: startTime: time 'yesterday'")
+
+
+def test_a_cut_short_export_names_where_it_breaks(shared_traces, tmp_path, con):
+    """QA: the real exports are indented JSON; cut short, the error said line 1 column 2 and
+    asked for one JSON object per line."""
+    cut = tmp_path / "cut.json"
+    cut.write_bytes((shared_traces / LANGGRAPH).read_bytes()[:30_000])
+    report = ingest_path(con, cut)
+    assert report.error == (
+        "cut.json, line 628 column 7 (byte offset 29999): invalid JSON: Unterminated string; "
+        "the text ends before the JSON does (is the file cut short?); expected one complete "
+        "JSON document"
+    )
+    with con.cursor() as cur:
+        assert cur.execute("SELECT count(*) FROM uploads").fetchone() == (0,)
