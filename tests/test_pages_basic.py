@@ -260,3 +260,23 @@ def test_the_delete_preview_names_at_most_six_other_files():
     )
     alone = impact_text(UploadImpact("up_1", "a.jsonl", 1, 1, 0))
     assert alone == "Deleting **a\\.jsonl** removes 1 trajectory and 1 span. This cannot be undone."
+
+
+def test_a_stale_tab_is_told_its_upload_is_gone(db_path, con, tmp_path):
+    """QA: deleted in another tab, the choice here just reset without a word."""
+    from analysis.pipeline import delete_upload
+
+    path = tmp_path / "run.jsonl"
+    path.write_text(
+        json.dumps({"trace_id": "t", "span_id": "s", "name": "n", "start_time": 1, "end_time": 2})
+        + "\n"
+    )
+    upload_id = ingest_path(con, path).upload_id
+    with app_on(db_path, page="views/upload.py") as at:
+        at.selectbox(key="delete_choice_0").set_value(upload_id).run()
+        delete_upload(con, upload_id)  # the other tab
+        at.run()
+        assert not at.exception
+        assert [i.value for i in at.info] == [
+            f"Upload {escape_markdown(upload_id)} is no longer among the latest uploads."
+        ]

@@ -143,7 +143,8 @@ def show_delete(con) -> None:
     recent = uploads.recent_uploads(con, RECENT_ROWS)
     deleted: str | None = st.session_state.pop(DELETED, None)
     rounds = st.session_state.get(DELETE_ROUNDS, 0)
-    if recent.is_empty() and deleted is None:
+    earlier = st.session_state.get(f"delete_choice_{rounds}")
+    if recent.is_empty() and deleted is None and earlier is None:
         return
     with st.expander("Delete an upload", expanded=deleted is not None):
         if deleted is not None:
@@ -154,6 +155,8 @@ def show_delete(con) -> None:
             "kept, and come back with their run if the file is ingested again."
         )
         labels = {row["upload_id"]: _upload_label(row) for row in recent.iter_rows(named=True)}
+        if earlier is not None and earlier not in labels:  # a stale tab: deleted elsewhere
+            st.info(f"Upload {escape_markdown(earlier)} is no longer among the latest uploads.")
         chosen = st.selectbox(
             "Upload",
             list(labels),
