@@ -97,6 +97,13 @@ def test_histogram_bars_span_their_bins_scaled_to_the_axis_unit():
     tail = bins.with_columns(open_ended=pl.Series([False, True]))
     (bar,) = f.build_histogram_figure(tail, "wall time (s)", scale=1 / 1000).data
     assert list(bar.hovertext) == ["1 – 3: 7 trajectories", "3 and more: 2 trajectories"]
+    assert f.build_histogram_figure(bins, "wall time (s)").layout.xaxis.tickprefix is None
+    dollars = f.build_histogram_figure(tail.with_columns(pl.col("bin_start", "bin_end") / 1e4),
+                                       "cost (USD)", usd=True)  # fmt: skip
+    assert list(dollars.data[0].hovertext) == [
+        "$0.1 – $0.3: 7 trajectories", "$0.3 and more: 2 trajectories"
+    ]  # fmt: skip
+    assert (dollars.layout.xaxis.tickprefix, dollars.layout.xaxis.exponentformat) == ("$", "none")
 
 
 def waste_rows(rows: list[tuple]) -> pl.DataFrame:
@@ -287,6 +294,7 @@ def test_fleet_dollar_axes_read_as_dollars_not_si_prefixes():
     assert (trend.yaxis.tickprefix, trend.yaxis2.tickprefix) == (None, None)
     spend = mf.build_spend_figure(model_stats()).layout.xaxis
     assert (spend.tickprefix, spend.exponentformat) == ("$", "none")
+    assert mf.build_price_figure(model_stats()).layout.xaxis.tickprefix == "$"
 
 
 def test_reversal_heatmap_places_each_pair_with_its_log_ratio():

@@ -124,6 +124,8 @@ def test_dollar_axes_read_as_dollars_not_si_prefixes():
         axis = figure.layout.yaxis
         assert (axis.tickprefix, axis.exponentformat, axis.separatethousands) == ("$", "none", True)
     assert build_turn_cost_figure(TURNS).layout.yaxis.title.text == "USD"
+    # QA: a run with no cost drew "$-1 … $1"; costs and tokens are never negative
+    assert build_turn_cost_figure(TURNS).layout.yaxis.rangemode == "nonnegative"
 
 
 def test_cumulative_cost_figure_sums_each_side_over_its_own_turns():

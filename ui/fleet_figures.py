@@ -132,10 +132,11 @@ def build_trend_figure(daily: pl.DataFrame) -> go.Figure:
 
 
 def build_histogram_figure(
-    bins: pl.DataFrame, x_title: str, scale: float = 1.0, color: str = BASE
+    bins: pl.DataFrame, x_title: str, scale: float = 1.0, color: str = BASE, usd: bool = False
 ) -> go.Figure:
     """Bars of `analysis.fleet_queries.histogram`, bin edges times `scale` (e.g. ms -> s); the
-    open-ended last bin of a long tail says "and more"."""
+    open-ended last bin of a long tail says "and more"; `usd` for bins of dollars."""
+    unit = "$" if usd else ""
     starts = [v * scale for v in bins["bin_start"].to_list()]
     ends = [v * scale for v in bins["bin_end"].to_list()]
     counts = bins["trajectories"].to_list()
@@ -148,15 +149,15 @@ def build_histogram_figure(
             offset=0,
             marker_color=color,
             hovertext=[
-                f"{s:,.4g} and more: {n} trajectories"
+                f"{unit}{s:,.4g} and more: {n} trajectories"
                 if tail
-                else f"{s:,.4g} – {e:,.4g}: {n} trajectories"
+                else f"{unit}{s:,.4g} – {unit}{e:,.4g}: {n} trajectories"
                 for s, e, n, tail in zip(starts, ends, counts, open_ended, strict=True)
             ],
             hoverinfo="text",
         )
     )
-    figure.update_xaxes(title_text=x_title)
+    figure.update_xaxes(title_text=x_title, **(USD_AXIS if usd else {}))
     figure.update_yaxes(title_text="trajectories")
     return figure_layout(figure, height=260, bargap=0.05)
 

@@ -99,7 +99,9 @@ def build_price_figure(stats: pl.DataFrame) -> go.Figure:
         ]
     )
     figure.update_layout(barmode="group", legend={"y": 1.02, "yanchor": "bottom"})
-    figure.update_xaxes(title_text="USD per 1M tokens (log scale)", type="log", dtick=1)
+    figure.update_xaxes(
+        title_text="USD per 1M tokens (log scale)", type="log", dtick=1, tickprefix="$"
+    )
     figure.update_yaxes(autorange="reversed")
     return figure_layout(figure, height=max(300, 60 * len(models) + 120))
 

@@ -189,8 +189,8 @@ def _turn_layout(
         barmode="stack",
         height=320,
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
-        xaxis={"title": "turn", **ticks},
-        yaxis={"title": y_title, **(y_axis or {})},
+        xaxis={"title": "turn", "rangemode": "nonnegative", **ticks},
+        yaxis={"title": y_title, "rangemode": "nonnegative", **(y_axis or {})},
         legend={"orientation": "h", "y": 1.12},
     )
     return figure

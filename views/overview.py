@@ -168,7 +168,8 @@ def show_distributions(version: str, flt: TrajectoryFilter) -> None:
             st.markdown(f"**{title[0].upper()}{title[1:]}**")
             if bins.height:
                 st.plotly_chart(
-                    figures.build_histogram_figure(bins, title, scale), key=f"hist_{measure}"
+                    figures.build_histogram_figure(bins, title, scale, usd=measure == "cost_usd"),
+                    key=f"hist_{measure}",
                 )
             else:
                 st.caption(f"{title}: {fmt.NOT_RECORDED} for these trajectories.")
