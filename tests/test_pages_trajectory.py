@@ -26,6 +26,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
+from analysis.pipeline import ingest_path
 from store import db
 from store.reviews import ReviewInput, current_reviews, edit_review, review_history
 from store.reviews import add_review as store_review
@@ -1104,3 +1105,30 @@ def test_a_waste_category_of_one_turn_says_one_turn(sample_db, tmp_path):
     add_runs(sample_db, tmp_path, runs, "SELECT 1")
     with page_test(sample_db, TRAJECTORY, query={"trace": "one-repeat"}) as at:
         assert "- **Repeated calls** (repeated an earlier tool call): 1 turn, " in markdown_text(at)
+
+
+def test_the_timeline_says_which_spans_it_could_not_draw(sample_db, tmp_path):
+    """A Langfuse GENERATION that failed with a 429 has no endTime: not drawn, and said so."""
+
+    def observation(id_, type_, start, end, parent="root"):
+        return {"id": id_, "traceId": "no-end", "parentObservationId": parent, "type": type_,
+                "name": id_, "startTime": f"2026-01-01T00:00:0{start}Z",
+                "endTime": None if end is None else f"2026-01-01T00:00:0{end}Z",
+                "level": "ERROR" if end is None else "DEFAULT"}  # fmt: skip
+
+    page = {"data": [
+        observation("root", "AGENT", 0, 9, parent=None),
+        observation("call", "GENERATION", 1, None),
+        observation("retry", "GENERATION", 2, 8),
+    ]}  # fmt: skip
+    path = tmp_path / "observations.json"
+    path.write_text(json.dumps(page))
+    con = db.connect(sample_db)
+    assert ingest_path(con, path).ok
+    db.close(sample_db)
+    with page_test(sample_db, TRAJECTORY, query={"trace": "no-end"}) as at:
+        assert not at.exception
+        assert caption(at, "Bars:") == (
+            "Bars: indigo = model call, amber = tool, red outline = error. Click a bar. "
+            "1 span with no recorded start or end is not drawn; the span picker has it."
+        )

@@ -153,3 +153,20 @@ def test_the_span_picker_names_a_tool_as_the_timeline_rows_do():
 
     labels = span_labels(spans(2), {"s0": "turn 1"})
     assert list(labels.values()) == ["1. llm · tool0 · turn 1", "2. tool · grep (tool1)"]
+
+
+def test_a_span_without_an_end_keeps_the_numbers_of_the_span_picker():
+    """QA: a failed call with no end time (a 429) is not drawn, and every bar after it was
+    numbered one less than the picker numbers the same span."""
+    from ui.span_inspector import span_labels
+    from ui.timeline import untimed_count
+
+    frame = spans(4).with_columns(
+        end_time=pl.when(pl.col("span_id") == "s1").then(None).otherwise(pl.col("end_time"))
+    )
+    (bar,) = build_timeline_figure(frame).data
+    assert list(bar.y) == ["1 · tool0", "3 · tool2", "4 · grep (tool0)"]
+    picker = list(span_labels(frame, {}).values())
+    assert [label.split(".")[0] for label in picker] == ["1", "2", "3", "4"]
+    assert picker[2] == "3. llm · tool2"
+    assert untimed_count(frame) == 1

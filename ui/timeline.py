@@ -28,6 +28,11 @@ MAX_BARS = 2000
 LANES_SHOWN = 40
 
 
+def untimed_count(spans: pl.DataFrame) -> int:
+    """Spans the timeline cannot draw: no recorded start or end."""
+    return spans.filter(pl.col("start_time").is_null() | pl.col("end_time").is_null()).height
+
+
 def build_timeline_figure(
     spans: pl.DataFrame,
     turn_names: dict[str, str] | None = None,
@@ -36,7 +41,9 @@ def build_timeline_figure(
 ) -> go.Figure:
     """Gantt of one trajectory's spans (canonical columns), offsets in ms from its start;
     `turn_names` (span id -> "turn 4") names the model calls as the turn tables do."""
-    timed = spans.filter(pl.col("start_time").is_not_null() & pl.col("end_time").is_not_null())
+    # numbered as the span picker numbers them, untimed spans included (not drawn)
+    numbered = spans.with_row_index("position", offset=1)
+    timed = numbered.filter(pl.col("start_time").is_not_null() & pl.col("end_time").is_not_null())
     if timed.is_empty():
         return _step_figure(spans)
     bars = _bars(timed, turn_names or {})
@@ -82,7 +89,7 @@ def _bars(timed: pl.DataFrame, turn_names: dict[str, str]) -> pl.DataFrame:
     return ordered.with_columns(
         offset_ms=(pl.col("start_time") - origin).dt.total_microseconds() / 1000,
         width_ms=pl.max_horizontal(pl.col("duration_ms").fill_null(0), pl.lit(0.5)),
-        row=pl.format("{} · {}{}", pl.int_range(1, pl.len() + 1), span_title(), turn),
+        row=pl.format("{} · {}{}", pl.col("position"), span_title(), turn),
         count=pl.lit(1),
         hover=_hover_expr(),
     )

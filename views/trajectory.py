@@ -13,6 +13,7 @@ import streamlit as st
 from analysis import queries
 from analysis import trajectory_queries as tq
 from store.reviews import current_reviews
+from ui import format as fmt
 from ui import trajectory_figures as figures
 from ui import trajectory_sections as sections
 from ui.db import connection, data_version
@@ -22,7 +23,7 @@ from ui.report import trajectory_report
 from ui.review_panel import show_pinned_reviews, show_review_panel
 from ui.span_inspector import failed_spans, show_inspector, show_span_picker, span_labels
 from ui.text import escape_markdown, one_line
-from ui.timeline import build_timeline_figure
+from ui.timeline import build_timeline_figure, untimed_count
 
 
 @st.cache_data(max_entries=64)
@@ -122,7 +123,17 @@ def show_timeline_and_inspector(
             selection_mode="points",
             config={"displaylogo": False},
         )
-        st.caption("Bars: indigo = model call, amber = tool, red outline = error. Click a bar.")
+        untimed = untimed_count(detail["spans"])
+        missing = (
+            f" {fmt.counted(untimed, 'span')} with no recorded start or end "
+            f"{'is' if untimed == 1 else 'are'} not drawn; the span picker has "
+            f"{'it' if untimed == 1 else 'them'}."
+            if untimed and untimed < detail["spans"].height
+            else ""
+        )
+        st.caption(
+            "Bars: indigo = model call, amber = tool, red outline = error. Click a bar." + missing
+        )
     with right:
         st.subheader("Span inspector")
         show_span_picker(labels, span_id, select_span, failed_spans(detail["spans"]))
