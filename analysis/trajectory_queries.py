@@ -29,6 +29,10 @@ FROM spans WHERE trace_id = ? ORDER BY {SPAN_ORDER}
 LLM_OUTPUTS_SQL = """
 SELECT output FROM spans WHERE trace_id = ? AND kind = 'llm' AND output IS NOT NULL
 """
+# What the source itself said the calls cost, beside the price table's figure
+REPORTED_COST_SQL = """
+SELECT sum(cost_usd), count(cost_usd) FROM spans WHERE trace_id = ? AND kind = 'llm'
+"""
 SPAN_SQL = """
 SELECT * EXCLUDE (attributes), attributes::VARCHAR AS attributes
 FROM spans WHERE trace_id = ? AND span_id = ?
@@ -89,6 +93,14 @@ def requested_tool_calls(con: duckdb.DuckDBPyConnection, trace_id: str) -> int:
     with con.cursor() as cur:
         outputs = cur.execute(LLM_OUTPUTS_SQL, [trace_id]).fetchall()
     return sum(len(tool_calls_and_results(output)[0]) for (output,) in outputs)
+
+
+def reported_cost(con: duckdb.DuckDBPyConnection, trace_id: str) -> tuple[float | None, int]:
+    """(the sum of the costs the source reported on the run's LLM calls, how many reported
+    one): Langfuse, LangSmith or a harness price calls their own way."""
+    with con.cursor() as cur:
+        total, calls = cur.execute(REPORTED_COST_SQL, [trace_id]).fetchone()
+    return total, calls
 
 
 def span(con: duckdb.DuckDBPyConnection, trace_id: str, span_id: str) -> dict[str, Any] | None:

@@ -1132,3 +1132,36 @@ def test_the_timeline_says_which_spans_it_could_not_draw(sample_db, tmp_path):
             "Bars: indigo = model call, amber = tool, red outline = error. Click a bar. "
             "1 span with no recorded start or end is not drawn; the span picker has it."
         )
+
+
+def test_the_source_s_own_cost_is_shown_beside_the_price_table_s(tmp_path, shared_traces):
+    """QA: Langfuse priced this LangGraph run at $0.000234, the price table at $0.00108; the
+    page showed only the second, with nothing saying the file said otherwise."""
+    trace = "e1fde3efec57ce8a69bafd3fb928a7eb"
+    langgraph = shared_traces / "other" / "langfuse_trace__langgraph-python-2025-08-22.json"
+    db_file = build_store(tmp_path / "lg.duckdb", [langgraph])
+    with page_test(db_file, TRAJECTORY, query={"trace": trace}) as at:
+        assert not at.exception
+        (line,) = [m.value for m in at.markdown if m.value.startswith("**Tokens:**")]
+        assert line.endswith(
+            "**Cost source:** computed from the model price table; the source itself reported "
+            "$0.0002 for 2 calls"
+        )
+
+
+@pytest.mark.parametrize(
+    ("sources", "costs", "reported", "said"),
+    [
+        (["computed", "computed"], [0.001, 0.002], (0.003, 2), ""),  # the same figure
+        (["reported", "reported"], [0.001, 0.002], (0.003, 2), ""),  # the source's, shown
+        (["computed", "reported"], [0.001, 0.002], (0.004, 1), ""),  # a mix: not comparable
+        (["computed", "computed"], [0.001, 0.002], (None, 0), ""),  # none reported
+        (["computed", "computed"], [0.001, 0.002], (0.0015, 2),
+         "; the source itself reported $0.0015 for 2 calls"),
+    ],
+)  # fmt: skip
+def test_the_source_s_cost_is_said_only_when_it_differs(sources, costs, reported, said):
+    from ui.run_text import reported_cost_text
+
+    turns = pl.DataFrame({"cost_source": sources, "cost_usd": costs})
+    assert reported_cost_text(turns, reported) == said

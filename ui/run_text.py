@@ -104,6 +104,19 @@ def tokens_text(run: dict[str, Any], turns: pl.DataFrame) -> str:
     return text
 
 
+def reported_cost_text(turns: pl.DataFrame, reported: tuple[float | None, int]) -> str:
+    """The source's own figure, when the price table's was used instead (docs/metrics.md: a
+    price wins) and the two differ: a team comparing with its tracing tool sees both."""
+    total, calls = reported
+    if total is None or set(turns["cost_source"].drop_nulls().to_list()) != {"computed"}:
+        return ""
+    computed = turns["cost_usd"].sum()
+    if abs(total - computed) <= 0.01 * computed:  # the same figure, to the cent's cent
+        return ""
+    word = "call" if calls == 1 else "calls"
+    return f"; the source itself reported {fmt.fine_usd(total)} for {calls} {word}"
+
+
 def cost_source_text(turns: pl.DataFrame) -> str:
     """Where the run's cost comes from, and the calls it leaves out: the cost is the sum over
     the calls that have one, so a call without one makes it a lower bound. A refused call

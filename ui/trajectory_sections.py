@@ -27,6 +27,7 @@ from ui.names import (
 from ui.run_text import (
     cost_source_text,
     models_text,
+    reported_cost_text,
     score_text,
     tokens_text,
     waste_share_text,
@@ -59,7 +60,11 @@ UNTRACED_TOOLS_HELP = (
 
 
 def show_header(
-    run: dict[str, Any], models: pl.DataFrame, turns: pl.DataFrame, requested_tools: int = 0
+    run: dict[str, Any],
+    models: pl.DataFrame,
+    turns: pl.DataFrame,
+    requested_tools: int = 0,
+    reported: tuple[float | None, int] = (None, 0),
 ) -> None:
     st.caption(
         f"{escape_markdown(run.get('agent_name') or 'agent not recorded')} · task "
@@ -107,6 +112,7 @@ def show_header(
     st.markdown(f"**Models, in call order:** {models_text(models)}")
     st.markdown(
         f"**Tokens:** {tokens_text(run, turns)}  \n**Cost source:** {cost_source_text(turns)}"
+        + reported_cost_text(turns, reported)
     )
 
 

@@ -46,6 +46,7 @@ def load_detail(version: str, trace_id: str) -> dict[str, Any]:
         "models": tq.models_in_order(turns),
         "spans": spans,
         "requested_tools": tq.requested_tool_calls(con, trace_id) if untraced else 0,
+        "reported": tq.reported_cost(con, trace_id),
         "turns": turns,
         "growth": tq.context_growth(turns),
         "findings": findings,
@@ -205,7 +206,9 @@ if run is None:
 st.session_state[LAST_RUN] = {"trace": trace_id} | ({"span": span_id} if span_id else {})
 detail = load_detail(version, trace_id)
 names = sections.turn_names(detail["turns"])  # span id -> "turn n", for labels and links
-sections.show_header(run, detail["models"], detail["turns"], detail["requested_tools"])
+sections.show_header(
+    run, detail["models"], detail["turns"], detail["requested_tools"], detail["reported"]
+)
 unmeasured = sections.unmeasured_turns(detail["turns"])  # the headline and the Waste section
 sections.show_headline(detail["verdict"], detail["findings"], unmeasured)
 show_actions(run, detail["siblings"])
