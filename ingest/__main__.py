@@ -1,10 +1,14 @@
 """CLI: python -m ingest FILE... [--db PATH] [--json] | python -m ingest --export DIR [--db PATH]
+| python -m ingest --delete-upload UPLOAD_ID [--db PATH] [--json]
 
 Exit 0 when every file ingested, 1 when any failed (the others still land, each
 atomically) or the store cannot be opened, 2 on usage errors.
 `--export DIR` writes the whole store as Parquet (see store/export.py): exit 0 when written,
 1 when the store cannot be read or the folder cannot be written (nothing is left behind),
 2 when there is no store or DIR exists and is not empty.
+`--delete-upload ID` removes an upload and every trajectory it brought (store/deletes.py):
+exit 0 when deleted, 1 when there is no such upload or a running server holds the store (the
+Upload page deletes there), 2 when there is no store or it comes with FILEs or --export.
 """
 
 from __future__ import annotations
@@ -42,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="write the whole store to DIR (new or empty) as Parquet, after ingesting any FILE",
     )
+    parser.add_argument(
+        "--delete-upload",
+        metavar="UPLOAD_ID",
+        help="remove that upload (its id as the Upload page lists it) and every trajectory it "
+        "brought, whole",
+    )
     return parser
 
 
@@ -55,6 +65,15 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else EXIT_OK
+    if args.delete_upload is not None:
+        if args.files or args.export:
+            print("error: --delete-upload runs alone, without FILEs or --export", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            return delete_locally(args)
+        except StoreUnavailable as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
     if not args.files and not args.export:
         print("error: give the FILE(s) to ingest, or --export DIR", file=sys.stderr)
         return EXIT_USAGE
@@ -158,6 +177,51 @@ def _server_holds_spans(url: str, db: str | None) -> bool:
             "--if-empty cannot tell whether the store is empty"
         )
     return spans > 0
+
+
+def delete_locally(args) -> int:
+    """Delete the upload in the store, which this process must be able to take: a running
+    server holds it, and deletes on its Upload page."""
+    import duckdb
+
+    from analysis.pipeline import delete_upload
+    from store.db import cannot_open, connect, db_path, is_lock_conflict, read_server_url
+
+    path = db_path(args.db)
+    if not Path(path).is_file():
+        print(f"error: no store at {path}; nothing to delete", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        con = connect(args.db)
+    except (duckdb.Error, OSError) as exc:
+        url = read_server_url(args.db) if is_lock_conflict(exc) else None
+        if url is None:
+            raise StoreUnavailable(cannot_open(path, exc)) from exc
+        raise StoreUnavailable(
+            f"{path} is held by the server at {url}: delete the upload on its Upload page, "
+            "or stop the server first"
+        ) from exc
+    deleted = delete_upload(con, args.delete_upload)
+    if deleted is None:
+        print(f"error: no upload {args.delete_upload} in {path}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps({"deleted": vars(deleted) | {"other_files": list(deleted.other_files)}}))
+    else:
+        from ui.format import counted
+
+        others = (
+            f", including {counted(deleted.other_uploads_spans, 'span')} that "
+            f"{', '.join(deleted.other_files)} sent (ingest them again to bring those back)"
+            if deleted.other_uploads_spans
+            else ""
+        )
+        print(
+            f"deleted {deleted.filename} ({deleted.upload_id}): "
+            f"{counted(deleted.trajectories, 'trajectory', 'trajectories')}, "
+            f"{counted(deleted.spans, 'span')}{others}"
+        )
+    return EXIT_OK
 
 
 def export_locally(args) -> int:

@@ -164,3 +164,46 @@ def test_the_command_loads_neither_pandas_nor_polars(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert run.stdout.splitlines()[-1] == "0 []"
+
+
+def test_delete_upload_removes_its_trajectories_and_says_what(tmp_path, db_path):
+    keep, drop = tmp_path / "keep.jsonl", tmp_path / "drop.jsonl"
+    keep.write_text(json.dumps(SPAN) + "\n")
+    drop.write_text(json.dumps({**SPAN, "trace_id": "t2"}) + "\n")
+    assert run_cli(str(keep), str(drop), "--db", str(db_path)).returncode == 0
+    with duckdb.connect(str(db_path)) as con:
+        (upload_id,) = con.execute(
+            "SELECT upload_id FROM uploads WHERE filename LIKE '%drop.jsonl'"
+        ).fetchone()
+    done = run_cli("--delete-upload", upload_id, "--db", str(db_path))
+    assert (done.returncode, done.stdout) == (
+        0, f"deleted {drop} ({upload_id}): 1 trajectory, 1 span\n",
+    )  # fmt: skip
+    with duckdb.connect(str(db_path)) as con:
+        assert con.execute("SELECT trace_id FROM spans").fetchall() == [("t1",)]
+    again = run_cli("--delete-upload", upload_id, "--db", str(db_path))
+    assert (again.returncode, again.stderr) == (1, f"error: no upload {upload_id} in {db_path}\n")
+    both = run_cli(str(keep), "--delete-upload", upload_id, "--db", str(db_path))
+    assert both.returncode == 2 and "runs alone" in both.stderr
+    nowhere = run_cli("--delete-upload", upload_id, "--db", str(tmp_path / "none.duckdb"))
+    assert (nowhere.returncode, nowhere.stderr) == (
+        2, f"error: no store at {tmp_path / 'none.duckdb'}; nothing to delete\n",
+    )  # fmt: skip
+
+
+def test_delete_upload_beside_a_running_server_points_at_its_upload_page(tmp_path, db_path):
+    from tests.live_server import running_server
+
+    path = tmp_path / "run.jsonl"
+    path.write_text(json.dumps(SPAN) + "\n")
+    assert run_cli(str(path), "--db", str(db_path)).returncode == 0
+    with duckdb.connect(str(db_path)) as con:
+        (upload_id,) = con.execute("SELECT upload_id FROM uploads").fetchone()
+    with running_server(db_path) as base:
+        held = run_cli("--delete-upload", upload_id, "--db", str(db_path))
+    assert (held.returncode, held.stderr) == (
+        1,
+        f"error: {db_path} is held by the server at {base}: delete the upload on its Upload "
+        "page, or stop the server first\n",
+    )
+    assert span_count(db_path) == 1
