@@ -175,3 +175,13 @@ def test_reports_link_back_to_agenttime_only_where_it_is_served(evil_store, monk
     link = '<a href="https://agenttime.example.com/trajectory?trace=evil">'
     assert f"<td class=text>{link}evil</a></td>" in summary_report(evil_store, TrajectoryFilter())
     assert f"<p>{link}Open this run in AgentTime</a></p>" in trajectory_report(evil_store, "evil")
+
+
+def test_the_report_gives_the_source_s_own_cost_as_the_page_does(con, shared_traces):
+    langgraph = shared_traces / "other" / "langfuse_trace__langgraph-python-2025-08-22.json"
+    assert ingest_path(con, langgraph).ok
+    page = trajectory_report(con, "e1fde3efec57ce8a69bafd3fb928a7eb")
+    assert (
+        "<td>Cost source</td><td>computed from the model price table; the source itself "
+        "reported $0.0002 for 2 calls</td>"
+    ) in page

@@ -21,6 +21,7 @@ import polars as pl
 from plotly.offline import get_plotlyjs
 
 from analysis import queries, search
+from analysis import trajectory_queries as tq
 from analysis.filters import TrajectoryFilter
 from store.reviews import current_reviews
 from ui import format as fmt
@@ -33,7 +34,7 @@ from ui.names import (
     verdict_text,
 )
 from ui.review_panel import verdict_label
-from ui.run_text import cost_source_text, waste_tokens_text
+from ui.run_text import cost_source_text, reported_cost_text, waste_tokens_text
 from ui.share import PUBLIC_URL_ENV
 from ui.text import page_href
 from ui.timeline import build_timeline_figure
@@ -132,7 +133,7 @@ def trajectory_report(con: duckdb.DuckDBPyConnection, trace_id: str) -> str | No
     turns = queries.turn_table(con, trace_id)
     names = turn_names(turns)
     sections = [
-        _facts(run, turns),
+        _facts(run, turns, tq.reported_cost(con, trace_id)),
         _section("Timeline", _figure(build_timeline_figure(queries.spans(con, trace_id), names))),
         _section("Turns", _table(turns, TURN_COLUMNS)),
         _section("Waste findings", _table(queries.findings(con, trace_id), FINDING_COLUMNS)),
@@ -214,7 +215,7 @@ def filter_text(flt: TrajectoryFilter, search: str | None = None) -> str:
     return ", ".join(parts) or "none"
 
 
-def _facts(run: dict[str, Any], turns: pl.DataFrame) -> str:
+def _facts(run: dict[str, Any], turns: pl.DataFrame, reported: tuple[float | None, int]) -> str:
     outcome = run.get("outcome") or "unknown"
     waste = fmt.fine_usd(run.get("waste_usd"))
     facts = {
@@ -230,7 +231,7 @@ def _facts(run: dict[str, Any], turns: pl.DataFrame) -> str:
         "Turns": run.get("turns"),
         "Input / output tokens": f"{fmt.tokens(run.get('input_tokens'))} / {fmt.tokens(run.get('output_tokens'))}",
         "Cost": fmt.fine_usd(run.get("cost_usd")),
-        "Cost source": cost_source_text(turns),
+        "Cost source": cost_source_text(turns) + reported_cost_text(turns, reported),
         "Wasted": f"{waste} · {waste_tokens_text(run)}",
         "Verdict": VERDICT_TEXT.get(run.get("verdict"), run.get("verdict")),
     }
