@@ -138,7 +138,8 @@ def _root_row(record: dict, trace_id: str, messages: list, position, source) -> 
 
 
 def _llm_row(message, trace_id, root, index, model, previous_ns, stamp, where, source) -> dict:
-    response = _shaped(_extra(message).get("response"), dict, "extra.response", where, source)
+    response = _extra(message).get("response")
+    response = response if isinstance(response, dict) else {}  # another tool's `extra`: not ours
     usage = _shaped(message.get("usage") or response.get("usage"), dict, "usage", where, source)
     start = _time(message.get("start_time"), where, source)
     end = _time(message.get("end_time"), where, source) or stamp
