@@ -2,8 +2,9 @@
 
 An explicit task id wins. Otherwise the key is a hash of the normalised first user
 message, found in whichever message shape the source used (OpenAI messages, OTel GenAI
-parts, LangChain messages, plain text), so the same prompt run on a small and a large model pairs up; the
-message's start is kept beside it (`task_text`), for pages to show instead of the hash.
+parts, LangChain messages, plain text), so the same prompt run on a small and a large model
+pairs up; the message's start is kept beside it (`task_text`), for pages to show instead of
+the hash.
 """
 
 from __future__ import annotations

@@ -23,15 +23,11 @@ SPAN_ORDER = (
 )
 TIMELINE_SPANS_SQL = f"""
 SELECT span_id, parent_id, name, kind, status, error_type, start_time, end_time, duration_ms,
-       seq, model, input_tokens, output_tokens, tool_name
+       seq, model, input_tokens, output_tokens, tool_name, cost_usd
 FROM spans WHERE trace_id = ? ORDER BY {SPAN_ORDER}
 """
 LLM_OUTPUTS_SQL = """
 SELECT output FROM spans WHERE trace_id = ? AND kind = 'llm' AND output IS NOT NULL
-"""
-# What the source itself said the calls cost, beside the price table's figure
-REPORTED_COST_SQL = """
-SELECT sum(cost_usd), count(cost_usd) FROM spans WHERE trace_id = ? AND kind = 'llm'
 """
 SPAN_SQL = """
 SELECT * EXCLUDE (attributes), attributes::VARCHAR AS attributes
@@ -95,12 +91,12 @@ def requested_tool_calls(con: duckdb.DuckDBPyConnection, trace_id: str) -> int:
     return sum(len(tool_calls_and_results(output)[0]) for (output,) in outputs)
 
 
-def reported_cost(con: duckdb.DuckDBPyConnection, trace_id: str) -> tuple[float | None, int]:
-    """(the sum of the costs the source reported on the run's LLM calls, how many reported
-    one): Langfuse, LangSmith or a harness price calls their own way."""
-    with con.cursor() as cur:
-        total, calls = cur.execute(REPORTED_COST_SQL, [trace_id]).fetchone()
-    return total, calls
+def reported_cost(spans: pl.DataFrame) -> tuple[float | None, int]:
+    """(the sum of the costs the source reported on a run's LLM calls, how many reported one),
+    from its spans (`timeline_spans` or `queries.spans`): Langfuse, LangSmith or a harness
+    price calls their own way."""
+    reported = spans.filter((pl.col("kind") == "llm") & pl.col("cost_usd").is_not_null())
+    return (reported["cost_usd"].sum() if reported.height else None), reported.height
 
 
 def span(con: duckdb.DuckDBPyConnection, trace_id: str, span_id: str) -> dict[str, Any] | None:

@@ -132,9 +132,10 @@ def trajectory_report(con: duckdb.DuckDBPyConnection, trace_id: str) -> str | No
     verdict = queries.verdict(con, trace_id)
     turns = queries.turn_table(con, trace_id)
     names = turn_names(turns)
+    spans = queries.spans(con, trace_id)
     sections = [
-        _facts(run, turns, tq.reported_cost(con, trace_id)),
-        _section("Timeline", _figure(build_timeline_figure(queries.spans(con, trace_id), names))),
+        _facts(run, turns, tq.reported_cost(spans)),
+        _section("Timeline", _figure(build_timeline_figure(spans, names))),
         _section("Turns", _table(turns, TURN_COLUMNS)),
         _section("Waste findings", _table(queries.findings(con, trace_id), FINDING_COLUMNS)),
         _section("Verdict", _verdict(verdict)),

@@ -46,7 +46,7 @@ def load_detail(version: str, trace_id: str) -> dict[str, Any]:
         "models": tq.models_in_order(turns),
         "spans": spans,
         "requested_tools": tq.requested_tool_calls(con, trace_id) if untraced else 0,
-        "reported": tq.reported_cost(con, trace_id),
+        "reported": tq.reported_cost(spans),
         "turns": turns,
         "growth": tq.context_growth(turns),
         "findings": findings,
