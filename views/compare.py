@@ -137,7 +137,8 @@ with left:
         "a",
         choices,
         a_id,
-        f"The run to start from: one of the latest {CHOICES} runs in the sidebar's filter, or any run by its Trajectory page's “Compare with…”.",
+        f"The run to start from: one of the latest {CHOICES} runs in the sidebar's filter, "
+        "or any run by its Trajectory page's “Compare with…”.",
     )
 with right:
     picker(
